@@ -1,0 +1,40 @@
+# dicom-assets: the README's commands. `make demo` runs the product on local defaults,
+# `make test` runs the whole test suite (what CI runs).
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV := uv
+
+.PHONY: demo test test-fast query bench bench-schema bench-latency bootstrap bootstrap-test lint clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+bootstrap-test:
+	@scripts/bootstrap.sh --with-test-tools
+
+demo: bootstrap
+	$(UV) run python -m dicom_assets.devtools.demo
+
+test: bootstrap-test
+	$(UV) run pytest -q -ra --durations=15
+
+test-fast: bootstrap
+	$(UV) run pytest -q -m "not e2e"
+
+query:
+	@$(UV) run python -m dicom_assets.devtools.query
+
+bench: bootstrap
+	$(UV) run python bench/bench_sync.py
+
+bench-schema: bootstrap
+	$(UV) run python bench/bench_schema.py
+
+bench-latency: bootstrap
+	$(UV) run python bench/bench_latency.py
+
+lint:
+	$(UV) run ruff check dicom_assets dicom_assets_tests bench
+
+clean:
+	rm -rf data test-artifacts

@@ -1,0 +1,47 @@
+"""The code location: assets, sensor, and resources configured from the environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import AutomationConditionSensorDefinition, AssetSelection, DefaultSensorStatus, Definitions
+
+from dicom_assets.assets import dicom_external_tables, dicom_instances
+from dicom_assets.config import setting
+from dicom_assets.io import DicomLakeIOManager
+from dicom_assets.resources import DicomServerResource, DuckDBWarehouse, LakeResource
+from dicom_assets.sensors import dicom_change_feed_sensor
+
+# The SQL views follow every sync within seconds (the default automation sensor ticks every 30 s).
+dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
+    name="dicom_sql_automation_sensor",
+    target=AssetSelection.keys("dicom_external_tables"),
+    minimum_interval_seconds=5,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+
+
+
+def build_resources() -> dict[str, Any]:
+    """The resources, configured from the environment as it is now (see ``config.py``)."""
+    lake = LakeResource(url=setting("DICOM_LAKE_URL"))
+    return {
+        "dicom_server": DicomServerResource(
+            url=setting("DICOM_SERVER_URL"),
+            kind=setting("DICOM_SERVER_KIND"),
+            orthanc_url=setting("ORTHANC_URL"),
+            api_version=setting("DICOM_API_VERSION"),
+            auth=setting("DICOM_AUTH"),
+            audience=setting("DICOM_AUDIENCE"),
+        ),
+        "lake": lake,
+        "warehouse": DuckDBWarehouse(path=setting("DICOM_DUCKDB_PATH")),
+        "dicom_lake_io_manager": DicomLakeIOManager(lake=lake),
+    }
+
+
+defs = Definitions(
+    assets=[dicom_instances, dicom_external_tables],
+    sensors=[dicom_change_feed_sensor, dicom_sql_automation_sensor],
+    resources=build_resources(),
+)

@@ -1,0 +1,107 @@
+"""Start and stop a local Orthanc (Debian packages ``orthanc`` + ``orthanc-dicomweb``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def orthanc_binary() -> str:
+    binary = shutil.which("Orthanc") or ("/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").exists() else None)
+    if binary is None or not DICOMWEB_PLUGIN.exists():
+        raise RuntimeError(
+            "Orthanc with its DICOMweb plugin is not installed: on Debian/Ubuntu run "
+            "`sudo apt-get install orthanc orthanc-dicomweb` (make demo and .ci/run do it)."
+        )
+    return binary
+
+
+@dataclass
+class OrthancServer:
+    """An Orthanc process on 127.0.0.1 with its storage under ``data_dir``."""
+
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def dicomweb_url(self) -> str:
+        return f"{self.url}/dicom-web/"
+
+    def write_config(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "Name": "dicom-assets",
+            "StorageDirectory": str(self.data_dir / "storage"),
+            "IndexDirectory": str(self.data_dir / "storage"),
+            "HttpPort": self.port,
+            # Orthanc 1.10 listens on every interface; remote access stays refused.
+            "RemoteAccessAllowed": False,
+            "AuthenticationEnabled": False,
+            "DicomServerEnabled": False,
+            "HttpTimeout": 60,
+            "StableAge": 5,
+            "Plugins": [str(DICOMWEB_PLUGIN)],
+            "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "StudiesMetadata": "Full", "SeriesMetadata": "Full"},
+        }
+        path = self.data_dir / "orthanc.json"
+        path.write_text(json.dumps(config, indent=2))
+        return path
+
+    def start(self, timeout: float = 30.0) -> "OrthancServer":
+        config = self.write_config()
+        log = open(self.data_dir / "orthanc.log", "ab")
+        self.process = subprocess.Popen(
+            [orthanc_binary(), str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "TZ": "UTC"},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Orthanc exited, see {self.data_dir / 'orthanc.log'}")
+            try:
+                if requests.get(f"{self.url}/system", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"Orthanc did not answer on {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> "OrthancServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,110 @@
+"""Counts gathered while a window is written, rendered as the materialization's metadata."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import MetadataValue
+
+from dicom_assets.io.window_sync import SyncMode, SyncTimings
+from dicom_assets.schema import ConvertedBatch
+
+
+@dataclass
+class SyncReport:
+    mode: SyncMode
+    after_sequence: int
+    rows: int = 0
+    actions: Counter = field(default_factory=Counter)
+    sop_instances: set = field(default_factory=set)
+    series: set = field(default_factory=set)
+    studies: set = field(default_factory=set)
+    modalities: Counter = field(default_factory=Counter)
+    columns: set = field(default_factory=set)
+    files: list = field(default_factory=list)
+    bytes_written: int = 0
+    quarantined: int = 0
+    invalid_values: int = 0
+    first_sequence: int | None = None
+    last_sequence: int | None = None
+    first_timestamp: datetime | None = None
+    last_timestamp: datetime | None = None
+    http_calls: int = 0
+    timings: SyncTimings | None = None
+
+    def add_file(self, path: str, size: int) -> None:
+        self.files.append(path)
+        self.bytes_written += size
+
+    def add_batch(self, batch: ConvertedBatch) -> None:
+        self.quarantined += len(batch.quarantined)
+        self.invalid_values += batch.invalid_values
+        table = batch.table
+        if not table.num_rows:
+            return
+        self.rows += table.num_rows
+        self.columns.update(table.column_names)
+        self.actions.update(_values(table, "_action"))
+        self.sop_instances.update(_values(table, "SOPInstanceUID"))
+        self.series.update(_values(table, "SeriesInstanceUID"))
+        self.studies.update(_values(table, "StudyInstanceUID"))
+        if "Modality" in table.column_names and pa.types.is_string(table.schema.field("Modality").type):
+            self.modalities.update(value for value in _values(table, "Modality") if value)
+        sequences = pc.min_max(table["_sequence"])
+        timestamps = pc.min_max(table["_timestamp"])
+        self.first_sequence = _min(self.first_sequence, sequences["min"].as_py())
+        self.last_sequence = _max(self.last_sequence, sequences["max"].as_py())
+        self.first_timestamp = _min(self.first_timestamp, timestamps["min"].as_py())
+        self.last_timestamp = _max(self.last_timestamp, timestamps["max"].as_py())
+
+    def metadata(self, folder_url: str) -> dict[str, Any]:
+        timings = self.timings or SyncTimings()
+        return {
+            "sync_mode": self.mode.value,
+            "after_sequence": MetadataValue.int(self.after_sequence),
+            "rows": MetadataValue.int(self.rows),
+            "creates": MetadataValue.int(self.actions.get("create", 0)),
+            "updates": MetadataValue.int(self.actions.get("update", 0)),
+            "deletes": MetadataValue.int(self.actions.get("delete", 0)),
+            "instances": MetadataValue.int(len(self.sop_instances)),
+            "series": MetadataValue.int(len(self.series)),
+            "studies": MetadataValue.int(len(self.studies)),
+            "modalities": MetadataValue.json(dict(self.modalities.most_common())),
+            "quarantined": MetadataValue.int(self.quarantined),
+            "invalid_values": MetadataValue.int(self.invalid_values),
+            "first_sequence": MetadataValue.int(self.first_sequence or 0),
+            "last_sequence": MetadataValue.int(self.last_sequence or 0),
+            "first_timestamp": MetadataValue.text(_iso(self.first_timestamp)),
+            "last_timestamp": MetadataValue.text(_iso(self.last_timestamp)),
+            "http_calls": MetadataValue.int(self.http_calls),
+            "files": MetadataValue.int(len(self.files)),
+            "bytes_written": MetadataValue.int(self.bytes_written),
+            "column_count": MetadataValue.int(len(self.columns)),
+            "server_seconds": MetadataValue.float(round(timings.server, 3)),
+            "conversion_seconds": MetadataValue.float(round(timings.conversion, 3)),
+            "write_seconds": MetadataValue.float(round(timings.write, 3)),
+            "window_folder": MetadataValue.path(folder_url),
+        }
+
+
+def _values(table: pa.Table, column: str) -> list:
+    if column not in table.column_names:
+        return []
+    return [value for value in table[column].to_pylist() if value is not None]
+
+
+def _min(current, candidate):
+    return candidate if current is None or (candidate is not None and candidate < current) else current
+
+
+def _max(current, candidate):
+    return candidate if current is None or (candidate is not None and candidate > current) else current
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""

@@ -1,0 +1,69 @@
+"""The one shape every change feed is read into, whatever the server."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator, Protocol
+
+
+class ChangeAction(str, enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class ChangeFeedEntry:
+    """One entry of a DICOM server's change feed, with the instance's DICOM JSON when it exists.
+
+    ``metadata`` is the instance's DICOM JSON model (PS3.18 F.2) as a dict keyed by tag
+    (``"0020000D"``). Deletes carry the three UIDs and no metadata.
+    """
+
+    sequence: int
+    timestamp: datetime  # timezone-aware, UTC
+    action: ChangeAction
+    study_instance_uid: str | None
+    series_instance_uid: str | None
+    sop_instance_uid: str | None
+    metadata: dict[str, Any] | None = None
+    # Server-specific extras kept for diagnostics (e.g. Azure's ``state``, Orthanc's resource ID).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedChange:
+    """A change seen by the sensor: enough to know which window it falls in, no metadata."""
+
+    sequence: int
+    timestamp: datetime  # timezone-aware, UTC
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """What one sensor poll found after its cursor, and where the next poll starts."""
+
+    changes: list[FeedChange]
+    next_cursor: int
+
+
+class ChangeFeed(Protocol):
+    """A DICOM server's change feed, as the sensor and the asset use it.
+
+    ``http_calls`` counts every HTTP request made so far (the server may charge per call).
+    """
+
+    http_calls: int
+
+    def poll(self, after_sequence: int, max_changes: int = 10_000) -> FeedPoll:
+        """Changes with a sequence greater than ``after_sequence`` (cheap: no metadata)."""
+        ...
+
+    def entries_between(
+        self, start: datetime, end: datetime, after_sequence: int = 0
+    ) -> Iterator[list[ChangeFeedEntry]]:
+        """Batches of entries whose timestamp is in ``[start, end)``, with metadata, in order
+        of sequence; entries with a sequence at or below ``after_sequence`` are skipped."""
+        ...

@@ -1,0 +1,1 @@
+"""SQL over the lake: DuckDB views locally, Synapse serverless external tables in Azure."""

@@ -1,0 +1,65 @@
+"""Shared fixtures: real servers on free loopback ports, and sample studies.
+
+Every server is started by the fixture, in a temporary directory, and stopped after.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from dicom_assets.devtools.orthanc_server import OrthancServer
+from dicom_assets.devtools.samples import (
+    SyntheticStudy,
+    encode,
+    pydicom_corpus,
+    synthetic_instances,
+    synthetic_study,
+    upload,
+)
+
+
+@pytest.fixture
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]:
+    """A fresh, empty Orthanc with DICOMweb for each test (it starts in ~0.2 s)."""
+    server = OrthancServer(tmp_path_factory.mktemp("orthanc"))
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def session_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]:
+    """One Orthanc shared by read-only tests of a session."""
+    server = OrthancServer(tmp_path_factory.mktemp("orthanc-session"))
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def corpus_files() -> list[Path]:
+    return pydicom_corpus()
+
+
+def store_synthetic(orthanc: OrthancServer, studies: list[SyntheticStudy]) -> list[dict]:
+    """Upload synthetic studies; returns Orthanc's answers (all must be accepted)."""
+    payloads = [encode(ds) for study in studies for ds in synthetic_instances(study)]
+    answers = upload(orthanc.url, payloads)
+    assert all(answer is not None for answer in answers)
+    return answers
+
+
+@pytest.fixture
+def lake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment of a test-local lake and DuckDB file."""
+    env = {
+        "DICOM_LAKE_URL": str(tmp_path / "lake"),
+        "DICOM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+__all__ = ["store_synthetic", "synthetic_study"]

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what the product and its tests need on a fresh Debian/Ubuntu machine:
+# uv, the locked Python dependencies, Orthanc + its DICOMweb plugin, Azurite (npm) and Chromium.
+# Usage: scripts/bootstrap.sh [--with-test-tools]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WITH_TEST_TOOLS=0
+[[ "${1:-}" == "--with-test-tools" ]] && WITH_TEST_TOOLS=1
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+need_apt=()
+command -v Orthanc >/dev/null 2>&1 || [[ -x /usr/sbin/Orthanc ]] || need_apt+=(orthanc)
+[[ -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]] || need_apt+=(orthanc-dicomweb)
+if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+  [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
+  command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+fi
+
+if [[ ${#need_apt[@]} -gt 0 ]]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "This machine has no apt-get. Install these yourself, then re-run: ${need_apt[*]}" >&2
+    echo "(Orthanc: https://orthanc.uclouvain.be/book/users/cookbook.html; Debian/Ubuntu are supported out of the box.)" >&2
+    exit 1
+  fi
+  echo "Installing with apt-get: ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "Installing uv with pip"
+  python3 -m pip install --quiet --user "uv==0.13.8" 2>/dev/null || python3 -m pip install --quiet "uv==0.13.8"
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+
+uv sync --frozen --quiet
+
+if [[ $WITH_TEST_TOOLS -eq 1 ]] && ! command -v azurite-blob >/dev/null 2>&1; then
+  echo "Installing Azurite with npm"
+  $SUDO npm install --global --silent azurite@3.37.0 >/dev/null
+fi
