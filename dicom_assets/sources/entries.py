@@ -28,7 +28,8 @@ class ChangeFeedEntry:
     study_instance_uid: str | None
     series_instance_uid: str | None
     sop_instance_uid: str | None
-    metadata: dict[str, Any] | None = None
+    # Normally a dict; anything else the server sent is kept so the converter can quarantine it.
+    metadata: dict[str, Any] | Any | None = None
     # Server-specific extras kept for diagnostics (e.g. Azure's ``state``, Orthanc's resource ID).
     extras: dict[str, Any] = field(default_factory=dict)
 

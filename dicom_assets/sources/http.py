@@ -6,14 +6,39 @@ materialization's metadata. Retries are counted too: they are calls the server s
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 TRANSIENT_STATUSES = (429, 500, 502, 503, 504)
+
+
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
+class _RedactQueryStrings(logging.Filter):
+    """urllib3 logs each retry (and, at debug level, each request) with its URL: keep the
+    path, drop the query string, which may carry a SAS token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY.sub("?…", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
+# Logger filters do not apply to records of child loggers: each logger that names a URL.
+for _name in ("urllib3.connectionpool", "urllib3.util.retry"):
+    _logger = logging.getLogger(_name)
+    if not any(isinstance(existing, _RedactQueryStrings) for existing in _logger.filters):
+        _logger.addFilter(_RedactQueryStrings())
 
 
 class ServerUnavailableError(RuntimeError):
@@ -35,7 +60,7 @@ class _CountingRetry(Retry):
         self._on_retry = on_retry
         self._retry_after_max = retry_after_max
 
-    def new(self, **kw: Any) -> "_CountingRetry":
+    def new(self, **kw: Any) -> _CountingRetry:
         retry = super().new(**kw)
         retry._on_retry = self._on_retry
         retry._retry_after_max = self._retry_after_max
@@ -47,7 +72,7 @@ class _CountingRetry(Retry):
             return None
         return min(retry_after, self._retry_after_max)
 
-    def increment(self, *args: Any, **kwargs: Any) -> "_CountingRetry":
+    def increment(self, *args: Any, **kwargs: Any) -> _CountingRetry:
         retry = super().increment(*args, **kwargs)
         if self._on_retry is not None:
             self._on_retry()

@@ -42,8 +42,10 @@ def parse_orthanc_date(value: str) -> datetime:
     return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
 
 
-def _first_value(dataset: dict[str, Any], tag: str) -> str:
-    values = (dataset.get(tag) or {}).get("Value") or [""]
+def _first_value(dataset: Any, tag: str) -> str:
+    if not isinstance(dataset, dict) or not isinstance(dataset.get(tag), dict):
+        return ""
+    values = dataset[tag].get("Value") or [""]
     value = values[0]
     return value if isinstance(value, str) else ""
 
@@ -62,8 +64,24 @@ class _Series:
     instance_ids: frozenset[str]
 
 
+def dataset_to_json(dataset: pydicom.Dataset, url: str) -> dict[str, Any]:
+    """pydicom's DICOM JSON of a dataset, element by element so one bad value spoils nothing."""
+    rendered: dict[str, Any] = {}
+    for element in dataset:
+        key = f"{element.tag:08X}"
+        try:
+            rendered[key] = element.to_json_dict(
+                bulk_data_element_handler=lambda item: f"{url}#{item.tag:08X}",
+                bulk_data_threshold=1024,
+            )
+        except Exception:  # noqa: BLE001 - keep the raw text; the converter flags it invalid
+            raw = element.value if isinstance(element.value, str) else str(element.value)
+            rendered[key] = {"vr": element.VR, "Value": [raw]}
+    return rendered
+
+
 def _create_entry(
-    change: _NewInstance, dataset: dict[str, Any], series: _Series, source: str
+    change: _NewInstance, dataset: Any, series: _Series, source: str
 ) -> ChangeFeedEntry:
     return ChangeFeedEntry(
         sequence=change.sequence,
@@ -224,18 +242,23 @@ class OrthancChangeFeed:
             entries.append(_create_entry(change, dataset, series, "file"))
         return entries
 
-    def _instance_metadata_from_file(self, orthanc_id: str) -> dict[str, Any] | None:
-        """DICOM JSON of one stored instance, read from its file (bulk data as URIs)."""
+    def _instance_metadata_from_file(self, orthanc_id: str) -> Any:
+        """DICOM JSON of one stored instance, read from its file (bulk data as URIs).
+
+        An element pydicom cannot render keeps its raw text, so the converter flags it invalid
+        and ``_metadata`` still holds it; a file pydicom cannot read at all becomes the reason
+        (a string), which the converter quarantines.
+        """
         url = f"{self.orthanc_url}/instances/{orthanc_id}/file"
         response = self.session.get(url)
         if response.status_code == 404:
             return None
         response.raise_for_status()
-        dataset = pydicom.dcmread(io.BytesIO(response.content), stop_before_pixels=False, force=True)
-        return dataset.to_json_dict(
-            bulk_data_threshold=1024,
-            bulk_data_element_handler=lambda element: f"{url}#{element.tag:08X}",
-        )
+        try:
+            dataset = pydicom.dcmread(io.BytesIO(response.content), force=True)
+        except Exception as error:  # noqa: BLE001 - any unreadable file is quarantined, not fatal
+            return f"unreadable DICOM file {orthanc_id}: {type(error).__name__}: {error}"
+        return dataset_to_json(dataset, url)
 
     def entries_between(
         self, start: datetime, end: datetime, after_sequence: int = 0
