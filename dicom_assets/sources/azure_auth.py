@@ -77,14 +77,27 @@ class BearerTokenProvider:
         return f"BearerTokenProvider(scope={self.scope!r})"
 
 
+_shared_providers: dict[str, BearerTokenProvider] = {}
+_shared_lock = threading.Lock()
+
+
 def bearer_token_provider(
     audience: str | None = None, *, credential: TokenCredential | None = None
 ) -> Callable[[], str]:
     """A cached, self-refreshing ``Authorization`` header value for ``audience``.
 
-    ``credential`` defaults to azure-identity's ``DefaultAzureCredential`` (created on first use).
+    ``credential`` defaults to azure-identity's ``DefaultAzureCredential`` (created on first
+    use). Without an explicit credential the provider is shared per scope within the process:
+    the sensor builds a new feed on every tick, and each must not ask Entra ID for a new token.
     """
-    return BearerTokenProvider(audience, credential=credential)
+    if credential is not None:
+        return BearerTokenProvider(audience, credential=credential)
+    scope = scope_for(audience)
+    with _shared_lock:
+        provider = _shared_providers.get(scope)
+        if provider is None:
+            provider = _shared_providers[scope] = BearerTokenProvider(audience)
+        return provider
 
 
 def auth_header_for(

@@ -191,7 +191,7 @@ class AzureChangeFeed:
             batch = self._keep(page, start, end, after_sequence, seen)
             if batch:
                 yield batch
-            if False:
+            if any(parse_timestamp(raw["timestamp"]) >= stop_after for raw in page):
                 return
             cursor += self._range
 
