@@ -1,0 +1,109 @@
+"""The ``dicom-assets`` console script.
+
+``dicom-assets synapse-sql`` prints the T-SQL script that the ``dicom_external_tables`` asset runs
+on Synapse serverless, for a given lake, so that DBAs can review it or run it themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dicom_assets.config import is_remote_url, setting_value
+from dicom_assets.resources.lake import LakeResource
+from dicom_assets.sql.lake_schema import read_lake_schema
+from dicom_assets.sql.synapse_config import (
+    MAX_EXTERNAL_TABLE_COLUMNS,
+    SynapseConfig,
+    location_for_lake,
+)
+from dicom_assets.sql.synapse_script import build_synapse_script, render_script
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dicom-assets", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    synapse = commands.add_parser(
+        "synapse-sql",
+        help="print the Synapse serverless T-SQL script for a lake",
+        description="Print the T-SQL script (GO-separated batches) that creates or updates the "
+        "Synapse serverless database, external table dicom.instances and the current-state "
+        "views for the lake's actual columns.",
+    )
+    synapse.add_argument(
+        "--lake",
+        help="lake root: a folder, or abfss://<container>@<account>.dfs.core.windows.net/<prefix> "
+        "(default: DICOM_LAKE_URL, else data/lake under the project)",
+    )
+    synapse.add_argument(
+        "--database", help="Synapse database (default: SYNAPSE_DATABASE, else dicomdb)"
+    )
+    synapse.add_argument(
+        "--data-source-url",
+        help="external data source location, https://<account>.dfs.core.windows.net/<container> "
+        "(default: derived from an Azure --lake; required for a local lake)",
+    )
+    synapse.add_argument(
+        "--lake-prefix",
+        help="the lake's folder inside the data source location (default: derived from an Azure "
+        "--lake, else the container root)",
+    )
+    synapse.add_argument(
+        "--max-columns",
+        type=int,
+        default=MAX_EXTERNAL_TABLE_COLUMNS,
+        help=f"external table column limit (default {MAX_EXTERNAL_TABLE_COLUMNS})",
+    )
+    return parser
+
+
+def _lake_url(argument: str | None) -> str:
+    if argument is None:
+        return setting_value("DICOM_LAKE_URL")
+    # A path typed on the command line means the caller's directory, not the project's.
+    return argument if is_remote_url(argument) else str(Path(argument).expanduser().resolve())
+
+
+def _synapse_config(arguments: argparse.Namespace, lake_url: str) -> SynapseConfig:
+    location, prefix = arguments.data_source_url, arguments.lake_prefix
+    if location is None:
+        if not is_remote_url(lake_url):
+            raise ValueError("a local lake needs --data-source-url (the lake's Azure location)")
+        location, derived_prefix = location_for_lake(
+            lake_url, os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+        )
+        prefix = derived_prefix if prefix is None else prefix
+    return SynapseConfig(
+        data_source_location=location,
+        lake_prefix=prefix or "",
+        database=arguments.database or os.environ.get("SYNAPSE_DATABASE") or "dicomdb",
+        max_columns=arguments.max_columns,
+    )
+
+
+def synapse_sql(arguments: argparse.Namespace) -> str:
+    """The rendered script for the lake and options in ``arguments``."""
+    lake = LakeResource(url=_lake_url(arguments.lake))
+    config = _synapse_config(arguments, lake.url)
+    columns, total_rows = read_lake_schema(lake.filesystem(), lake.dicom_root())
+    if total_rows == 0 and not columns:
+        raise ValueError(f"no Parquet files under {lake.url_of(lake.dicom_root())}: sync first")
+    return render_script(build_synapse_script(columns, config))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    try:
+        if arguments.command == "synapse-sql":
+            sys.stdout.write(synapse_sql(arguments))
+    except ValueError as error:
+        print(f"dicom-assets {arguments.command}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Register the lake in Synapse serverless SQL: generate the script from the lake's schema, run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+
+from dicom_assets.sql.lake_schema import read_lake_schema
+from dicom_assets.sql.synapse_config import config_for_lake
+from dicom_assets.sql.synapse_executor import apply_synapse_script
+from dicom_assets.sql.synapse_script import build_synapse_script
+
+
+@dataclass(frozen=True)
+class SynapseRegistration:
+    changes: list[str]  # objects created or altered; empty when everything was up to date
+    columns: int
+
+
+def register_in_synapse(
+    connection: Any,
+    fs: fsspec.AbstractFileSystem,
+    dicom_root: str,
+    lake_url: str,
+    database: str,
+    account_name: str | None = None,
+) -> SynapseRegistration:
+    columns, _rows = read_lake_schema(fs, dicom_root)
+    config = config_for_lake(lake_url, database=database, account_name=account_name)
+    statements = build_synapse_script(columns, config)
+    changes = apply_synapse_script(connection, statements)
+    table_columns = next(
+        (s.column_count for s in statements if s.kind == "external_table" and s.column_count), 0
+    )
+    return SynapseRegistration(changes=changes, columns=table_columns)

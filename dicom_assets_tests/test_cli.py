@@ -1,0 +1,117 @@
+"""``dicom-assets synapse-sql`` on real lakes: a local folder and an abfs lake on Azurite."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import fsspec
+import pytest
+
+from dicom_assets.cli import main
+from dicom_assets.sql.lake_schema import read_lake_schema
+from dicom_assets.sql.synapse_config import SynapseConfig
+from dicom_assets.sql.synapse_script import build_synapse_script, render_script
+from dicom_assets_tests.sql.azurite import azurite_connection_string  # noqa: F401 (fixture)
+from dicom_assets_tests.sql.lake_files import START, part_table, write_part
+from dicom_assets_tests.sql.tsql_lexer import assert_matches_golden
+
+LOCATION = "https://dicomacct.dfs.core.windows.net/dicom"
+ROWS = [
+    {"action": "create", "study": "1.2", "series": "1.2.3", "sop": "1.2.3.4", "modality": "CT"},
+    {"action": "delete", "study": "1.2", "series": "1.2.3", "sop": "1.2.3.4"},
+]
+
+
+def _write_lake(fs: fsspec.AbstractFileSystem, dicom_root: str) -> None:
+    write_part(fs, dicom_root, START, part_table(1, ROWS))
+
+
+def test_prints_the_script_for_a_local_lake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    _write_lake(fsspec.filesystem("file"), str(lake / "result" / "Dicom"))
+    code = main(
+        [
+            "synapse-sql",
+            "--lake",
+            str(lake),
+            "--data-source-url",
+            LOCATION,
+            "--lake-prefix",
+            "lakes/main",
+            "--database",
+            "imaging",
+        ]
+    )
+    output = capsys.readouterr()
+    assert code == 0, output.err
+    assert_matches_golden("cli_local_lake.sql", output.out)
+    # The CLI prints exactly what the asset would build for that lake.
+    columns, _ = read_lake_schema(fsspec.filesystem("file"), str(lake / "result" / "Dicom"))
+    config = SynapseConfig(
+        data_source_location=LOCATION, lake_prefix="lakes/main", database="imaging"
+    )
+    assert output.out == render_script(build_synapse_script(columns, config))
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    _write_lake(fsspec.filesystem("file"), str(lake / "result" / "Dicom"))
+    script = Path(sys.executable).parent / "dicom-assets"
+    result = subprocess.run(
+        [str(script), "synapse-sql", "--data-source-url", LOCATION, "--lake", "lake"],
+        cwd=tmp_path,  # a relative --lake means the caller's directory
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CREATE EXTERNAL TABLE [dicom].[instances]" in result.stdout
+    assert "[Modality] VARCHAR(64)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ([], "needs --data-source-url"),
+        (["--data-source-url", "https://a.dfs.core.windows.net/c'; --"], "may only contain"),
+        (["--data-source-url", LOCATION, "--database", "bad\nname"], "control characters"),
+    ],
+)
+def test_errors_are_reported_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], message: str
+) -> None:
+    lake = tmp_path / "lake"
+    _write_lake(fsspec.filesystem("file"), str(lake / "result" / "Dicom"))
+    assert main(["synapse-sql", "--lake", str(lake), *arguments]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
+
+
+def test_empty_lake_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["synapse-sql", "--lake", str(tmp_path), "--data-source-url", LOCATION]) == 2
+    assert "no Parquet files" in capsys.readouterr().err
+
+
+def test_abfs_lake_derives_the_data_source(
+    azurite_connection_string: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fs = fsspec.filesystem("abfs", connection_string=azurite_connection_string)
+    fs.mkdir("clilake")
+    _write_lake(fs, "clilake/prod/result/Dicom")
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite_connection_string)
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "devstoreaccount1")
+    monkeypatch.setenv("DICOM_LAKE_URL", "abfs://clilake/prod")
+    monkeypatch.setenv("SYNAPSE_DATABASE", "dicom_prod")
+    assert main(["synapse-sql"]) == 0
+    script = capsys.readouterr().out
+    assert "LOCATION = N'https://devstoreaccount1.dfs.core.windows.net/clilake'" in script
+    assert "LOCATION = N'prod/result/Dicom/**'" in script
+    assert "USE [dicom_prod];" in script
+    assert "[Modality] VARCHAR(64)" in script
