@@ -25,6 +25,8 @@ DEFAULTS: dict[str, str | None] = {
     "DICOM_LAKE_URL": "data/lake",
     "DICOM_DUCKDB_PATH": "data/warehouse.duckdb",
     "DICOM_SQL_TARGET": "duckdb",
+    "SYNAPSE_SQL_ENDPOINT": None,
+    "SYNAPSE_DATABASE": "dicomdb",
     "DICOM_PARTITIONS_START": "2025-01-01-00:00",
     "DICOM_SENSOR_INTERVAL_SECONDS": "5",
 }

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from dagster import AutomationConditionSensorDefinition, AssetSelection, DefaultSensorStatus, Definitions
+from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+    Definitions,
+    in_process_executor,
+)
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.config import setting
 from dicom_assets.io import DicomLakeIOManager
-from dicom_assets.resources import DicomServerResource, DuckDBWarehouse, LakeResource
+from dicom_assets.resources import (
+    DicomServerResource,
+    DuckDBWarehouse,
+    LakeResource,
+    SqlTargetResource,
+)
 from dicom_assets.sensors import dicom_change_feed_sensor
+from dicom_assets.checks import dicom_instances_window_checks
+from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
 
 # The SQL views follow every sync within seconds (the default automation sensor ticks every 30 s).
 dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
@@ -19,7 +32,6 @@ dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
     minimum_interval_seconds=5,
     default_status=DefaultSensorStatus.RUNNING,
 )
-
 
 
 def build_resources() -> dict[str, Any]:
@@ -36,12 +48,20 @@ def build_resources() -> dict[str, Any]:
         ),
         "lake": lake,
         "warehouse": DuckDBWarehouse(path=setting("DICOM_DUCKDB_PATH")),
+        "sql_target": SqlTargetResource(
+            target=setting("DICOM_SQL_TARGET"),
+            synapse_endpoint=setting("SYNAPSE_SQL_ENDPOINT"),
+            synapse_database=setting("SYNAPSE_DATABASE"),
+        ),
         "dicom_lake_io_manager": DicomLakeIOManager(lake=lake),
     }
 
 
 defs = Definitions(
     assets=[dicom_instances, dicom_external_tables],
-    sensors=[dicom_change_feed_sensor, dicom_sql_automation_sensor],
+    asset_checks=[dicom_instances_window_checks, dicom_lake_freshness],
+    sensors=[dicom_change_feed_sensor, dicom_sql_automation_sensor, dicom_lake_lag_sensor],
     resources=build_resources(),
+    # Each run syncs one window in one step: a second process per step would only add start-up.
+    executor=in_process_executor,
 )

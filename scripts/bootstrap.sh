@@ -14,6 +14,8 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 need_apt=()
 command -v Orthanc >/dev/null 2>&1 || [[ -x /usr/sbin/Orthanc ]] || need_apt+=(orthanc)
 [[ -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]] || need_apt+=(orthanc-dicomweb)
+# mssql-python (the Synapse driver) loads its bundled ODBC driver through libltdl.
+ldconfig -p 2>/dev/null | grep -q "libltdl.so.7" || need_apt+=(libltdl7)
 if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
   [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)

@@ -1,10 +1,20 @@
 """``dicom_external_tables``: the SQL tables and views over the lake's Parquet files."""
 
-
-from dagster import AssetExecutionContext, AutomationCondition, MaterializeResult, MetadataValue, asset
+import duckdb
+import pyarrow as pa
+from dagster import (
+    AssetExecutionContext,
+    AutomationCondition,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
+    asset,
+)
 
 from dicom_assets.assets.instances import dicom_instances
-from dicom_assets.resources import DuckDBWarehouse, LakeResource
+from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource
 from dicom_assets.sql.duckdb_views import register_views
 
 # Re-register after any new window was written, once no window is being written; unlike
@@ -18,28 +28,35 @@ REFRESH_AFTER_SYNC = (
     deps=[dicom_instances],
     automation_condition=REFRESH_AFTER_SYNC,
     group_name="dicom",
-    kinds={"duckdb", "sql"},
+    kinds={"duckdb", "synapse", "sql"},
     owners=["team:dicom-assets"],
 )
 def dicom_external_tables(
-    context: AssetExecutionContext, lake: LakeResource, warehouse: DuckDBWarehouse
+    context: AssetExecutionContext,
+    lake: LakeResource,
+    warehouse: DuckDBWarehouse,
+    sql_target: SqlTargetResource,
 ) -> MaterializeResult:
-    """SQL views over every Parquet file of the lake, in the schema ``dicom``.
+    """SQL tables and views over every Parquet file of the lake, in the schema ``dicom``.
 
     ``dicom.instances``: every row (every change) of every file, union by name.
     ``dicom.current_instances``: the latest row per ``SOPInstanceUID`` by ``_sequence``, without
     the deleted ones: what the server holds now. ``dicom.series`` and ``dicom.studies``: one row
     per series and study of the current instances, with counts, modalities, first/last change.
-    Locally (DICOM_SQL_TARGET=duckdb) they live in the DuckDB file DICOM_DUCKDB_PATH.
+    DICOM_SQL_TARGET=duckdb (default): views in the DuckDB file DICOM_DUCKDB_PATH.
+    DICOM_SQL_TARGET=synapse: a typed external table and the same views in Synapse serverless SQL.
     """
     fs = lake.filesystem()
+    if sql_target.is_synapse():
+        return _register_in_synapse(context, lake, fs, sql_target)
     files = len(fs.glob(f"{lake.dicom_root()}/**/*.parquet"))
-    root_url = lake.url_of(lake.dicom_root())
     with warehouse.connect() as connection:
+        columns_before = _instances_columns(connection)
         registered = register_views(
-            connection, root_url, files, fs=None if lake.is_local() else fs
+            connection, lake.url_of(lake.dicom_root()), files, fs=None if lake.is_local() else fs
         )
-        preview = connection.execute(
+        new_columns = [c for c in _instances_columns(connection) if c not in columns_before]
+        preview = connection.sql(
             "SELECT * FROM dicom.studies ORDER BY last_change DESC LIMIT 10"
         ).to_arrow_table()
     context.log.info(f"registered {', '.join(registered.views)} over {files} Parquet files")
@@ -50,15 +67,63 @@ def dicom_external_tables(
             "objects": MetadataValue.json(registered.views),
             "column_count": MetadataValue.int(registered.columns),
             "parquet_files": MetadataValue.int(files),
-            "studies_preview": MetadataValue.md(_markdown_table(preview)),
+            "new_columns": MetadataValue.json(new_columns),
+            "studies_preview": _table_metadata(preview),
         }
     )
 
 
-def _markdown_table(table) -> str:
-    if not table.num_rows:
-        return "_no studies yet_"
-    header = "| " + " | ".join(table.column_names) + " |"
-    rule = "|" + "---|" * table.num_columns
-    rows = ["| " + " | ".join(str(value) for value in row.values()) + " |" for row in table.to_pylist()]
-    return "\n".join([header, rule, *rows])
+def _register_in_synapse(context, lake, fs, sql_target) -> MaterializeResult:
+    from dicom_assets.sql.synapse_target import register_in_synapse
+
+    with sql_target.synapse_connection() as connection:
+        registration = register_in_synapse(
+            connection,
+            fs,
+            lake.dicom_root(),
+            lake.url,
+            sql_target.synapse_database,
+            sql_target.storage_account(),
+        )
+    context.log.info(f"Synapse: {len(registration.changes)} objects created or altered")
+    return MaterializeResult(
+        metadata={
+            "target": "synapse",
+            "database": sql_target.synapse_database,
+            "objects_created_or_altered": MetadataValue.json(registration.changes),
+            "column_count": MetadataValue.int(registration.columns),
+        }
+    )
+
+
+def _instances_columns(connection) -> list[str]:
+    """Columns of ``dicom.instances`` as registered now (none before the first registration)."""
+    try:
+        return [row[0] for row in connection.sql("DESCRIBE dicom.instances").fetchall()]
+    except duckdb.Error:
+        return []
+
+
+def _table_metadata(table: pa.Table) -> MetadataValue:
+    """An Arrow table as Dagster table metadata (the UI renders it as a table with a schema)."""
+    schema = TableSchema(
+        columns=[TableColumn(field.name, _column_type(field.type)) for field in table.schema]
+    )
+    records = [
+        TableRecord({name: _cell(value) for name, value in row.items()}) for row in table.to_pylist()
+    ]
+    return MetadataValue.table(records=records, schema=schema)
+
+
+def _column_type(kind: pa.DataType) -> str:
+    if pa.types.is_integer(kind):
+        return "int"
+    if pa.types.is_floating(kind):
+        return "float"
+    if pa.types.is_boolean(kind):
+        return "bool"
+    return "string"
+
+
+def _cell(value):
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)

@@ -77,6 +77,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
         if dagster is not None and dagster.poll() is None:
             os.killpg(dagster.pid, signal.SIGINT)
             try:

@@ -70,6 +70,9 @@ class OrthancServer:
         return path
 
     def start(self, timeout: float = 30.0) -> "OrthancServer":
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise RuntimeError(f"port {self.port} is already in use (another Orthanc running?)")
         config = self.write_config()
         log = open(self.data_dir / "orthanc.log", "ab")
         self.process = subprocess.Popen(

@@ -2,6 +2,7 @@
 
 from dicom_assets.resources.dicom_server import DicomServerResource
 from dicom_assets.resources.lake import LakeResource
+from dicom_assets.resources.sql_target import SqlTargetResource
 from dicom_assets.resources.warehouse import DuckDBWarehouse
 
-__all__ = ["DicomServerResource", "DuckDBWarehouse", "LakeResource"]
+__all__ = ["DicomServerResource", "DuckDBWarehouse", "LakeResource", "SqlTargetResource"]
