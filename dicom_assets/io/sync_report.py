@@ -1,4 +1,10 @@
-"""Counts gathered while a window is written, rendered as the materialization's metadata."""
+"""Counts gathered while a window is written, rendered as the materialization's metadata.
+
+Rendered with Dagster's metadata types so the UI shows them well: ints and floats (plotted over
+time on the asset page), timestamps, a path for the window folder, markdown for the Parquet
+files, a table for modalities, and the written columns as ``dagster/column_schema`` (the
+asset's *Columns* section: name and Arrow type of every column of the window's files).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
 from dicom_assets.io.window_sync import SyncMode, SyncTimings
 from dicom_assets.schema import ConvertedBatch
@@ -25,8 +31,9 @@ class SyncReport:
     series: set = field(default_factory=set)
     studies: set = field(default_factory=set)
     modalities: Counter = field(default_factory=Counter)
-    columns: set = field(default_factory=set)
+    columns: dict = field(default_factory=dict)  # name -> Arrow type (text), in order seen
     files: list = field(default_factory=list)
+    file_sizes: list = field(default_factory=list)
     bytes_written: int = 0
     quarantined: int = 0
     invalid_values: int = 0
@@ -39,6 +46,7 @@ class SyncReport:
 
     def add_file(self, path: str, size: int) -> None:
         self.files.append(path)
+        self.file_sizes.append(size)
         self.bytes_written += size
 
     def add_batch(self, batch: ConvertedBatch) -> None:
@@ -48,7 +56,8 @@ class SyncReport:
         if not table.num_rows:
             return
         self.rows += table.num_rows
-        self.columns.update(table.column_names)
+        for column in table.schema:
+            self.columns.setdefault(column.name, str(column.type))
         self.actions.update(_values(table, "_action"))
         self.sop_instances.update(_values(table, "SOPInstanceUID"))
         self.series.update(_values(table, "SeriesInstanceUID"))
@@ -64,7 +73,7 @@ class SyncReport:
 
     def metadata(self, folder_url: str) -> dict[str, Any]:
         timings = self.timings or SyncTimings()
-        return {
+        metadata: dict[str, Any] = {
             "sync_mode": self.mode.value,
             "after_sequence": MetadataValue.int(self.after_sequence),
             "rows": MetadataValue.int(self.rows),
@@ -74,13 +83,11 @@ class SyncReport:
             "instances": MetadataValue.int(len(self.sop_instances)),
             "series": MetadataValue.int(len(self.series)),
             "studies": MetadataValue.int(len(self.studies)),
-            "modalities": MetadataValue.json(dict(self.modalities.most_common())),
+            "modalities": self._modalities_table(),
             "quarantined": MetadataValue.int(self.quarantined),
             "invalid_values": MetadataValue.int(self.invalid_values),
             "first_sequence": MetadataValue.int(self.first_sequence or 0),
             "last_sequence": MetadataValue.int(self.last_sequence or 0),
-            "first_timestamp": MetadataValue.text(_iso(self.first_timestamp)),
-            "last_timestamp": MetadataValue.text(_iso(self.last_timestamp)),
             "http_calls": MetadataValue.int(self.http_calls),
             "files": MetadataValue.int(len(self.files)),
             "bytes_written": MetadataValue.int(self.bytes_written),
@@ -89,7 +96,40 @@ class SyncReport:
             "conversion_seconds": MetadataValue.float(round(timings.conversion, 3)),
             "write_seconds": MetadataValue.float(round(timings.write, 3)),
             "window_folder": MetadataValue.path(folder_url),
+            "parquet_files": MetadataValue.md(self._files_markdown(folder_url)),
         }
+        # Timestamps render as dates in the UI; an empty write has none (no placeholder).
+        if self.first_timestamp is not None:
+            metadata["first_timestamp"] = MetadataValue.timestamp(self.first_timestamp)
+        if self.last_timestamp is not None:
+            metadata["last_timestamp"] = MetadataValue.timestamp(self.last_timestamp)
+        if self.columns:
+            metadata["dagster/column_schema"] = MetadataValue.table_schema(
+                TableSchema(columns=[TableColumn(name, kind) for name, kind in self.columns.items()])
+            )
+        return metadata
+
+    def _modalities_table(self) -> MetadataValue:
+        schema = TableSchema(columns=[TableColumn("modality", "string"), TableColumn("rows", "int")])
+        records = [
+            TableRecord({"modality": modality, "rows": count})
+            for modality, count in self.modalities.most_common()
+        ]
+        return MetadataValue.table(records=records, schema=schema)
+
+    def _files_markdown(self, folder_url: str) -> str:
+        """One line per written file: a link (local files: ``file://``; the lake's URL
+        otherwise) and its size."""
+        if not self.files:
+            return "_no file written (no change in this run)_"
+        lines = ["| file | bytes |", "|---|---:|"]
+        for path, size in zip(self.files, self.file_sizes):
+            name = path.rsplit("/", 1)[-1]
+            url = f"{folder_url.rstrip('/')}/{name}"
+            if "://" not in url:
+                url = f"file://{url}"
+            lines.append(f"| [{name}]({url}) | {size:,} |")
+        return "\n".join(lines)
 
 
 def _values(table: pa.Table, column: str) -> list:
@@ -104,7 +144,3 @@ def _min(current, candidate):
 
 def _max(current, candidate):
     return candidate if current is None or (candidate is not None and candidate > current) else current
-
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""

@@ -248,3 +248,22 @@ def test_window_needs_aware_times(serve):
         feed.entries_between(datetime(2026, 1, 1), datetime(2026, 1, 2))
     assert list(feed.entries_between(T0, T0)) == []
     assert feed.http_calls == 0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_changes_between_lists_a_window_without_metadata(serve, version):
+    start, end = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    history = [
+        make_entry(1, start - timedelta(seconds=1)),
+        make_entry(2, start),
+        make_entry(3, start + timedelta(minutes=10), action="Delete"),
+        *[make_entry(s, start + timedelta(minutes=20, seconds=s)) for s in range(10, 260)],
+        make_entry(400, end),
+    ]
+    service = serve(history)
+    changes = feed_for(service, version).changes_between(start, end)
+
+    assert [c.sequence for c in changes] == [2, 3, *range(10, 260)]
+    assert all(start <= c.timestamp < end for c in changes)
+    window_queries = [r.query for r in service.requests if "latest" not in r.path]
+    assert window_queries and all(q.get("includeMetadata") == "false" for q in window_queries)

@@ -1,0 +1,234 @@
+"""How far the lake is behind the change feed, measured on a schedule and shown in the UI.
+
+**Lag** is two numbers: *changes behind*, the feed's changes after the last sequence the lake
+was synced through; and *seconds behind*, the age of the oldest of them (0 when there is none).
+The second is the one that matters to users ("is what was stored 5 minutes ago queryable?") and
+it stays exact even when the count is capped.
+
+**Where it is recorded.** ``dicom_lake_lag_sensor`` measures it every
+``DICOM_LAG_INTERVAL_SECONDS`` (30 s) and records, on ``dicom_instances``:
+
+* an ``AssetObservation`` whose numeric metadata (``lag_seconds``, ``lag_changes``, ...) the UI
+  plots over time (asset page → *Plots*), and
+* an evaluation of the ``freshness`` asset check: ERROR when ``lag_seconds`` exceeds
+  ``DICOM_MAX_LAG_SECONDS`` (300 s), which turns the asset red.
+
+A separate sensor (rather than the change-feed sensor) keeps measuring when the sync itself is
+stuck or stopped, which is exactly when the number matters. The same check also runs with
+every materialization and can be run from the UI.
+
+**Why not a Dagster ``FreshnessPolicy``.** Dagster's time-window policy measures the time since
+the last *materialization*. A quiet feed (a night without studies) never materializes, so the
+policy would turn red while the lake is perfectly current; and a busy sync that materializes
+every minute but falls further and further behind would look green. Lag against the feed is
+the truth, so the check measures that.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetObservation,
+    DefaultSensorStatus,
+    MetadataValue,
+    SensorEvaluationContext,
+    SensorResult,
+    asset_check,
+    sensor,
+)
+
+from dicom_assets.checks.settings import lag_interval_seconds, max_lag_seconds
+from dicom_assets.checks.window_checks import describe_error
+from dicom_assets.checks.window_data import read_quarantine
+from dicom_assets.io.lake_io_manager import window_state
+from dicom_assets.resources import DicomServerResource, LakeResource
+from dicom_assets.sources.entries import FeedChange
+
+INSTANCES = AssetKey("dicom_instances")
+FRESHNESS = "freshness"
+# Changes counted per measurement at most (a poll without metadata: Orthanc pages of 1,000,
+# Azure ranges of 100); beyond it ``lag_changes`` is a lower bound and ``lag_seconds`` is exact.
+MAX_COUNTED_CHANGES = 2_000
+# The newest windows whose ``_state.json`` tell where the lake is: sequences grow with time, so
+# the last synced sequence is in one of them (3 allows for late changes and an empty window).
+NEWEST_WINDOWS = 3
+
+
+@dataclass(frozen=True)
+class LakeLag:
+    measured_at: datetime
+    lake_sequence: int  # the lake is synced through this sequence
+    feed_sequence: int  # the feed's last sequence seen
+    changes_behind: int
+    capped: bool  # changes_behind is a lower bound
+    oldest_unsynced: FeedChange | None
+
+    @property
+    def seconds_behind(self) -> float:
+        if self.oldest_unsynced is None:
+            return 0.0
+        return max(0.0, (self.measured_at - self.oldest_unsynced.timestamp).total_seconds())
+
+
+def newest_window_folders(fs: Any, root: str, count: int = NEWEST_WINDOWS) -> list[str]:
+    """The ``count`` newest ``YYYY/MM/DD/HH`` folders under ``root``, newest first, found by
+    listing a few folders (never the whole lake: on ADLS that is thousands of calls)."""
+    found: list[str] = []
+
+    def walk(folder: str, depth: int) -> None:
+        try:
+            entries = fs.ls(folder, detail=False)
+        except FileNotFoundError:
+            return
+        names = sorted(
+            (name for name in (e.rstrip("/").rsplit("/", 1)[-1] for e in entries) if name.isdigit()),
+            reverse=True,
+        )
+        for name in names:
+            if len(found) >= count:
+                return
+            if depth == 3:
+                found.append(f"{folder}/{name}")
+            else:
+                walk(f"{folder}/{name}", depth + 1)
+
+    walk(root.rstrip("/"), 0)
+    return found
+
+
+def lake_last_sequence(lake: LakeResource) -> int:
+    """The last change-feed sequence the lake holds, from the newest windows' sync state.
+
+    A change set aside in quarantine was handled too, but ``_state.json`` counts only written
+    rows; without the quarantine records a quarantined last change would count as "behind"
+    until the feed's next change, and a quiet feed would turn the asset red for it.
+    """
+    fs = lake.filesystem()
+    root = lake.dicom_root()
+    last = 0
+    for folder in newest_window_folders(fs, root):
+        last = max(last, int(window_state(fs, folder).get("last_sequence") or 0))
+        quarantine = f"{lake.quarantine_root()}/{folder[len(root):].strip('/')}"
+        last = max(last, max(read_quarantine(fs, quarantine), default=0))
+    return last
+
+
+def measure_lag(feed: Any, lake: LakeResource, now: datetime | None = None) -> LakeLag:
+    """Poll the feed (no metadata) after the lake's last sequence."""
+    synced = lake_last_sequence(lake)
+    poll = feed.poll(synced, max_changes=MAX_COUNTED_CHANGES)
+    changes = sorted(poll.changes, key=lambda change: change.sequence)
+    return LakeLag(
+        measured_at=now or datetime.now(UTC),
+        lake_sequence=synced,
+        feed_sequence=max(poll.next_cursor, synced),
+        changes_behind=len(changes),
+        capped=len(changes) >= MAX_COUNTED_CHANGES,
+        oldest_unsynced=min(changes, key=lambda change: change.timestamp) if changes else None,
+    )
+
+
+def lag_metadata(lag: LakeLag, bound: float) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "lag_seconds": MetadataValue.float(round(lag.seconds_behind, 3)),
+        "lag_changes": MetadataValue.int(lag.changes_behind),
+        "lag_changes_capped": MetadataValue.bool(lag.capped),
+        "lake_last_sequence": MetadataValue.int(lag.lake_sequence),
+        "feed_last_sequence": MetadataValue.int(lag.feed_sequence),
+        "max_lag_seconds": MetadataValue.float(bound),
+        "measured_at": MetadataValue.timestamp(lag.measured_at),
+    }
+    if lag.oldest_unsynced is not None:
+        metadata["oldest_unsynced_sequence"] = MetadataValue.int(lag.oldest_unsynced.sequence)
+        metadata["oldest_unsynced_timestamp"] = MetadataValue.timestamp(lag.oldest_unsynced.timestamp)
+    return metadata
+
+
+def freshness_result(lag: LakeLag, bound: float) -> AssetCheckResult:
+    """ERROR when the oldest change not yet in the lake is older than ``bound`` seconds."""
+    behind = f"{lag.changes_behind}{'+' if lag.capped else ''} changes"
+    if lag.oldest_unsynced is None:
+        description = f"the lake holds every change of the feed (through sequence {lag.lake_sequence})"
+    else:
+        description = (
+            f"{behind} behind; the oldest (sequence {lag.oldest_unsynced.sequence}) is "
+            f"{lag.seconds_behind:.0f} s old (bound {bound:.0f} s)"
+        )
+    return AssetCheckResult(
+        asset_key=INSTANCES,
+        check_name=FRESHNESS,
+        passed=lag.seconds_behind <= bound,
+        severity=AssetCheckSeverity.ERROR,
+        description=description,
+        metadata=lag_metadata(lag, bound),
+    )
+
+
+def measured_freshness(
+    dicom_server: DicomServerResource, lake: LakeResource
+) -> tuple[LakeLag | None, AssetCheckResult]:
+    """Measure the lag now and judge it; a feed or lake that cannot be read is a failure
+    ("lag unknown"), never an exception: the measurement matters most when things break."""
+    bound = max_lag_seconds()
+    try:
+        with lake.storage_errors():
+            lag = measure_lag(dicom_server.change_feed(), lake)
+    except Exception as error:  # noqa: BLE001 - reported as the check's result
+        return None, AssetCheckResult(
+            asset_key=INSTANCES,
+            check_name=FRESHNESS,
+            passed=False,
+            severity=AssetCheckSeverity.ERROR,
+            description=f"lag unknown: the feed or the lake could not be read ({describe_error(error)})",
+        )
+    return lag, freshness_result(lag, bound)
+
+
+@asset_check(
+    asset=INSTANCES,
+    name=FRESHNESS,
+    description=(
+        "The lake is at most DICOM_MAX_LAG_SECONDS (default 300) behind the change feed: the "
+        "oldest change not yet in the lake is younger than that. Evaluated by "
+        "dicom_lake_lag_sensor every tick and with every materialization."
+    ),
+)
+def dicom_lake_freshness(dicom_server: DicomServerResource, lake: LakeResource) -> AssetCheckResult:
+    """Measure the lag now and judge it against the bound."""
+    return measured_freshness(dicom_server, lake)[1]
+
+
+@sensor(
+    name="dicom_lake_lag_sensor",
+    minimum_interval_seconds=lag_interval_seconds(),
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Measures how far the lake is behind the change feed (seconds and changes) and records "
+        "it on dicom_instances as an observation (plotted) and a freshness check evaluation."
+    ),
+)
+def dicom_lake_lag_sensor(
+    context: SensorEvaluationContext, dicom_server: DicomServerResource, lake: LakeResource
+) -> SensorResult:
+    lag, result = measured_freshness(dicom_server, lake)
+    if lag is None:
+        context.log.warning(result.description or "lag unknown")
+    else:
+        context.log.info(result.description or "")
+    evaluation = AssetCheckEvaluation(
+        asset_key=INSTANCES,
+        check_name=FRESHNESS,
+        passed=result.passed,
+        severity=result.severity,
+        description=result.description,
+        metadata=result.metadata,
+    )
+    events: list = [evaluation]
+    if lag is not None:
+        events.insert(0, AssetObservation(asset_key=INSTANCES, metadata=lag_metadata(lag, max_lag_seconds())))
+    return SensorResult(asset_events=events)

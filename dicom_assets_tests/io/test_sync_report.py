@@ -1,0 +1,67 @@
+"""The metadata a person reads in the UI after a real sync: typed values, links, schemas, tables."""
+
+from __future__ import annotations
+
+from dagster import (
+    DagsterInstance,
+    FloatMetadataValue,
+    IntMetadataValue,
+    MarkdownMetadataValue,
+    PathMetadataValue,
+    TableMetadataValue,
+    TableSchemaMetadataValue,
+    TimestampMetadataValue,
+    materialize,
+)
+
+from dicom_assets.assets import dicom_external_tables
+from dicom_assets.definitions import build_resources
+from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets_tests.checks.lake_sync import part_files, sync
+
+
+def test_materialization_metadata_renders_for_people(orthanc, lake_env, monkeypatch):
+    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
+    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
+    monkeypatch.delenv("ORTHANC_URL", raising=False)
+    study = synthetic_study(3, series=2, instances_per_series=2, modality="MR")
+    assert all(upload(orthanc.url, [encode(ds) for ds in synthetic_instances(study)]))
+    resources = build_resources()
+    _, outcomes = sync(resources, DagsterInstance.ephemeral(), None)
+
+    metadata = [o.asset_materializations_for_node("dicom_instances")[0].metadata for o in outcomes]
+    assert sum(m["rows"].value for m in metadata) == 4
+    assert sum(m["creates"].value for m in metadata) == 4
+    for item, outcome in zip(metadata, outcomes):
+        key = outcome.dagster_run.tags["dagster/partition"]
+        assert isinstance(item["rows"], IntMetadataValue)
+        assert isinstance(item["write_seconds"], FloatMetadataValue)
+        assert isinstance(item["first_timestamp"], TimestampMetadataValue)
+        assert item["first_timestamp"].value <= item["last_timestamp"].value
+        assert isinstance(item["window_folder"], PathMetadataValue)
+        assert isinstance(item["parquet_files"], MarkdownMetadataValue)
+        for path in part_files(lake_env["DICOM_LAKE_URL"], key):
+            assert f"[{path.name}](file://{path})" in item["parquet_files"].value
+        assert isinstance(item["modalities"], TableMetadataValue)
+        assert {r.data["modality"]: r.data["rows"] for r in item["modalities"].records} == {
+            "MR": item["rows"].value
+        }
+        schema = item["dagster/column_schema"]
+        assert isinstance(schema, TableSchemaMetadataValue)
+        types = {column.name: column.type for column in schema.schema.columns}
+        assert types["_sequence"] == "int64" and types["SOPInstanceUID"] == "string"
+        assert types["PatientName"].startswith("struct<Alphabetic")
+        assert len(types) == item["column_count"].value
+
+    views = materialize([dicom_external_tables], resources=resources)
+    sql = views.asset_materializations_for_node("dicom_external_tables")[0].metadata
+    preview = sql["studies_preview"]
+    assert isinstance(preview, TableMetadataValue)
+    [row] = preview.records
+    assert row.data["StudyInstanceUID"] == study.study_uid
+    assert row.data["instances"] == 4 and row.data["series"] == 2 and row.data["modalities"] == "MR"
+    assert {c.name: c.type for c in preview.schema.columns}["instances"] == "int"
+    assert "SOPInstanceUID" in sql["new_columns"].value  # the first registration adds every column
+
+    again = materialize([dicom_external_tables], resources=resources)
+    assert again.asset_materializations_for_node("dicom_external_tables")[0].metadata["new_columns"].value == []

@@ -1,0 +1,137 @@
+"""Lag of the lake behind a real Orthanc, measured by the real lag sensor and recorded in Dagster."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetObservation,
+    DagsterInstance,
+    SensorResult,
+    build_sensor_context,
+)
+
+from dicom_assets.definitions import build_resources, defs
+from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.observability import dicom_lake_lag_sensor, newest_window_folders
+from dicom_assets_tests.checks.lake_sync import sync
+
+INSTANCES = AssetKey("dicom_instances")
+
+
+@pytest.fixture
+def orthanc_env(orthanc, lake_env, monkeypatch):
+    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
+    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
+    monkeypatch.delenv("ORTHANC_URL", raising=False)
+    monkeypatch.setenv("DICOM_MAX_LAG_SECONDS", "1.5")
+    return lake_env
+
+
+def measure(resources: dict, instance: DagsterInstance) -> tuple[AssetObservation, AssetCheckEvaluation]:
+    """One tick of the lag sensor; its events are stored the way the daemon stores them."""
+    with build_sensor_context(resources=resources, instance=instance) as context:
+        result = dicom_lake_lag_sensor(context)
+    assert isinstance(result, SensorResult) and not result.run_requests
+    observation, evaluation = result.asset_events
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    return observation, evaluation
+
+
+def store(orthanc, index: int, instances: int) -> None:
+    study = synthetic_study(index, series=1, instances_per_series=instances)
+    assert all(upload(orthanc.url, [encode(ds) for ds in synthetic_instances(study)]))
+
+
+def test_lag_grows_while_the_sync_is_stopped_and_falls_after_it_runs(orthanc, orthanc_env):
+    resources = build_resources()
+    instance = DagsterInstance.ephemeral()
+    store(orthanc, 1, 3)
+    cursor, _ = sync(resources, instance, None)
+
+    synced, fresh = measure(resources, instance)
+    assert synced.metadata["lag_changes"].value == 0
+    assert synced.metadata["lag_seconds"].value == 0
+    assert fresh.passed
+
+    # The change-feed sensor is stopped; new changes arrive and wait.
+    store(orthanc, 2, 4)
+    time.sleep(1.1)
+    behind, _ = measure(resources, instance)
+    time.sleep(1.1)
+    further, stale = measure(resources, instance)
+    assert behind.metadata["lag_changes"].value == further.metadata["lag_changes"].value == 4
+    assert 1.0 <= behind.metadata["lag_seconds"].value < further.metadata["lag_seconds"].value < 60
+    assert further.metadata["lake_last_sequence"].value == synced.metadata["lake_last_sequence"].value
+    assert further.metadata["oldest_unsynced_sequence"].value > synced.metadata["lake_last_sequence"].value
+    assert not stale.passed and stale.severity == AssetCheckSeverity.ERROR
+    assert "4 changes behind" in stale.description
+
+    # The sensor runs again: the lake catches up.
+    sync(resources, instance, cursor)
+    caught_up, fresh_again = measure(resources, instance)
+    assert caught_up.metadata["lag_changes"].value == 0
+    assert caught_up.metadata["lag_seconds"].value == 0
+    assert fresh_again.passed
+    assert caught_up.metadata["lake_last_sequence"].value >= further.metadata["oldest_unsynced_sequence"].value
+
+    # What the UI plots: the observations stored in the instance, in order.
+    stored = instance.fetch_observations(INSTANCES, limit=10, ascending=True).records
+    plotted = [record.asset_observation.metadata["lag_changes"].value for record in stored]
+    assert plotted == [0, 4, 4, 0]
+
+
+def test_unreadable_feed_fails_freshness_without_a_failed_tick(orthanc, orthanc_env, monkeypatch):
+    # A wrong REST root: Orthanc answers 404 at once (a refused port would be retried first).
+    monkeypatch.setenv("ORTHANC_URL", f"{orthanc.url}/no-such-root")
+    with build_sensor_context(resources=build_resources()) as context:
+        result = dicom_lake_lag_sensor(context)
+    [evaluation] = result.asset_events
+    assert isinstance(evaluation, AssetCheckEvaluation)
+    assert not evaluation.passed and evaluation.severity == AssetCheckSeverity.ERROR
+    assert "lag unknown" in evaluation.description
+
+
+def test_newest_windows_are_found_without_listing_the_whole_lake(tmp_path: Path):
+    import fsspec
+
+    for hour in ("2025/12/31/23", "2026/01/01/00", "2026/01/01/01", "2026/02/03/04"):
+        (tmp_path / hour).mkdir(parents=True)
+    (tmp_path / "2026" / "_not_a_window").mkdir()
+    found = newest_window_folders(fsspec.filesystem("file"), str(tmp_path), count=3)
+    assert [Path(folder).relative_to(tmp_path).as_posix() for folder in found] == [
+        "2026/02/03/04", "2026/01/01/01", "2026/01/01/00",
+    ]
+
+
+def test_the_lag_sensor_and_checks_are_registered():
+    assert defs.resolve_sensor_def("dicom_lake_lag_sensor").default_status.value == "RUNNING"
+    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys if key.asset_key == INSTANCES}
+    assert checks == {"completeness", "unique_sequence", "identity", "quarantine", "freshness"}
+
+
+def test_a_quarantined_last_change_is_not_counted_as_behind(tmp_path: Path):
+    from dicom_assets.observability import lake_last_sequence
+    from dicom_assets.resources import LakeResource
+
+    lake = LakeResource(url=str(tmp_path))
+    older = tmp_path / "result" / "Dicom" / "2026" / "11" / "25" / "16"
+    newest = tmp_path / "result" / "Dicom" / "2026" / "11" / "25" / "17"
+    for folder, last in ((older, 7), (newest, 10)):
+        folder.mkdir(parents=True)
+        (folder / "_state.json").write_text(json.dumps({"last_sequence": last}))
+    assert lake_last_sequence(lake) == 10
+
+    quarantine = tmp_path / "result" / "Dicom_Quarantine" / "2026" / "11" / "25" / "17"
+    quarantine.mkdir(parents=True)
+    (quarantine / "incremental-000000000011-0000.ndjson").write_text(
+        json.dumps({"sequence": 12, "reason": "unreadable"}) + "\n"
+    )
+    assert lake_last_sequence(lake) == 12
