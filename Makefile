@@ -26,6 +26,7 @@ query:
 
 bench: bootstrap
 	$(UV) run python bench/bench_sync.py
+	$(UV) run python bench/bench_lake.py
 
 bench-schema: bootstrap
 	$(UV) run python bench/bench_schema.py

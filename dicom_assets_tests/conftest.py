@@ -63,3 +63,44 @@ def lake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 __all__ = ["store_synthetic", "synthetic_study"]
+
+
+# --- Azurite (lake on Blob storage; issue 5) ----------------------------------------------------
+# Appended by the ADLS lake work. One Azurite process per session; each test gets its own empty
+# container, so tests stay independent without paying Azurite's start-up each time.
+from dicom_assets.devtools.azurite_server import ACCOUNT as AZURITE_ACCOUNT
+from dicom_assets.devtools.azurite_server import AzuriteServer
+
+AZURE_CREDENTIAL_VARIABLES = (
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "AZURE_STORAGE_ACCOUNT_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "AZURE_STORAGE_ACCOUNT_NAME",
+)
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+    """An Azurite Blob endpoint on a free loopback port for the session."""
+    with AzuriteServer(tmp_path_factory.mktemp("azurite")) as server:
+        yield server
+
+
+@pytest.fixture
+def azurite_lake_env(
+    azurite: AzuriteServer, lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """``lake_env`` with the lake in a fresh Azurite container, reached by connection string
+    (``abfss://<container>@devstoreaccount1.dfs.core.windows.net/lake``)."""
+    for name in AZURE_CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    container = azurite.new_container()
+    env = {
+        **lake_env,
+        "DICOM_LAKE_URL": f"abfss://{container}@{AZURITE_ACCOUNT}.dfs.core.windows.net/lake",
+        "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string(),
+        "container": container,
+    }
+    monkeypatch.setenv("DICOM_LAKE_URL", env["DICOM_LAKE_URL"])
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", env["AZURE_STORAGE_CONNECTION_STRING"])
+    return env

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as pads
@@ -14,15 +13,19 @@ from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.io.window_sync import SYNC_MODE_TAG
+from dicom_assets.resources import LakeResource
 from dicom_assets.sensors import dicom_change_feed_sensor, parse_cursor
+from dicom_assets.sql.duckdb_views import register_lake_filesystem
 
 
-@pytest.fixture
-def pipeline_env(orthanc, lake_env, monkeypatch) -> dict:
+@pytest.fixture(params=["local", "azurite"])
+def pipeline_env(request, orthanc, lake_env, monkeypatch) -> dict:
+    """The same flow with the lake in a local folder and in an Azurite container (issue 5)."""
+    env = lake_env if request.param == "local" else request.getfixturevalue("azurite_lake_env")
     monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
     monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
     monkeypatch.delenv("ORTHANC_URL", raising=False)  # derived from DICOM_SERVER_URL
-    return lake_env
+    return env
 
 
 def evaluate_sensor(resources: dict, cursor: str | None) -> SensorResult:
@@ -46,10 +49,22 @@ def run_requested(resources: dict, result: SensorResult) -> list:
     return outcomes
 
 
-def lake_table(lake_dir: str):
-    files = sorted(Path(lake_dir, "result", "Dicom").rglob("*.parquet"))
-    assert all(not path.name.startswith(".") for path in files)
-    return pads.dataset([str(path) for path in files], format="parquet").to_table()
+def lake_table(lake_url: str):
+    """Every row of the lake, read through the lake's own filesystem (local or Azure)."""
+    lake = LakeResource(url=lake_url)
+    fs = lake.filesystem()
+    files = sorted(fs.glob(f"{lake.dicom_root()}/**/*.parquet"))
+    assert all(not path.rsplit("/", 1)[-1].startswith(".") for path in files)
+    return pads.dataset(files, format="parquet", filesystem=fs).to_table()
+
+
+def warehouse(env: dict) -> duckdb.DuckDBPyConnection:
+    """The DuckDB file, able to read the lake's URLs (an Azure lake's filesystem registered)."""
+    connection = duckdb.connect(env["DICOM_DUCKDB_PATH"], read_only=True)
+    lake = LakeResource(url=env["DICOM_LAKE_URL"])
+    if not lake.is_local():
+        register_lake_filesystem(connection, lake.filesystem())
+    return connection
 
 
 def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
@@ -97,7 +112,7 @@ def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
 
     views = materialize([dicom_external_tables], resources=resources)
     assert views.success
-    with duckdb.connect(pipeline_env["DICOM_DUCKDB_PATH"], read_only=True) as connection:
+    with warehouse(pipeline_env) as connection:
         assert connection.execute("SELECT count(*) FROM dicom.instances").fetchone()[0] == len(uploaded) + 1
         assert connection.execute("SELECT count(*) FROM dicom.current_instances").fetchone()[0] == len(uploaded) + 1
         assert connection.execute("SELECT count(*) FROM dicom.series").fetchone()[0] == 7

@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from dicom_assets.devtools.orthanc_server import free_port
 
@@ -43,10 +44,24 @@ class AzuriteServer:
             f"BlobEndpoint={self.blob_endpoint};"
         )
 
-    def start(self, timeout: float = 30.0) -> "AzuriteServer":
+    def start(self, timeout: float = 30.0) -> AzuriteServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.data_dir / "azurite.log", "ab")
-        self.process = subprocess.Popen(
+        with open(self.data_dir / "azurite.log", "ab") as log:  # the child keeps its own handle
+            self.process = self._spawn(log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Azurite exited; see {self.data_dir / 'azurite.log'}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout} s")
+
+    def _spawn(self, log) -> subprocess.Popen:
+        return subprocess.Popen(
             [
                 azurite_binary(),
                 "--blobHost", "127.0.0.1",
@@ -60,17 +75,6 @@ class AzuriteServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Azurite exited; see {self.data_dir / 'azurite.log'}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout} s")
 
     def stop(self) -> None:
         """Stop the process (its data stays under ``data_dir``)."""
@@ -84,7 +88,7 @@ class AzuriteServer:
             self.process.wait(timeout=10)
         self.process = None
 
-    def restart(self) -> "AzuriteServer":
+    def restart(self) -> AzuriteServer:
         self.stop()
         return self.start()
 
@@ -97,7 +101,7 @@ class AzuriteServer:
             client.create_container(name)
         return name
 
-    def __enter__(self) -> "AzuriteServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -16,10 +16,12 @@ sequence, so it stays right throughout.
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import re
 import time
-from datetime import datetime, timezone
+import typing
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -33,20 +35,29 @@ from dagster import (
     OutputContext,
     UPathIOManager,
 )
+from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 
-from dicom_assets.io.window_sync import SyncMode, WindowSync
-from dicom_assets.io.writer import read_json, write_parquet_atomically, write_text_atomically
 from dicom_assets.io.sync_report import SyncReport
+from dicom_assets.io.window_sync import SyncMode, WindowSync
+from dicom_assets.io.writer import (
+    is_temporary,
+    read_json,
+    write_parquet_atomically,
+    write_text_atomically,
+)
 from dicom_assets.partitions import window_folder
 from dicom_assets.resources.lake import DICOM_FOLDER, QUARANTINE_FOLDER, LakeResource
+from dicom_assets.resources.lake_errors import translated_fs_errors
 
 STATE_FILE = "_state.json"
 PART_FILE = re.compile(r"^(part|delta)-(\d{12})-(\d{4})\.parquet$")
 
 
 def window_state(fs: Any, folder: str) -> dict[str, Any]:
-    return read_json(fs, f"{folder}/{STATE_FILE}") or {"last_sequence": 0}
+    """The window's ``_state.json`` (``last_sequence`` 0 when the window was never synced)."""
+    with translated_fs_errors(fs, folder):
+        return read_json(fs, f"{folder}/{STATE_FILE}") or {"last_sequence": 0}
 
 
 class ParquetLakeIOManager(UPathIOManager):
@@ -57,6 +68,16 @@ class ParquetLakeIOManager(UPathIOManager):
     def __init__(self, lake: LakeResource):
         self.lake = lake
         super().__init__(base_path=UPath(lake.root(), **lake.storage_options()))
+
+    # Every storage access of Dagster's UPathIOManager (existence checks, mkdir) and ours runs
+    # inside these two, so a storage failure surfaces as one LakeStorageError without secrets.
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        with self.lake.storage_errors():
+            super().handle_output(context, obj)
+
+    def load_input(self, context: InputContext) -> Any:
+        with self.lake.storage_errors():
+            return super().load_input(context)
 
     def get_asset_relative_path(self, context: InputContext | OutputContext) -> UPath:
         return UPath(DICOM_FOLDER)
@@ -69,7 +90,10 @@ class ParquetLakeIOManager(UPathIOManager):
     # --- writing ----------------------------------------------------------------------------
     def dump_to_path(self, context: OutputContext, obj: WindowSync, path: UPath) -> None:
         fs, folder = path.fs, path.path.rstrip("/")
-        fs.makedirs(folder, exist_ok=True)
+        if isinstance(fs, LocalFileSystem):
+            # Blob folders are virtual, and UPathIOManager.handle_output has already made sure
+            # the container exists: asking again would cost a round trip per run.
+            fs.makedirs(folder, exist_ok=True)
         existing = _part_files(fs, folder)
         prefix = "part" if obj.mode is SyncMode.FULL else "delta"
         start = obj.after_sequence + 1
@@ -103,14 +127,16 @@ class ParquetLakeIOManager(UPathIOManager):
         )
         state = {
             "last_sequence": last or obj.after_sequence,
-            "synced_at": datetime.now(timezone.utc).isoformat(),
+            "synced_at": datetime.now(UTC).isoformat(),
             "mode": obj.mode.value,
         }
         write_text_atomically(fs, f"{folder}/{STATE_FILE}", json.dumps(state))
         obj.timings.write += time.perf_counter() - started
         report.http_calls = obj.http_calls()
         report.timings = obj.timings
-        context.add_output_metadata(report.metadata(self.lake.url_of(folder)))
+        metadata = report.metadata(self.lake.url_of(folder))
+        metadata["lake"] = MetadataValue.text(self.lake.describe())  # names only, no secret
+        context.add_output_metadata(metadata)
 
     def _quarantine(self, fs: Any, obj: WindowSync, start: int, index: int, quarantined) -> None:
         folder = f"{self.lake.path(QUARANTINE_FOLDER)}/{window_folder(obj.partition_key)}"
@@ -140,11 +166,20 @@ class ParquetLakeIOManager(UPathIOManager):
             raise FileNotFoundError(f"no Parquet files in {folder}")
         tables = [pq.read_table(f"{folder}/{name}", filesystem=fs) for name in names]
         table = pa.concat_tables(tables, promote_options="permissive")
-        wanted = getattr(context.dagster_type, "typing_type", None)
+        wanted = _frame_type(getattr(context.dagster_type, "typing_type", None))
         if wanted in (pl.DataFrame, pl.LazyFrame):
             frame = pl.from_arrow(table)
             return frame.lazy() if wanted is pl.LazyFrame else frame
         return table
+
+
+def _frame_type(annotation: Any) -> Any:
+    """The frame type a downstream input asks for: ``pl.DataFrame`` for one partition, or the
+    value type of ``dict[str, pl.DataFrame]`` for a range of partitions."""
+    if typing.get_origin(annotation) in (dict, typing.Mapping, collections.abc.Mapping):
+        arguments = typing.get_args(annotation)
+        return arguments[1] if len(arguments) == 2 else None
+    return annotation
 
 
 def _part_files(fs: Any, folder: str) -> dict[str, tuple[str, int, int]]:
@@ -161,8 +196,10 @@ def _part_files(fs: Any, folder: str) -> dict[str, tuple[str, int, int]]:
 
 
 def _remove_stray_temporaries(fs: Any, folder: str) -> None:
+    if not isinstance(fs, LocalFileSystem):
+        return  # Blob storage: files are written under their final name, never as temporaries
     for entry in fs.ls(folder, detail=False):
-        if ".tmp-" in entry.rsplit("/", 1)[-1]:
+        if is_temporary(entry.rsplit("/", 1)[-1]):
             fs.rm(entry)
 
 

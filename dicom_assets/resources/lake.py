@@ -1,45 +1,65 @@
-"""Where the lake lives: a local folder or an ADLS Gen2 / Blob container, as one fsspec filesystem."""
+"""Where the lake lives: a local folder or an ADLS Gen2 / Blob container, as one fsspec filesystem.
+
+Both kinds go through the same code: the IO manager, the writer and the SQL views see an fsspec
+filesystem and paths on it. For Azure that filesystem is adlfs on the *Blob* endpoint
+(:mod:`dicom_assets.resources.blob_filesystem`), configured from ``DICOM_LAKE_URL`` and the
+credential variables (:mod:`dicom_assets.resources.azure_storage`, docs/storage.md).
+
+Why not dagster-azure's ``ADLS2Resource`` (or its ``ADLS2PickleIOManager``): it builds a
+``DataLakeServiceClient`` for ``https://<account>.dfs.<suffix>`` from an account name and a
+key/SAS/DefaultAzureCredential only. It takes neither a connection string nor an endpoint, always
+speaks HTTPS to the ``dfs`` (Data Lake) API, and Azurite implements only the Blob API (every
+``dfs`` path operation answers 400), so the lake could not be tested on it; it also hands out
+SDK clients, not the fsspec filesystem that pyarrow, universal-pathlib and DuckDB read through.
+dagster-azure's ``AzureBlobStorageResource`` has the same two gaps (no connection string, no
+fsspec). ADLS Gen2 serves the same data on its Blob endpoint, so nothing is lost in production.
+"""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import fsspec
 from dagster import ConfigurableResource
 from pydantic import Field
 
+import dicom_assets.resources.blob_filesystem  # noqa: F401  (registers abfs://, abfss://, az://)
 from dicom_assets.config import is_remote_url, resolve_local_path
+from dicom_assets.resources.azure_storage import (
+    AzureCredentialChoice,
+    AzureLakeLocation,
+    choose_credential,
+    parse_lake_url,
+)
+from dicom_assets.resources.blob_filesystem import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF
+from dicom_assets.resources.lake_errors import translated_storage_errors
 
 DICOM_FOLDER = "result/Dicom"
 QUARANTINE_FOLDER = "result/Dicom_Quarantine"
 
 
-def azure_storage_options(url: str) -> dict[str, Any]:
-    """adlfs options from the environment, in the order users expect them (see README)."""
-    options: dict[str, Any] = {}
-    if os.environ.get("AZURE_STORAGE_CONNECTION_STRING"):
-        options["connection_string"] = os.environ["AZURE_STORAGE_CONNECTION_STRING"]
-        return options
-    account = os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
-    host = url.split("://", 1)[1].split("/", 1)[0]
-    if "@" in host:  # abfss://container@account.dfs.core.windows.net/prefix
-        account = host.split("@", 1)[1].split(".", 1)[0]
-    if account:
-        options["account_name"] = account
-    if os.environ.get("AZURE_STORAGE_ACCOUNT_KEY"):
-        options["account_key"] = os.environ["AZURE_STORAGE_ACCOUNT_KEY"]
-    elif os.environ.get("AZURE_STORAGE_SAS_TOKEN"):
-        options["sas_token"] = os.environ["AZURE_STORAGE_SAS_TOKEN"]
-    else:
-        options["anon"] = False  # adlfs then uses DefaultAzureCredential
+def azure_storage_options(url: str, retries: int = DEFAULT_RETRIES, retry_backoff: float = DEFAULT_RETRY_BACKOFF) -> dict[str, Any]:
+    """Filesystem options (secrets inside) for an ``abfs(s)://`` lake, from the environment."""
+    location = parse_lake_url(url)
+    options = dict(choose_credential(location).options)
+    options.update(retries=retries, retry_backoff=retry_backoff)
     return options
 
 
 class LakeResource(ConfigurableResource):
-    """The lake root (DICOM_LAKE_URL): a local folder or ``abfs(s)://container/prefix``."""
+    """The lake root (DICOM_LAKE_URL): a local folder, ``abfss://<container>@<account>.dfs.core.
+    windows.net/<prefix>`` or ``abfs://<container>/<prefix>`` (account from the environment)."""
 
     url: str = Field(default="data/lake", description="Lake root (DICOM_LAKE_URL).")
+    retries: int = Field(
+        default=DEFAULT_RETRIES, description="Retries of a failed storage request (Azure only)."
+    )
+    retry_backoff: float = Field(
+        default=DEFAULT_RETRY_BACKOFF,
+        description="Base seconds of the retry backoff: retry n waits this + 2**n s (Azure only).",
+    )
 
     def root(self) -> str:
         """The lake root as an fsspec path (absolute for local folders)."""
@@ -50,18 +70,44 @@ class LakeResource(ConfigurableResource):
     def is_local(self) -> bool:
         return not is_remote_url(self.url)
 
+    def location(self) -> AzureLakeLocation:
+        """Account, container and prefix of an Azure lake (read from the environment now)."""
+        return parse_lake_url(self.url)
+
+    def credential(self) -> AzureCredentialChoice:
+        """Which credential an Azure lake uses (its ``options`` hold the secret)."""
+        return choose_credential(self.location())
+
+    def describe(self) -> str:
+        """Where the lake is and how it is reached, without any secret: for logs and metadata."""
+        if self.is_local():
+            return f"local folder {self.root()}"
+        location = self.location()
+        return f"{location.describe()}, prefix '{location.prefix}', via {self.credential().describe()}"
+
     def storage_options(self) -> dict[str, Any]:
-        return {} if self.is_local() else azure_storage_options(self.url)
+        """Options of the lake's fsspec filesystem. They hold secrets: never log them."""
+        if self.is_local():
+            return {}
+        return azure_storage_options(self.url, self.retries, self.retry_backoff)
 
     def filesystem(self) -> fsspec.AbstractFileSystem:
         protocol = "file" if self.is_local() else self.url.split("://", 1)[0]
-        return fsspec.filesystem(protocol, **self.storage_options())
+        with self.storage_errors():
+            return fsspec.filesystem(protocol, **self.storage_options())
+
+    @contextmanager
+    def storage_errors(self) -> Iterator[None]:
+        """Storage failures inside the block become one clear :class:`LakeStorageError`."""
+        if self.is_local():
+            yield
+            return
+        with translated_storage_errors(self.location, self.credential):
+            yield
 
     def path(self, *parts: str) -> str:
         """A path under the lake root, in the form the filesystem expects (no protocol)."""
-        root = self.root()
-        if not self.is_local():
-            root = _strip_protocol(root)
+        root = self.root() if self.is_local() else self.location().fs_root
         return "/".join([root.rstrip("/"), *[part.strip("/") for part in parts if part]])
 
     def url_of(self, path: str) -> str:
@@ -73,11 +119,3 @@ class LakeResource(ConfigurableResource):
 
     def quarantine_root(self) -> str:
         return self.path(QUARANTINE_FOLDER)
-
-
-def _strip_protocol(url: str) -> str:
-    """``abfss://container@account.dfs.core.windows.net/prefix`` -> ``container/prefix``."""
-    rest = url.split("://", 1)[1]
-    host, _, prefix = rest.partition("/")
-    container = host.split("@", 1)[0]
-    return f"{container}/{prefix}".rstrip("/")

@@ -1,0 +1,124 @@
+"""Storage failures of the lake as one clear message, never a stack of SDK internals or a secret.
+
+The Azure SDK's exceptions come wrapped by adlfs and fsspec (``RuntimeError: Failed to upload
+block: ...``), carry the service's XML error body, and a failed DefaultAzureCredential lists
+every credential it tried. A user needs three facts: which account and container, what went
+wrong in one line, and what to check. ``translated_storage_errors`` raises exactly that as a
+:class:`LakeStorageError`, with the SDK exception dropped from the chain (``from None``) so
+that neither Dagster's error display nor a log shows its internals, and redacts secrets from
+whatever text is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from dicom_assets.resources.azure_storage import (
+    AzureCredentialChoice,
+    AzureLakeLocation,
+    LakeConfigurationError,
+    redact,
+)
+
+AUTH_STATUSES = {401, 403}
+
+
+class LakeStorageError(RuntimeError):
+    """The lake's storage refused or failed a request; the message says which and why."""
+
+
+def _azure_error(error: BaseException) -> BaseException | None:
+    """The Azure SDK (or azure-identity) exception behind ``error``, following causes."""
+    seen = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, AzureError) or type(current).__module__.startswith("azure."):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "message", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def describe_storage_error(
+    error: BaseException, location: AzureLakeLocation, credential: AzureCredentialChoice
+) -> str | None:
+    """One message for ``error``, or None when it is not a storage failure."""
+    azure = _azure_error(error)
+    if azure is None:
+        return None
+    where = location.describe()
+    how = credential.describe()
+    status = getattr(azure, "status_code", None)
+    code = getattr(azure, "error_code", None)
+    code = getattr(code, "value", code)  # the SDK gives a StorageErrorCode enum or a string
+    if isinstance(azure, ClientAuthenticationError) or status in AUTH_STATUSES:
+        if credential.kind == "default_azure_credential" and status not in AUTH_STATUSES:
+            return (
+                f"lake storage: no Azure identity could get a token for {where} "
+                f"(DefaultAzureCredential: no managed identity, workload identity or `az login` "
+                f"found). Sign in, or set AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN or "
+                f"AZURE_STORAGE_CONNECTION_STRING."
+            )
+        return (
+            f"lake storage: {where} refused the credentials "
+            f"({how}; HTTP {status or '?'} {code or ''}). Check that the credential belongs to "
+            f"account '{location.account or '?'}', is not expired, and may read and write the "
+            f"container."
+        ).replace(" )", ")")
+    if isinstance(azure, (ServiceRequestError, ServiceResponseError)):
+        return (
+            f"lake storage: {where} could not be reached ({_first_line(azure)}). The storage "
+            f"endpoint is down or unreachable; nothing partial was published, re-run the "
+            f"partition once it is back."
+        )
+    if isinstance(azure, ResourceNotFoundError) and code == "ContainerNotFound":
+        return f"lake storage: {where} does not exist; create the container or fix DICOM_LAKE_URL."
+    if isinstance(azure, HttpResponseError):
+        return f"lake storage: request to {where} failed: HTTP {status} {code or ''}: {_first_line(azure)}"
+    return f"lake storage: {where}: {type(azure).__name__}: {_first_line(azure)}"
+
+
+@contextmanager
+def translated_storage_errors(
+    location: Callable[[], AzureLakeLocation] | AzureLakeLocation,
+    credential: Callable[[], AzureCredentialChoice] | AzureCredentialChoice,
+) -> Iterator[None]:
+    """Re-raise storage failures inside the block as :class:`LakeStorageError`."""
+    try:
+        yield
+    except (LakeStorageError, LakeConfigurationError):
+        raise
+    except Exception as error:
+        resolved_location = location() if callable(location) else location
+        resolved_credential = credential() if callable(credential) else credential
+        message = describe_storage_error(error, resolved_location, resolved_credential)
+        if message is None:
+            raise
+        raise LakeStorageError(redact(message)) from None
+
+
+@contextmanager
+def translated_fs_errors(fs: Any, path: str) -> Iterator[None]:
+    """:func:`translated_storage_errors` for code that holds only the lake's filesystem."""
+    describe = getattr(fs, "location_of", None)
+    if describe is None:  # a local folder: its errors are clear already
+        yield
+        return
+    with translated_storage_errors(lambda: fs.location_of(path), fs.credential_choice):
+        yield
