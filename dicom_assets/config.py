@@ -29,6 +29,8 @@ DEFAULTS: dict[str, str | None] = {
     "SYNAPSE_DATABASE": "dicomdb",
     "DICOM_PARTITIONS_START": "2025-01-01-00:00",
     "DICOM_SENSOR_INTERVAL_SECONDS": "5",
+    "DICOM_RECONCILE_INTERVAL_SECONDS": "60",  # Orthanc deletions (sources/reconcile.py)
+    "DICOM_BATCH_SIZE": "5000",  # entries per Parquet part file
     # Checks and lag (dicom_assets/checks/settings.py reads them when a check or sensor runs).
     "DICOM_MAX_LAG_SECONDS": "300",
     "DICOM_MAX_QUARANTINE_SHARE": "0.01",

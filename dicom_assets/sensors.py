@@ -1,36 +1,217 @@
-"""``dicom_change_feed_sensor``: polls the change feed and requests a run per window that changed."""
+"""``dicom_change_feed_sensor``: polls the change feed and requests a run per window that changed.
 
+Cursor (JSON): ``{"sequence": N, "pending": {"<window>": S, ...}, "reconciled_at": T}``.
+
+- ``sequence``: the last feed sequence handed to runs. Every change after it maps to the window
+  of its own timestamp, so a late change in a past window asks for a run of that past window.
+- ``pending``: per window, the highest sequence a run was requested for, kept until a run of
+  that request succeeded. While that run has not started (queued), new changes of the window
+  ask for no other run: the queued run pages the feed when it starts and syncs them too, so a
+  busy window has at most one run queued behind the running one. The run key is stable
+  (``<window>@<S>``): a tick evaluated again from the same cursor, e.g. after a daemon crash,
+  asks for the same runs and Dagster runs each once.
+  A requested run that failed or was killed is asked for again as ``<window>@<S>#retry-<n>``
+  (at most ``MAX_RETRIES`` times for the same ``S``; a new change to the window starts over).
+  An incremental run starts after the window's last *written* sequence, so a re-run re-does
+  exactly what the failed run did not finish.
+- ``reconciled_at``: when Orthanc deletions were last reconciled (see ``sources/reconcile.py``);
+  a pass runs every ``DICOM_RECONCILE_INTERVAL_SECONDS`` (default 60) for Orthanc servers.
+"""
+
+from __future__ import annotations
 
 import json
-from collections import defaultdict
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from dagster import (
     AssetSelection,
+    DagsterInvariantViolationError,
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
-    SkipReason,
     sensor,
 )
 
 from dicom_assets.config import setting_value
 from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode
 from dicom_assets.partitions import dicom_feed_partitions, partition_key_of
-from dicom_assets.resources import DicomServerResource
+from dicom_assets.resources import DicomServerResource, LakeResource
+from dicom_assets.sources.entries import FeedChange
 
 MAX_CHANGES_PER_TICK = 20_000
+MAX_RETRIES = 3
+DEFAULT_RECONCILE_INTERVAL_SECONDS = 60
+RUN_KEY_TAG = "dagster/run_key"
+PARTITION_TAG = "dagster/partition"
+
+
+@dataclass
+class SensorCursor:
+    sequence: int = 0
+    pending: dict[str, int] = field(default_factory=dict)
+    reconciled_at: float = 0.0
+
+    @classmethod
+    def load(cls, cursor: str | None) -> SensorCursor:
+        if not cursor:
+            return cls()
+        data = json.loads(cursor)
+        return cls(
+            sequence=int(data.get("sequence", 0)),
+            pending={key: int(value) for key, value in (data.get("pending") or {}).items()},
+            reconciled_at=float(data.get("reconciled_at", 0.0)),
+        )
+
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "sequence": self.sequence,
+                "pending": dict(sorted(self.pending.items())),
+                "reconciled_at": self.reconciled_at,
+            }
+        )
 
 
 def parse_cursor(cursor: str | None) -> int:
-    """The last feed sequence the sensor has handed to runs (``{"sequence": N}``)."""
-    if not cursor:
-        return 0
-    return int(json.loads(cursor)["sequence"])
+    """The last feed sequence the sensor has handed to runs."""
+    return SensorCursor.load(cursor).sequence
 
 
 def format_cursor(sequence: int) -> str:
-    return json.dumps({"sequence": sequence})
+    return SensorCursor(sequence=sequence).dump()
+
+
+def run_key(partition_key: str, sequence: int, retry: int = 0) -> str:
+    base = f"{partition_key}@{sequence}"
+    return base if retry == 0 else f"{base}#retry-{retry}"
+
+
+@dataclass
+class WindowPlan:
+    """What one poll asks for: the last sequence per window, and how far the cursor may move."""
+
+    last_by_window: dict[str, int]
+    cursor: int
+    too_early: int
+
+
+def plan_windows(
+    changes: Iterable[FeedChange], next_cursor: int, valid_keys: set[str]
+) -> WindowPlan:
+    """Group a poll's changes by the window of their own timestamp (late ones included)."""
+    changes = list(changes)
+    first_valid = min(valid_keys, default="")
+    keyed = [(partition_key_of(change.timestamp), change.sequence) for change in changes]
+    cursor = next_cursor
+    for key, sequence in keyed:
+        if key not in valid_keys and key >= first_valid:
+            # A window that is not open yet (clock skew): hold the cursor before it.
+            cursor = min(cursor, sequence - 1)
+    last_by_window: dict[str, int] = {}
+    too_early = 0
+    for key, sequence in keyed:
+        if sequence > cursor:
+            continue  # asked for by a later tick, with the changes held back
+        if key in valid_keys:
+            last_by_window[key] = max(last_by_window.get(key, 0), sequence)
+        elif key < first_valid:
+            too_early += 1  # before DICOM_PARTITIONS_START: reported, never silently skipped
+    return WindowPlan(last_by_window=last_by_window, cursor=cursor, too_early=too_early)
+
+
+def _incremental_request(partition_key: str, sequence: int, retry: int = 0) -> RunRequest:
+    return RunRequest(
+        partition_key=partition_key,
+        run_key=run_key(partition_key, sequence, retry),
+        tags={SYNC_MODE_TAG: SyncMode.INCREMENTAL.value},
+    )
+
+
+# A run in these states has not read the feed yet: it will sync every change seen so far.
+NOT_STARTED = {DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING}
+
+
+@dataclass
+class FollowUp:
+    pending: dict[str, int]
+    requests: list[RunRequest]
+    not_started: set[str]  # windows with a requested run that has not started yet
+
+
+def follow_up_pending(context: SensorEvaluationContext, pending: dict[str, int]) -> FollowUp:
+    """Drop windows whose requested run succeeded; ask again for those whose runs all failed."""
+    try:
+        instance = context.instance
+    except DagsterInvariantViolationError:
+        # Evaluated without an instance (unit tests): nothing to look up.
+        return FollowUp(dict(pending), [], set())
+    result = FollowUp({}, [], set())
+    for key, sequence in pending.items():
+        base = run_key(key, sequence)
+        runs = instance.get_runs(filters=RunsFilter(tags={PARTITION_TAG: key}), limit=100)
+        family = [run for run in runs if run.tags.get(RUN_KEY_TAG, "").split("#")[0] == base]
+        if any(run.status == DagsterRunStatus.SUCCESS for run in family):
+            continue
+        result.pending[key] = sequence
+        if any(run.status in NOT_STARTED for run in family):
+            result.not_started.add(key)
+        if any(not run.is_finished for run in family):
+            continue  # queued or running
+        if not family:
+            result.requests.append(_incremental_request(key, sequence))  # same key: no double
+        elif len(family) <= MAX_RETRIES:
+            context.log.warning(f"run {base} did not succeed; asking again (retry {len(family)})")
+            result.requests.append(_incremental_request(key, sequence, retry=len(family)))
+        else:
+            context.log.error(
+                f"window {key}: {len(family)} runs for sequence {sequence} failed; waiting for "
+                "a new change or a manual materialization"
+            )
+    return result
+
+
+def _reconcile_interval() -> float:
+    return float(os.environ.get("DICOM_RECONCILE_INTERVAL_SECONDS") or DEFAULT_RECONCILE_INTERVAL_SECONDS)
+
+
+def maybe_reconcile(
+    context: SensorEvaluationContext,
+    state: SensorCursor,
+    dicom_server: DicomServerResource,
+    lake: LakeResource,
+) -> None:
+    """Every interval, write delete rows for instances Orthanc no longer holds."""
+    if dicom_server.kind.lower() != "orthanc":
+        return  # the Azure change feed reports deletes itself
+    now = time.time()
+    if now - state.reconciled_at < _reconcile_interval():
+        return
+    from dicom_assets.sources.reconcile import ReconcileRefused, reconcile_orthanc
+
+    try:
+        result = reconcile_orthanc(
+            lake.filesystem(), lake.dicom_root(), dicom_server.effective_orthanc_url()
+        )
+    except ReconcileRefused as refused:
+        context.log.warning(str(refused))
+        state.reconciled_at = now  # asked again after the interval, not every tick
+        return
+    except Exception as error:  # noqa: BLE001 - polling goes on; the next tick tries again
+        context.log.warning(f"reconciling deletions failed, retrying next tick: {error}")
+        return
+    state.reconciled_at = now
+    if result.deleted:
+        context.log.info(
+            f"{len(result.deleted)} instances deleted in Orthanc: delete rows in {result.file} "
+            f"({result.lake_instances} in the lake, {result.orthanc_instances} in Orthanc, "
+            f"{result.http_calls} calls, {result.seconds:.2f} s)"
+        )
 
 
 @sensor(
@@ -40,47 +221,38 @@ def format_cursor(sequence: int) -> str:
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Polls the DICOM server's change feed and requests an incremental run of "
-        "dicom_instances for every hourly window that received changes, late ones included."
+        "dicom_instances for every hourly window that received changes, late ones included; "
+        "asks again for runs that failed; reconciles Orthanc deletions every minute."
     ),
 )
 def dicom_change_feed_sensor(
-    context: SensorEvaluationContext, dicom_server: DicomServerResource
-) -> SensorResult | SkipReason:
-    after = parse_cursor(context.cursor)
+    context: SensorEvaluationContext, dicom_server: DicomServerResource, lake: LakeResource
+) -> SensorResult:
+    state = SensorCursor.load(context.cursor)
     feed = dicom_server.change_feed()
-    poll = feed.poll(after, max_changes=MAX_CHANGES_PER_TICK)
-    if not poll.changes:
-        return SensorResult(run_requests=[], cursor=format_cursor(max(after, poll.next_cursor)))
-
-    valid = set(dicom_feed_partitions.get_partition_keys())
-    last_by_window: dict[str, int] = defaultdict(int)
-    cursor = poll.next_cursor
-    too_early = 0
-    for change in poll.changes:
-        key = partition_key_of(change.timestamp)
-        if key in valid:
-            last_by_window[key] = max(last_by_window[key], change.sequence)
-        elif key < min(valid):
-            too_early += 1  # before DICOM_PARTITIONS_START: reported, never silently skipped
-        else:
-            # A window that is not open yet (clock skew): hold the cursor before it.
-            cursor = min(cursor, change.sequence - 1)
-    if too_early:
+    poll = feed.poll(state.sequence, max_changes=MAX_CHANGES_PER_TICK)
+    # After the poll: a run that has not started by now will sync every change the poll saw.
+    follow_up = follow_up_pending(context, state.pending)
+    state.pending, requests = follow_up.pending, follow_up.requests
+    valid = set(dicom_feed_partitions.get_partition_keys()) if poll.changes else set()
+    plan = plan_windows(poll.changes, max(state.sequence, poll.next_cursor), valid)
+    if plan.too_early:
         context.log.warning(
-            f"{too_early} changes are older than DICOM_PARTITIONS_START "
+            f"{plan.too_early} changes are older than DICOM_PARTITIONS_START "
             f"({setting_value('DICOM_PARTITIONS_START')}); set it earlier to sync them"
         )
-    requests = [
-        RunRequest(
-            partition_key=key,
-            # Stable: the same changes ask for the same run, even after a daemon restart.
-            run_key=f"{key}@{last}",
-            tags={SYNC_MODE_TAG: SyncMode.INCREMENTAL.value},
+    asked = {request.partition_key for request in requests}
+    for key, last in sorted(plan.last_by_window.items()):
+        if key in follow_up.not_started:
+            continue  # its queued run syncs these changes too: no second run in the queue
+        state.pending[key] = max(state.pending.get(key, 0), last)
+        if key in asked:  # a retry of this window is superseded by the newer request
+            requests = [request for request in requests if request.partition_key != key]
+        requests.append(_incremental_request(key, state.pending[key]))
+    state.sequence = max(state.sequence, plan.cursor)
+    maybe_reconcile(context, state, dicom_server, lake)
+    if poll.changes:
+        context.log.info(
+            f"{len(poll.changes)} changes: runs for {len(plan.last_by_window)} windows"
         )
-        for key, last in sorted(last_by_window.items())
-        if last <= cursor
-    ]
-    context.log.info(
-        f"{len(poll.changes)} changes after sequence {after}: runs for {len(requests)} windows"
-    )
-    return SensorResult(run_requests=requests, cursor=format_cursor(cursor))
+    return SensorResult(run_requests=requests, cursor=state.dump())

@@ -7,25 +7,36 @@ changes, (3) resolve the new instances to their series, one ``/instances/{id}/se
 one WADO-RS call, keeping the instances of the window. Orthanc IDs are
 ``sha1("PatientID|StudyUID|SeriesUID|SOPUID")``, so each metadata item is matched to its change
 without another call.
+
+Steady state (the sensor's incremental runs of the open window) must not pay twice: an
+incremental run starts paging ``/changes`` right after the window's last synced sequence (no
+binary search), and a series that only got a few new instances is read instance by instance
+(one index look-up for the series' SOP UIDs, then one WADO-RS call per new instance) instead of
+re-reading the whole series. Series-level metadata is used only while at least half of the
+series' instances are new, so the metadata documents fetched stay below twice the number of
+changes (``metadata_documents`` counts them).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
-import pydicom
 import requests
 from dicomweb_client.api import DICOMwebClient
 
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
+from dicom_assets.sources.orthanc_files import instance_metadata_from_file
 
 CHANGES_PAGE = 1000
 NEW_INSTANCE = "NewInstance"
+# Entries per yielded batch, i.e. per Parquet part file (DICOM_BATCH_SIZE, e.g. small in tests).
+DEFAULT_BATCH_SIZE = 5_000
 
 # DICOM JSON tags used to match metadata to Orthanc IDs.
 PATIENT_ID, STUDY_UID, SERIES_UID, SOP_UID = "00100020", "0020000D", "0020000E", "00080018"
@@ -39,7 +50,7 @@ def orthanc_instance_id(patient_id: str, study_uid: str, series_uid: str, sop_ui
 
 def parse_orthanc_date(value: str) -> datetime:
     """Orthanc writes change dates as ``20261125T171152`` in UTC."""
-    return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+    return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
 
 
 def _first_value(dataset: Any, tag: str) -> str:
@@ -59,25 +70,10 @@ class _NewInstance:
 
 @dataclass
 class _Series:
+    orthanc_id: str
     study_uid: str
     series_uid: str
     instance_ids: frozenset[str]
-
-
-def dataset_to_json(dataset: pydicom.Dataset, url: str) -> dict[str, Any]:
-    """pydicom's DICOM JSON of a dataset, element by element so one bad value spoils nothing."""
-    rendered: dict[str, Any] = {}
-    for element in dataset:
-        key = f"{element.tag:08X}"
-        try:
-            rendered[key] = element.to_json_dict(
-                bulk_data_element_handler=lambda item: f"{url}#{item.tag:08X}",
-                bulk_data_threshold=1024,
-            )
-        except Exception:  # noqa: BLE001 - keep the raw text; the converter flags it invalid
-            raw = element.value if isinstance(element.value, str) else str(element.value)
-            rendered[key] = {"vr": element.VR, "Value": [raw]}
-    return rendered
 
 
 def _create_entry(
@@ -103,12 +99,15 @@ class OrthancChangeFeed:
         dicomweb_url: str,
         orthanc_url: str,
         session: CountingSession | None = None,
-        batch_size: int = 5_000,
+        batch_size: int | None = None,
     ):
         self.orthanc_url = orthanc_url.rstrip("/")
         self.session = session or CountingSession()
         self.dicomweb = DICOMwebClient(url=dicomweb_url.rstrip("/"), session=self.session)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or int(os.environ.get("DICOM_BATCH_SIZE") or DEFAULT_BATCH_SIZE)
+        # DICOM JSON documents received from the server (series-level calls count every
+        # instance of the answer): the cost that must stay below twice the changes synced.
+        self.metadata_documents = 0
 
     @property
     def http_calls(self) -> int:
@@ -159,7 +158,9 @@ class OrthancChangeFeed:
     def _new_instances_between(
         self, start: datetime, end: datetime, after_sequence: int
     ) -> list[_NewInstance]:
-        since = max(self._first_sequence_at_or_after(start), after_sequence)
+        # After a synced sequence of this window the feed continues right there: an open window
+        # is never searched for nor paged from its start again.
+        since = after_sequence if after_sequence > 0 else self._first_sequence_at_or_after(start)
         found: list[_NewInstance] = []
         while True:
             page = self._changes_page(since)
@@ -172,6 +173,14 @@ class OrthancChangeFeed:
                     found.append(_NewInstance(int(change["Seq"]), timestamp, change["ID"]))
             if page.get("Done", True) or not page["Changes"]:
                 return found
+
+    def changes_between(self, start: datetime, end: datetime) -> list[FeedChange]:
+        """The window's changes, sequence and timestamp only (``/changes`` pages, no metadata):
+        what the completeness check compares a partition with."""
+        return [
+            FeedChange(found.sequence, found.timestamp)
+            for found in self._new_instances_between(start, end, 0)
+        ]
 
     # --- resolving instances to series --------------------------------------------------------
     def _series_of(self, instance_id: str, studies: dict[str, str]) -> _Series | None:
@@ -186,6 +195,7 @@ class OrthancChangeFeed:
             study.raise_for_status()
             studies[study_id] = study.json()["MainDicomTags"]["StudyInstanceUID"]
         return _Series(
+            orthanc_id=series["ID"],
             study_uid=studies[study_id],
             series_uid=series["MainDicomTags"]["SeriesInstanceUID"],
             instance_ids=frozenset(series["Instances"]),
@@ -215,13 +225,11 @@ class OrthancChangeFeed:
         self, series: _Series, members: list[_NewInstance]
     ) -> list[ChangeFeedEntry]:
         wanted = {member.orthanc_id: member for member in members}
-        try:
-            datasets = self.dicomweb.retrieve_series_metadata(series.study_uid, series.series_uid)
-        except requests.HTTPError as error:
-            if error.response is None or error.response.status_code != 404:
-                raise
-            # WADO-RS answers 404 when one series UID sits under two PatientIDs.
-            datasets = []
+        already_synced = len(series.instance_ids) - len(members)
+        if already_synced > len(members):
+            datasets = self._instances_metadata(series, wanted)
+        else:
+            datasets = self._series_metadata(series)
         entries = []
         for dataset in datasets:
             orthanc_id = orthanc_instance_id(
@@ -242,23 +250,47 @@ class OrthancChangeFeed:
             entries.append(_create_entry(change, dataset, series, "file"))
         return entries
 
-    def _instance_metadata_from_file(self, orthanc_id: str) -> Any:
-        """DICOM JSON of one stored instance, read from its file (bulk data as URIs).
-
-        An element pydicom cannot render keeps its raw text, so the converter flags it invalid
-        and ``_metadata`` still holds it; a file pydicom cannot read at all becomes the reason
-        (a string), which the converter quarantines.
-        """
-        url = f"{self.orthanc_url}/instances/{orthanc_id}/file"
-        response = self.session.get(url)
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
+    def _series_metadata(self, series: _Series) -> list[Any]:
         try:
-            dataset = pydicom.dcmread(io.BytesIO(response.content), force=True)
-        except Exception as error:  # noqa: BLE001 - any unreadable file is quarantined, not fatal
-            return f"unreadable DICOM file {orthanc_id}: {type(error).__name__}: {error}"
-        return dataset_to_json(dataset, url)
+            datasets = self.dicomweb.retrieve_series_metadata(series.study_uid, series.series_uid)
+        except requests.HTTPError as error:
+            if error.response is None or error.response.status_code != 404:
+                raise
+            # WADO-RS answers 404 when one series UID sits under two PatientIDs.
+            return []
+        self.metadata_documents += len(datasets)
+        return datasets
+
+    def _instances_metadata(self, series: _Series, wanted: dict[str, _NewInstance]) -> list[Any]:
+        """Metadata of just the new instances of a mostly synced series (a trickling series):
+        their SOP UIDs from Orthanc's index in one call, then one WADO-RS call each."""
+        response = self.session.get(f"{self.orthanc_url}/series/{series.orthanc_id}/instances")
+        if response.status_code == 404:
+            return []
+        response.raise_for_status()
+        sop_uids = {
+            item["ID"]: item.get("MainDicomTags", {}).get("SOPInstanceUID")
+            for item in response.json()
+            if item.get("ID") in wanted
+        }
+        datasets = []
+        for sop_uid in sop_uids.values():
+            if not sop_uid:
+                continue
+            try:
+                found = self.dicomweb.retrieve_instance_metadata(
+                    series.study_uid, series.series_uid, sop_uid
+                )
+            except requests.HTTPError as error:
+                if error.response is None or error.response.status_code != 404:
+                    raise
+                continue  # deleted meanwhile, or UIDs under two PatientIDs: the file fallback
+            self.metadata_documents += 1
+            datasets.append(found)
+        return datasets
+
+    def _instance_metadata_from_file(self, orthanc_id: str) -> Any:
+        return instance_metadata_from_file(self.session, self.orthanc_url, orthanc_id)
 
     def entries_between(
         self, start: datetime, end: datetime, after_sequence: int = 0

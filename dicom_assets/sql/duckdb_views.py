@@ -55,7 +55,11 @@ def instances_source(connection: duckdb.DuckDBPyConnection, dicom_root_url: str,
 
 
 def view_statements(instances_select: str, has_modality: bool) -> list[tuple[str, str]]:
-    """(view name, statement) in dependency order. The rules match the Synapse views."""
+    """(view name, statement) in dependency order. The rules match the Synapse views.
+
+    Reconciliation's delete rows carry -(sequence of the create they end): by absolute value
+    they rank with that create and win the tie; a later re-create outranks both.
+    """
     modality = "Modality" if has_modality else "CAST(NULL AS VARCHAR)"
     return [
         ("instances", f"CREATE OR REPLACE VIEW {SCHEMA}.instances AS {instances_select}"),
@@ -63,7 +67,9 @@ def view_statements(instances_select: str, has_modality: bool) -> list[tuple[str
             "current_instances",
             f"""CREATE OR REPLACE VIEW {SCHEMA}.current_instances AS
 SELECT * EXCLUDE (_latest) FROM (
-    SELECT *, row_number() OVER (PARTITION BY SOPInstanceUID ORDER BY _sequence DESC) AS _latest
+    SELECT *, row_number() OVER (
+        PARTITION BY SOPInstanceUID ORDER BY abs(_sequence) DESC, _sequence ASC
+    ) AS _latest
     FROM {SCHEMA}.instances
 ) WHERE _latest = 1 AND _action <> 'delete'""",
         ),

@@ -43,11 +43,15 @@ def _with_fingerprint(header: str, body: str) -> tuple[str, str]:
 def current_instances_view(schema: str, columns: list[TableColumn]) -> tuple[str, str]:
     names = ",\n       ".join(quote_identifier(column.name) for column in columns)
     header = f"CREATE OR ALTER VIEW {quote_qualified(schema, 'current_instances')}\nAS"
+    # Reconciliation's delete rows carry -(sequence of the create they end): by absolute value
+    # they rank with that create, and the delete wins the tie; a later re-create outranks both.
     body = f"""-- The latest change per SOP instance wins; an instance whose latest change is a delete is gone.
 SELECT {names}
 FROM (
     SELECT *,
-           ROW_NUMBER() OVER (PARTITION BY [SOPInstanceUID] ORDER BY [_sequence] DESC) AS [_latest]
+           ROW_NUMBER() OVER (
+               PARTITION BY [SOPInstanceUID] ORDER BY ABS([_sequence]) DESC, [_sequence] ASC
+           ) AS [_latest]
     FROM {quote_qualified(schema, "instances")}
 ) AS [ranked]
 WHERE [_latest] = 1 AND [_action] <> {quote_ascii_literal("delete")};"""

@@ -96,7 +96,7 @@ GO
 -- view: dicom.current_instances
 CREATE OR ALTER VIEW [dicom].[current_instances]
 AS
--- dicom-assets definition bbf581a9471cf913
+-- dicom-assets definition 2be42731fc31b1c1
 -- The latest change per SOP instance wins; an instance whose latest change is a delete is gone.
 SELECT [_sequence],
        [_timestamp],
@@ -119,7 +119,9 @@ SELECT [_sequence],
        [_metadata]
 FROM (
     SELECT *,
-           ROW_NUMBER() OVER (PARTITION BY [SOPInstanceUID] ORDER BY [_sequence] DESC) AS [_latest]
+           ROW_NUMBER() OVER (
+               PARTITION BY [SOPInstanceUID] ORDER BY ABS([_sequence]) DESC, [_sequence] ASC
+           ) AS [_latest]
     FROM [dicom].[instances]
 ) AS [ranked]
 WHERE [_latest] = 1 AND [_action] <> 'delete';

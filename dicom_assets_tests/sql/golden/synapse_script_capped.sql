@@ -87,7 +87,7 @@ GO
 -- view: dicom.current_instances
 CREATE OR ALTER VIEW [dicom].[current_instances]
 AS
--- dicom-assets definition 865bbe9d31d56c0f
+-- dicom-assets definition 6fa79eb45d674639
 -- The latest change per SOP instance wins; an instance whose latest change is a delete is gone.
 SELECT [_sequence],
        [_timestamp],
@@ -101,7 +101,9 @@ SELECT [_sequence],
        [_metadata]
 FROM (
     SELECT *,
-           ROW_NUMBER() OVER (PARTITION BY [SOPInstanceUID] ORDER BY [_sequence] DESC) AS [_latest]
+           ROW_NUMBER() OVER (
+               PARTITION BY [SOPInstanceUID] ORDER BY ABS([_sequence]) DESC, [_sequence] ASC
+           ) AS [_latest]
     FROM [dicom].[instances]
 ) AS [ranked]
 WHERE [_latest] = 1 AND [_action] <> 'delete';

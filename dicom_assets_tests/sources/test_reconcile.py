@@ -1,0 +1,210 @@
+"""Orthanc deletions reach ``dicom.current_instances`` through reconciliation (real Orthanc)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+import requests
+from dagster import build_sensor_context, materialize
+
+from dicom_assets.assets import dicom_external_tables, dicom_instances
+from dicom_assets.definitions import build_resources
+from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.resources import LakeResource
+from dicom_assets.sensors import SensorCursor, dicom_change_feed_sensor
+from dicom_assets.sources.reconcile import (
+    current_lake_instances,
+    delete_sequence,
+    lake_order_key,
+    reconcile_orthanc,
+)
+
+
+@pytest.fixture
+def orthanc_env(orthanc, lake_env, monkeypatch) -> dict:
+    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
+    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
+    monkeypatch.delenv("ORTHANC_URL", raising=False)
+    return lake_env
+
+
+def sync(resources: dict, cursor: str | None) -> str:
+    """One sensor tick (reconciliation included) and the runs it asked for."""
+    with build_sensor_context(cursor=cursor, resources=resources) as context:
+        result = dicom_change_feed_sensor(context)
+    for request in result.run_requests:
+        outcome = materialize(
+            [dicom_instances], partition_key=request.partition_key, resources=resources, tags=request.tags
+        )
+        assert outcome.success
+    return result.cursor
+
+
+def current_sops(resources: dict, duckdb_path: str) -> dict[str, tuple[int, str]]:
+    assert materialize([dicom_external_tables], resources=resources).success
+    with duckdb.connect(duckdb_path, read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT SOPInstanceUID, _sequence, _action FROM dicom.current_instances"
+        ).fetchall()
+    return {sop: (sequence, action) for sop, sequence, action in rows}
+
+
+def test_delete_rank_between_the_create_and_any_later_change():
+    create = 41
+    assert lake_order_key(delete_sequence(create)) > lake_order_key(create)
+    assert lake_order_key(delete_sequence(create)) < lake_order_key(create + 1)
+    assert delete_sequence(create) < 0  # never a server's (positive) sequence
+
+
+def test_views_rank_a_delete_row_just_above_the_create_it_ends(tmp_path):
+    """The contract between reconcile rows and the view rule (docs/sync.md): ``current_instances``
+    orders a SOP's rows by ``abs(_sequence) DESC, _sequence ASC``, i.e. ``lake_order_key``."""
+    from datetime import UTC, datetime
+
+    from dicom_assets.io.writer import write_parquet_atomically
+    from dicom_assets.schema import convert_entries
+    from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
+    from dicom_assets.sql.duckdb_views import register_views
+
+    lake = LakeResource(url=str(tmp_path / "lake"))
+    fs = lake.filesystem()
+    when = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
+
+    def entry(sequence, action, sop):
+        return ChangeFeedEntry(sequence, when, action, "1.2", "1.2.3", sop)
+
+    def write(name, entries):
+        fs.makedirs(f"{lake.dicom_root()}/2026/11/25/10", exist_ok=True)
+        table = convert_entries(entries).table
+        write_parquet_atomically(fs, f"{lake.dicom_root()}/2026/11/25/10/{name}", table)
+
+    creates = [(7, "1.2.3.7"), (9, "1.2.3.9"), (12, "1.2.3.9")]
+    write("delta-000000000007-0000.parquet", [entry(s, ChangeAction.CREATE, u) for s, u in creates])
+    deletes = [(delete_sequence(7), "1.2.3.7"), (delete_sequence(9), "1.2.3.9")]
+    write("reconcile-20261125T103100000000.parquet", [entry(s, ChangeAction.DELETE, u) for s, u in deletes])
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        register_views(connection, lake.dicom_root(), files=2)
+        current = connection.execute(
+            "SELECT SOPInstanceUID, _sequence FROM dicom.current_instances"
+        ).fetchall()
+    # 7: created then deleted (gone); 9: deleted, then re-created at 12 (current).
+    assert current == [("1.2.3.9", 12)], (
+        "dicom.current_instances must order rows by abs(_sequence) DESC, _sequence ASC so that a "
+        "reconcile delete (-c) ranks just above the create c it ends (see docs/sync.md)"
+    )
+
+
+def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, monkeypatch):
+    monkeypatch.setenv("DICOM_RECONCILE_INTERVAL_SECONDS", "0")
+    resources = build_resources()
+    study = synthetic_study(1, series=1, instances_per_series=3)
+    datasets = list(synthetic_instances(study))
+    answers = upload(orthanc.url, [encode(ds) for ds in datasets])
+    cursor = sync(resources, None)
+    current = current_sops(resources, orthanc_env["DICOM_DUCKDB_PATH"])
+    assert set(current) == {ds.SOPInstanceUID for ds in datasets}
+
+    gone = datasets[1]
+    create_sequence = current[gone.SOPInstanceUID][0]
+    assert requests.delete(f"{orthanc.url}/instances/{answers[1]['ID']}", timeout=10).ok
+
+    cursor = sync(resources, cursor)  # the tick reconciles: interval 0
+    assert SensorCursor.load(cursor).reconciled_at > 0
+    current = current_sops(resources, orthanc_env["DICOM_DUCKDB_PATH"])
+    assert set(current) == {datasets[0].SOPInstanceUID, datasets[2].SOPInstanceUID}
+    lake = Path(orthanc_env["DICOM_LAKE_URL"], "result", "Dicom")
+    reconcile_files = sorted(lake.rglob("reconcile-*.parquet"))
+    assert len(reconcile_files) == 1
+    rows = pq.read_table(reconcile_files[0]).to_pylist()
+    assert [(r["_action"], r["_sequence"], r["SOPInstanceUID"]) for r in rows] == [
+        ("delete", -create_sequence, gone.SOPInstanceUID)
+    ]
+    assert rows[0]["StudyInstanceUID"] == gone.StudyInstanceUID
+    assert rows[0]["SeriesInstanceUID"] == gone.SeriesInstanceUID
+    assert rows[0]["_metadata"] is None and rows[0]["_timestamp"] is not None
+
+    # A second pass finds nothing more to delete and writes nothing.
+    lake_resource = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
+    again = reconcile_orthanc(lake_resource.filesystem(), lake_resource.dicom_root(), orthanc.url)
+    assert again.deleted == [] and again.file is None
+    assert again.lake_instances == again.orthanc_instances == 2
+    assert again.http_calls == 1
+
+    # Stored again (with new content): current again, with its new create (a higher sequence).
+    gone.SeriesDescription = "Stored again"
+    assert all(upload(orthanc.url, [encode(gone)]))
+    cursor = sync(resources, cursor)
+    current = current_sops(resources, orthanc_env["DICOM_DUCKDB_PATH"])
+    assert set(current) == {ds.SOPInstanceUID for ds in datasets}
+    assert current[gone.SOPInstanceUID][1] == "create"
+    assert current[gone.SOPInstanceUID][0] > create_sequence
+    with duckdb.connect(orthanc_env["DICOM_DUCKDB_PATH"], read_only=True) as connection:
+        described = connection.execute(
+            "SELECT SeriesDescription FROM dicom.current_instances WHERE SOPInstanceUID = ?",
+            [gone.SOPInstanceUID],
+        ).fetchone()
+    assert described == ("Stored again",)
+    assert reconcile_orthanc(lake_resource.filesystem(), lake_resource.dicom_root(), orthanc.url).deleted == []
+
+
+def test_reconcile_waits_for_its_interval(orthanc, orthanc_env, monkeypatch):
+    monkeypatch.setenv("DICOM_RECONCILE_INTERVAL_SECONDS", "3600")
+    resources = build_resources()
+    datasets = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=2)))
+    answers = upload(orthanc.url, [encode(ds) for ds in datasets])
+    first = sync(resources, None)  # first tick reconciles (never reconciled before)
+    reconciled_at = SensorCursor.load(first).reconciled_at
+    assert reconciled_at > 0
+    assert requests.delete(f"{orthanc.url}/instances/{answers[0]['ID']}", timeout=10).ok
+    second = sync(resources, first)
+    assert SensorCursor.load(second).reconciled_at == reconciled_at
+    assert not list(Path(orthanc_env["DICOM_LAKE_URL"]).rglob("reconcile-*.parquet"))
+
+
+def test_lake_instances_without_patient_id_column_use_metadata(orthanc, orthanc_env):
+    """Orthanc hashes the PatientID; rows whose column is null read it from ``_metadata``."""
+    resources = build_resources()
+    datasets = list(synthetic_instances(synthetic_study(3, series=1, instances_per_series=2)))
+    answers = upload(orthanc.url, [encode(ds) for ds in datasets])
+    sync(resources, None)
+    lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
+    fs = lake.filesystem()
+    for path in Path(lake.dicom_root()).rglob("*.parquet"):
+        table = pq.read_table(path)
+        pq.write_table(table.drop_columns(["PatientID"]), path)
+    current = current_lake_instances(fs, lake.dicom_root())
+    assert {instance.orthanc_id for instance in current.values()} == {a["ID"] for a in answers}
+
+
+def test_real_world_files_are_not_mistaken_for_deleted(orthanc, orthanc_env, corpus_files):
+    """The Orthanc IDs computed from the lake match Orthanc's for pydicom's real-world files
+    (odd PatientIDs, character sets, no PatientID): a mismatch would be a false delete."""
+    resources = build_resources()
+    answers = upload(orthanc.url, [path.read_bytes() for path in corpus_files])
+    held = {answer["ID"] for answer in answers if answer is not None}
+    assert len(held) > 20
+    sync(resources, None)
+    lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
+    current = current_lake_instances(lake.filesystem(), lake.dicom_root())
+    assert {instance.orthanc_id for instance in current.values()} <= held
+    result = reconcile_orthanc(lake.filesystem(), lake.dicom_root(), orthanc.url)
+    assert result.deleted == [] and result.file is None
+    assert result.lake_instances == len(current) > 20
+
+
+def test_an_empty_server_deletes_nothing(orthanc, orthanc_env, tmp_path):
+    """A wiped or wrongly configured server lists no instance: that is refused, not taken as
+    the deletion of everything."""
+    from dicom_assets.devtools.orthanc_server import OrthancServer
+    from dicom_assets.sources.reconcile import ReconcileRefused
+
+    resources = build_resources()
+    assert all(upload(orthanc.url, [encode(ds) for ds in synthetic_instances(synthetic_study(8, 1, 2))]))
+    sync(resources, None)
+    lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
+    with OrthancServer(tmp_path / "empty") as empty, pytest.raises(ReconcileRefused):
+        reconcile_orthanc(lake.filesystem(), lake.dicom_root(), empty.url)
+    assert not list(Path(lake.dicom_root()).rglob("reconcile-*.parquet"))

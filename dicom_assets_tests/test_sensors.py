@@ -1,0 +1,276 @@
+"""Cursor semantics of ``dicom_change_feed_sensor``: late windows, stable run keys, no lost run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from dagster import (
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    build_sensor_context,
+    instance_for_test,
+    materialize,
+)
+
+from dicom_assets.assets import dicom_instances
+from dicom_assets.config import PROJECT_ROOT
+from dicom_assets.definitions import build_resources
+from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.resources import DicomServerResource
+from dicom_assets.sensors import (
+    PARTITION_TAG,
+    RUN_KEY_TAG,
+    SensorCursor,
+    dicom_change_feed_sensor,
+    parse_cursor,
+    plan_windows,
+    run_key,
+)
+from dicom_assets.sources.entries import FeedChange
+
+UTC = dt.UTC
+KEYS = {f"2026-11-25-{hour:02d}:00" for hour in range(8, 13)}
+
+
+def _at(hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, 25, hour, minute, tzinfo=UTC)
+
+
+def test_late_change_in_a_past_window_asks_for_that_window():
+    changes = [FeedChange(10, _at(12, 1)), FeedChange(11, _at(9, 59)), FeedChange(12, _at(12, 2))]
+    plan = plan_windows(changes, next_cursor=12, valid_keys=KEYS)
+    assert plan.last_by_window == {"2026-11-25-12:00": 12, "2026-11-25-09:00": 11}
+    assert plan.cursor == 12
+
+
+def test_change_in_a_window_not_open_yet_holds_the_cursor():
+    changes = [FeedChange(20, _at(12, 59)), FeedChange(21, _at(13, 0)), FeedChange(22, _at(12, 59))]
+    plan = plan_windows(changes, next_cursor=22, valid_keys=KEYS)
+    assert plan.cursor == 20  # 21 comes again next tick, and 22 with it
+    assert plan.last_by_window == {"2026-11-25-12:00": 20}
+
+
+def test_changes_before_the_first_partition_are_counted():
+    plan = plan_windows([FeedChange(1, _at(3))], next_cursor=1, valid_keys=KEYS)
+    assert (plan.too_early, plan.last_by_window, plan.cursor) == (1, {}, 1)
+
+
+def test_cursor_round_trip_and_old_format():
+    state = SensorCursor(sequence=9, pending={"2026-11-25-12:00": 9}, reconciled_at=5.5)
+    assert SensorCursor.load(state.dump()) == state
+    assert SensorCursor.load('{"sequence": 4}') == SensorCursor(sequence=4)
+    assert parse_cursor(None) == 0
+
+
+@pytest.fixture
+def orthanc_env(orthanc, lake_env, monkeypatch) -> dict:
+    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
+    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
+    monkeypatch.delenv("ORTHANC_URL", raising=False)
+    monkeypatch.setenv("DICOM_RECONCILE_INTERVAL_SECONDS", "3600")
+    return lake_env
+
+
+def tick(instance, resources, cursor):
+    with build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        return dicom_change_feed_sensor(context)
+
+
+def run(instance, resources, request, key=None):
+    return materialize(
+        [dicom_instances],
+        partition_key=request.partition_key,
+        resources=resources,
+        instance=instance,
+        tags={**request.tags, RUN_KEY_TAG: key or request.run_key},
+        raise_on_error=False,
+    )
+
+
+def _missing_server(orthanc) -> DicomServerResource:
+    """The server, at a path that answers 404: every run fails at once (no retry waits)."""
+    return DicomServerResource(url=f"{orthanc.url}/missing/dicom-web/", kind="orthanc")
+
+
+def lake_sops(lake_dir: str) -> list[str]:
+    files = sorted(Path(lake_dir, "result", "Dicom").rglob("*.parquet"))
+    return [sop for path in files for sop in pq.read_table(path)["SOPInstanceUID"].to_pylist()]
+
+
+def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env):
+    resources = build_resources()
+    first = list(synthetic_instances(synthetic_study(1, series=2, instances_per_series=2)))
+    assert all(upload(orthanc.url, [encode(ds) for ds in first]))
+    with instance_for_test() as instance:
+        evaluated = tick(instance, resources, None)
+        keys = [request.run_key for request in evaluated.run_requests]
+        assert keys and all("@" in key for key in keys)
+        # The daemon dies before it stored the cursor: the same tick again asks the same runs.
+        assert [r.run_key for r in tick(instance, resources, None).run_requests] == keys
+        # It dies after storing the cursor but before any run was created: asked again.
+        again = tick(instance, resources, evaluated.cursor)
+        assert [r.run_key for r in again.run_requests] == keys
+        assert SensorCursor.load(again.cursor).pending == SensorCursor.load(evaluated.cursor).pending
+        # The runs complete: nothing is asked any more.
+        for request in evaluated.run_requests:
+            assert run(instance, resources, request).success
+        done = tick(instance, resources, again.cursor)
+        assert done.run_requests == []
+        assert SensorCursor.load(done.cursor).pending == {}
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in first)
+
+
+def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env):
+    resources = build_resources()
+    datasets = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=3)))
+    assert all(upload(orthanc.url, [encode(ds) for ds in datasets]))
+    with instance_for_test() as instance:
+        evaluated = tick(instance, resources, None)
+        [request] = evaluated.run_requests
+        # The run fails (a persistent 404), as a run killed by SIGKILL ends up once Dagster's
+        # run monitoring has marked it failed.
+        broken = {**resources, "dicom_server": _missing_server(orthanc)}
+        failed = run(instance, broken, request)
+        assert not failed.success
+        assert instance.get_run_by_id(failed.run_id).status == DagsterRunStatus.FAILURE
+        retried = tick(instance, resources, evaluated.cursor)
+        [retry] = retried.run_requests
+        assert retry.run_key == run_key(request.partition_key, parse_cursor(evaluated.cursor), retry=1)
+        assert retry.partition_key == request.partition_key
+        # Evaluated again before the retry ran: the same retry key (Dagster runs it once).
+        assert [r.run_key for r in tick(instance, resources, evaluated.cursor).run_requests] == [retry.run_key]
+        assert run(instance, resources, retry).success
+        assert tick(instance, resources, retried.cursor).run_requests == []
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in datasets)
+
+
+def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env):
+    resources = build_resources()
+    datasets = list(synthetic_instances(synthetic_study(3, series=1, instances_per_series=4)))
+    assert all(upload(orthanc.url, [encode(ds) for ds in datasets[:2]]))
+    with instance_for_test() as instance:
+        evaluated = tick(instance, resources, None)
+        [request] = evaluated.run_requests
+        assert not run(instance, {**resources, "dicom_server": _missing_server(orthanc)}, request).success
+        assert all(upload(orthanc.url, [encode(ds) for ds in datasets[2:]]))
+        latest = tick(instance, resources, evaluated.cursor)
+        [newer] = latest.run_requests
+        assert newer.run_key == run_key(request.partition_key, parse_cursor(latest.cursor))
+        assert run(instance, resources, newer).success
+        assert tick(instance, resources, latest.cursor).run_requests == []
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in datasets)
+
+
+def _start_daemon(env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["dagster-daemon", "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group (with its code server and runs)
+    )
+
+
+def _wait(predicate, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def _sync_runs(home: Path) -> list:
+    with DagsterInstance.from_config(str(home)) as instance:
+        return [
+            run for run in instance.get_runs()
+            if "@" in run.tags.get(RUN_KEY_TAG, "") and run.tags.get(PARTITION_TAG)
+        ]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(600)
+def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(orthanc, tmp_path):
+    """SIGKILL the daemon right after its sensor asked for a run, store more while it is down,
+    start it again: every change lands, each once, and no run key is used twice."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    lake = tmp_path / "lake"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DICOM_SERVER_KIND": "orthanc",
+        "DICOM_SERVER_URL": orthanc.dicomweb_url,
+        "DICOM_LAKE_URL": str(lake),
+        "DICOM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "DICOM_SENSOR_INTERVAL_SECONDS": "2",
+    }
+    log = tmp_path / "daemon.log"
+    first = list(synthetic_instances(synthetic_study(1, series=2, instances_per_series=3)))
+    second = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=4)))
+    daemons = [_start_daemon(env, log)]
+    try:
+        assert all(upload(orthanc.url, [encode(ds) for ds in first]))
+        assert _wait(lambda: _sync_runs(home), timeout=180), log.read_text()[-3000:]
+        os.kill(daemons[0].pid, signal.SIGKILL)  # mid-flight: the run is queued or starting
+        daemons[0].wait()
+        assert all(upload(orthanc.url, [encode(ds) for ds in second]))
+        daemons.append(_start_daemon(env, log))
+        expected = sorted(ds.SOPInstanceUID for ds in first + second)
+        assert _wait(lambda: sorted(lake_sops(str(lake))) == expected, timeout=300), (
+            sorted(lake_sops(str(lake))), log.read_text()[-3000:]
+        )
+        keys = [run.tags[RUN_KEY_TAG] for run in _sync_runs(home)]
+        assert len(keys) == len(set(keys))
+        time.sleep(6)  # a few more ticks: nothing is asked twice, nothing written twice
+        assert sorted(lake_sops(str(lake))) == expected
+    finally:
+        for process in daemons:
+            try:
+                os.killpg(process.pid, signal.SIGINT if process is daemons[-1] else signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+        for process in daemons:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_env):
+    """The queued run pages the feed when it starts: it syncs the later changes too."""
+    resources = build_resources()
+    datasets = list(synthetic_instances(synthetic_study(4, series=1, instances_per_series=4)))
+    assert all(upload(orthanc.url, [encode(ds) for ds in datasets[:2]]))
+    with instance_for_test() as instance:
+        evaluated = tick(instance, resources, None)
+        [request] = evaluated.run_requests
+        queued = DagsterRun(
+            job_name="__ASSET_JOB",
+            status=DagsterRunStatus.NOT_STARTED,  # created, not launched yet
+            tags={RUN_KEY_TAG: request.run_key, PARTITION_TAG: request.partition_key},
+        )
+        instance.add_run(queued)
+        assert all(upload(orthanc.url, [encode(ds) for ds in datasets[2:]]))
+        later = tick(instance, resources, evaluated.cursor)
+        assert later.run_requests == []
+        assert parse_cursor(later.cursor) > parse_cursor(evaluated.cursor)
+        assert SensorCursor.load(later.cursor).pending == SensorCursor.load(evaluated.cursor).pending
+        # The queued run starts (here: the same request run in process) and syncs all four.
+        instance.delete_run(queued.run_id)
+        assert run(instance, resources, request).success
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in datasets)
+        done = tick(instance, resources, later.cursor)
+        assert done.run_requests == [] and SensorCursor.load(done.cursor).pending == {}
