@@ -18,22 +18,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import fsspec
 from adlfs import AzureBlobFileSystem
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 
 from dicom_assets.resources.azure_storage import (
     ACCOUNT_KEY,
     CONNECTION_STRING,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_BACKOFF,
     SAS_TOKEN,
     AzureCredentialChoice,
     AzureLakeLocation,
 )
 
-DEFAULT_RETRIES = 4
-# Retry n waits retry_backoff + 2**n seconds (the SDK's ExponentialRetry with base 2): by
-# default 3, 5, 9 and 17 s, so an outage fails a run after about 35 s.
-DEFAULT_RETRY_BACKOFF = 1.0
 CONNECTION_TIMEOUT = 10  # seconds
 # adlfs uploads a file in blocks of this size as its buffer fills (its default is 50 MiB):
 # row groups reach the storage as they are written, and a writer holds at most one block.
@@ -106,7 +103,3 @@ class LakeBlobFileSystem(AzureBlobFileSystem):
         container, _, prefix = self._strip_protocol(path).partition("/")
         account = getattr(self.service_client, "account_name", None) or self.account_name
         return AzureLakeLocation(scheme="abfs", container=container, prefix=prefix, account=account)
-
-
-for _protocol in LakeBlobFileSystem.protocol:
-    fsspec.register_implementation(_protocol, LakeBlobFileSystem, clobber=True)

@@ -37,7 +37,7 @@ class DicomServerResource(ConfigurableResource):
         if self.orthanc_url:
             return self.orthanc_url.rstrip("/")
         base = self._validated_url().rstrip("/")
-        return base[: -len("/dicom-web")] if base.endswith("/dicom-web") else base
+        return base.removesuffix("/dicom-web")
 
     def change_feed(self) -> ChangeFeed:
         """A new change-feed client (with its own HTTP call count)."""

@@ -25,16 +25,19 @@ import fsspec
 from dagster import ConfigurableResource
 from pydantic import Field
 
-import dicom_assets.resources.blob_filesystem  # noqa: F401  (registers abfs://, abfss://, az://)
 from dicom_assets.config import is_remote_url, resolve_local_path
 from dicom_assets.resources.azure_storage import (
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_BACKOFF,
     AzureCredentialChoice,
     AzureLakeLocation,
     choose_credential,
     parse_lake_url,
+    register_lake_blob_filesystem,
 )
-from dicom_assets.resources.blob_filesystem import DEFAULT_RETRIES, DEFAULT_RETRY_BACKOFF
 from dicom_assets.resources.lake_errors import translated_storage_errors
+
+register_lake_blob_filesystem()
 
 DICOM_FOLDER = "result/Dicom"
 QUARANTINE_FOLDER = "result/Dicom_Quarantine"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,16 @@ class DuckDBWarehouse(ConfigurableResource):
     def database_path(self) -> Path:
         return resolve_local_path(self.path)
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
+    def connect(self, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+        """A read-write connection. DuckDB locks the file against other processes, so a reader
+        that has it open (``make query``, a notebook) delays the views' refresh, within bounds."""
         database = self.database_path()
         database.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(database))
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                return duckdb.connect(str(database))
+            except duckdb.IOException as error:
+                if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
