@@ -1,0 +1,246 @@
+"""Benchmark of the DICOM JSON -> Arrow schema converter (``make bench-schema``).
+
+Prints, for a synthetic corpus of realistic CT/MR instances (bench/schema_corpus.py):
+- conversion throughput of ``convert_entries`` (instances/s, CPU and wall clock) beside a naive
+  per-instance dict walk into ``pyarrow.Table.from_pylist`` measured in the same run, and
+  beside bare ``orjson.dumps`` of the same metadata (a machine-independent yardstick);
+- Parquet bytes per instance with and without ``_metadata`` beside zstd-compressed NDJSON of
+  the same metadata (the natural floor);
+- peak RSS of a fresh process converting 100,000 instances of one partition, written as
+  streamed Parquet files of one batch each.
+
+Usage: uv run python bench/bench_schema.py [--instances N] [--batch B] [--rss-instances M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from schema_corpus import synthetic_instances
+
+from dicom_assets.schema import convert_entries
+from dicom_assets.schema.parquet import ZSTD_LEVEL, parquet_write_options
+from dicom_assets.schema.values import INVALID, PARSERS
+from dicom_assets.schema.vr import IDENTITY_KEYS, spec_for_key
+from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
+
+T0 = dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC)
+
+
+def _uid(metadata: dict, key: str) -> str:
+    return metadata[key]["Value"][0]
+
+
+def entries_for(metadatas: list[dict], first: int = 0) -> list[ChangeFeedEntry]:
+    out = []
+    for i, md in enumerate(metadatas, start=first):
+        out.append(ChangeFeedEntry(
+            sequence=i + 1, timestamp=T0 + dt.timedelta(milliseconds=i), action=ChangeAction.CREATE,
+            study_instance_uid=_uid(md, "0020000D"), series_instance_uid=_uid(md, "0020000E"),
+            sop_instance_uid=_uid(md, "00080018"), metadata=md))
+    return out
+
+
+def _naive_value(spec, value: list) -> Any:
+    if spec.kind == "seq":
+        return [_naive_item(item) for item in value]
+    parse = PARSERS[spec.kind]
+    parsed = [None if v is None else parse(v) for v in value]
+    parsed = [None if p is INVALID else p for p in parsed]
+    return parsed if spec.multi else parsed[0]
+
+
+def _naive_item(item: dict) -> dict:
+    row = {}
+    for key, elem in item.items():
+        spec = spec_for_key(key)
+        if spec.category == "typed" and elem.get("Value"):
+            row[spec.keyword] = _naive_value(spec, elem["Value"])
+    return row
+
+
+def naive_convert(entries: list[ChangeFeedEntry]) -> pa.Table:
+    """The baseline: walk each instance's dict into a row, then let Arrow infer the table."""
+    rows = []
+    for entry in entries:
+        md = entry.metadata
+        row = {"_sequence": entry.sequence, "_timestamp": entry.timestamp,
+               "_action": entry.action.value, "StudyInstanceUID": entry.study_instance_uid,
+               "SeriesInstanceUID": entry.series_instance_uid,
+               "SOPInstanceUID": entry.sop_instance_uid}
+        for key, value in _naive_item({k: v for k, v in md.items() if k not in IDENTITY_KEYS}).items():
+            row[key] = value
+        row["_metadata"] = orjson.dumps(md).decode()
+        rows.append(row)
+    return pa.Table.from_pylist(rows)
+
+
+def pydicom_convert(entries: list[ChangeFeedEntry]) -> pa.Table:
+    """The other baseline the issue names: ``pydicom.Dataset.from_json`` per instance."""
+    import pydicom
+
+    rows = []
+    for entry in entries:
+        dataset = pydicom.Dataset.from_json(entry.metadata)
+        row: dict[str, Any] = {"_sequence": entry.sequence, "_timestamp": entry.timestamp}
+        for elem in dataset:
+            if elem.VR not in ("SQ", "OB", "OW", "UN") and elem.keyword:
+                value = elem.value
+                row[elem.keyword] = [str(v) for v in value] if isinstance(value, list) else str(value)
+        row["_metadata"] = orjson.dumps(entry.metadata).decode()
+        rows.append(row)
+    return pa.Table.from_pylist(rows)
+
+
+def timed(function: Callable[[], Any]) -> tuple[Any, float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = function()
+    return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def throughput(instances: int, batch: int) -> dict[str, float]:
+    metadatas = list(synthetic_instances(instances))
+    entries = entries_for(metadatas)
+    ndjson = [orjson.dumps(md) for md in metadatas]
+    batches = [entries[i:i + batch] for i in range(0, len(entries), batch)]
+    convert_entries(batches[0][:200])  # warm caches (dictionary look-ups, imports)
+    tables, cpu, wall = timed(lambda: [convert_entries(b).table for b in batches])
+    small = [entries[i:i + 1000] for i in range(0, len(entries), 1000)]
+    _, small_cpu, _ = timed(lambda: [convert_entries(b) for b in small])
+    naive_count = min(instances, 5000)
+    _, naive_cpu, naive_wall = timed(lambda: naive_convert(entries[:naive_count]))
+    _, dumps_cpu, _ = timed(lambda: [orjson.dumps(md) for md in metadatas])
+    pydicom_count = min(instances, 1000)
+    _, pydicom_cpu, _ = timed(lambda: pydicom_convert(entries[:pydicom_count]))
+
+    def from_bytes() -> None:
+        for start in range(0, len(ndjson), batch):
+            parsed = [orjson.loads(b) for b in ndjson[start:start + batch]]
+            convert_entries(entries_for(parsed, start))
+    _, bytes_cpu, bytes_wall = timed(from_bytes)
+    return {
+        "instances": instances,
+        "batch": batch,
+        "attributes_per_instance": sum(len(md) for md in metadatas) / instances,
+        "json_bytes_per_instance": sum(len(b) for b in ndjson) / instances,
+        "convert_per_s_cpu": instances / cpu,
+        "convert_per_s_wall": instances / wall,
+        "convert_per_s_cpu_batches_of_1000": instances / small_cpu,
+        "naive_per_s_cpu": naive_count / naive_cpu,
+        "naive_per_s_wall": naive_count / naive_wall,
+        "speedup_vs_naive_cpu": (instances / cpu) / (naive_count / naive_cpu),
+        "pydicom_from_json_per_s_cpu": pydicom_count / pydicom_cpu,
+        "speedup_vs_pydicom_from_json_cpu": (instances / cpu) / (pydicom_count / pydicom_cpu),
+        "convert_cost_in_orjson_dumps": cpu / dumps_cpu,
+        "from_json_bytes_per_s_cpu": instances / bytes_cpu,
+        "from_json_bytes_per_s_wall": instances / bytes_wall,
+        "tables": tables,
+        "ndjson": ndjson,
+    }
+
+
+def sizes(tables: list[pa.Table], ndjson: list[bytes], workdir: Path) -> dict[str, float]:
+    count = sum(t.num_rows for t in tables)
+    floor = len(pa.Codec("zstd", compression_level=ZSTD_LEVEL).compress(b"\n".join(ndjson)))
+
+    def parquet_bytes(drop_metadata: bool) -> int:
+        # One file per window, one row group per converted batch (as the lake writes them);
+        # batches with different columns or item fields merge into one schema.
+        table = pa.concat_tables(tables, promote_options="permissive")
+        if drop_metadata:
+            table = table.drop_columns(["_metadata"])
+        path = workdir / f"size-{drop_metadata}.parquet"
+        pq.write_table(table, path, row_group_size=max(t.num_rows for t in tables),
+                       **parquet_write_options(table.schema))
+        return path.stat().st_size
+    with_metadata, without_metadata = parquet_bytes(False), parquet_bytes(True)
+    return {
+        "parquet_bytes_per_instance_with_metadata": with_metadata / count,
+        "parquet_bytes_per_instance_without_metadata": without_metadata / count,
+        "ndjson_zstd_bytes_per_instance": floor / count,
+        "with_metadata_vs_floor": with_metadata / floor,
+    }
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS. VmHWM rather than ru_maxrss: Linux carries ru_maxrss over
+    fork+exec, so a child would report its (larger) parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_child(instances: int, batch: int, outdir: str) -> None:
+    """Convert ``instances`` lazily in batches, one Parquet file per batch; print peak RSS."""
+    stream = synthetic_instances(instances)
+    written = 0
+    started = time.perf_counter()
+    while written < instances:
+        chunk = [md for _, md in zip(range(batch), stream)]
+        table = convert_entries(entries_for(chunk, written)).table
+        pq.write_table(table, Path(outdir) / f"part-{written + 1}-{written + len(chunk)}.parquet",
+                       **parquet_write_options(table.schema))
+        written += len(chunk)
+    print(json.dumps({"instances": written, "peak_rss_mib": peak_rss_mib(),
+                      "seconds": time.perf_counter() - started}))
+
+
+def peak_rss(instances: int, batch: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as outdir:
+        done = subprocess.run(
+            [sys.executable, __file__, "--rss-child", str(instances), "--batch", str(batch),
+             "--outdir", outdir], capture_output=True, text=True, check=True)
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        files = list(Path(outdir).glob("*.parquet"))
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    assert rows == instances, (rows, instances)
+    return {"rss_instances": instances, "rss_batch": batch, "rss_files": len(files),
+            "peak_rss_mib": result["peak_rss_mib"],
+            "rss_run_per_s_wall": instances / result["seconds"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--instances", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--rss-instances", type=int, default=100_000)
+    # Python dicts of DICOM JSON take ~150 KiB per instance: batches bound the memory.
+    parser.add_argument("--rss-batch", type=int, default=1_000)
+    parser.add_argument("--rss-child", type=int)
+    parser.add_argument("--outdir")
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child, args.batch, args.outdir)
+        return
+    figures = throughput(args.instances, args.batch)
+    tables, ndjson = figures.pop("tables"), figures.pop("ndjson")
+    with tempfile.TemporaryDirectory() as workdir:
+        figures.update(sizes(tables, ndjson, Path(workdir)))
+    del tables, ndjson
+    if args.rss_instances:
+        figures.update(peak_rss(args.rss_instances, args.rss_batch))
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        print(f"{key:<{width}}  {value:,.2f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Random and hostile DICOM JSON: the converter never raises and never loses an instance."""
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dicom_assets.schema import ConversionOptions, convert_entries
+from dicom_assets_tests.schema.feed_entries import entry_for
+
+# Keys: real tags of every kind (typed, sequence, bulk, private, unknown) and garbage.
+KEYS = st.sampled_from([
+    "00100010", "00080020", "00080030", "0008002A", "00280030", "00280010", "00200013",
+    "00080008", "00081140", "0040A730", "52009230", "7FE00010", "00091001", "00090010",
+    "00080000", "60000010", "0020000D", "00080018", "0020000e", "00181020", "00280106",
+]) | st.text(max_size=10)
+VRS = st.sampled_from(["PN", "DA", "TM", "DT", "DS", "IS", "US", "SS", "LO", "CS", "UI", "SQ",
+                       "OB", "UN", "FD", "AT", "XX"]) | st.none() | st.integers()
+SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+           | st.floats() | st.text(max_size=20)
+           | st.sampled_from(["20261341", "1,5", "20260101", "123000.5", "a=b=c=d", "\udc80"]))
+PN_VALUES = st.dictionaries(st.sampled_from(["Alphabetic", "Ideographic", "Phonetic", "x"]),
+                            st.none() | st.text(max_size=12), max_size=3)
+
+
+def elements(items: st.SearchStrategy) -> st.SearchStrategy:
+    value = st.lists(SCALARS | PN_VALUES | items, max_size=4) | SCALARS
+    return st.fixed_dictionaries({"vr": VRS}, optional={"Value": value, "InlineBinary": SCALARS,
+                                                        "BulkDataURI": SCALARS}) | SCALARS
+
+
+DATASETS = st.recursive(
+    st.dictionaries(KEYS, elements(st.nothing()), max_size=6),
+    lambda inner: st.dictionaries(KEYS, elements(inner), max_size=6),
+    max_leaves=30,
+)
+PAYLOADS = DATASETS | st.none() | SCALARS | st.lists(DATASETS, max_size=2)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PAYLOADS, max_size=6))
+def test_never_raises_never_loses(payloads):
+    entries = [entry_for(p, sequence=i) for i, p in enumerate(payloads)]
+    batch = convert_entries(entries)
+    table = batch.table
+    rows = table.column("_sequence").to_pylist()
+    quarantined = [q.entry.sequence for q in batch.quarantined]
+    assert sorted(rows + quarantined) == list(range(len(payloads)))
+    assert rows == sorted(rows)  # input order kept
+    for q in batch.quarantined:
+        assert q.reason and isinstance(q.raw_payload, str)
+    table.validate(full=True)
+    metadata = table.column("_metadata").to_pylist()
+    for text, row in zip(metadata, rows):
+        # Lone surrogates stay as \u escapes, which only a lenient parser (json) reads back.
+        assert (text is None) == (entries[row].metadata is None)
+        assert text is None or isinstance(json.loads(text), dict)
+    assert batch.invalid_values == sum(len(i or []) for i in table.column("_invalid").to_pylist())
+    # The batch is writable as Parquet (empty structs, bad UTF-8 and the like would fail here).
+    pq.write_table(table, pa.BufferOutputStream())
+
+
+def test_absurd_nesting_is_bounded():
+    item: dict = {"00080023": {"vr": "DA", "Value": ["20260102"]}}
+    for _ in range(300):  # deeper than orjson's limit: serialised by the stdlib instead
+        item = {"0040A730": {"vr": "SQ", "Value": [item]}}
+    deeper = item
+    for _ in range(5000):  # deeper than Python's recursion limit: quarantined, not raised
+        deeper = {"0040A730": {"vr": "SQ", "Value": [deeper]}}
+    batch = convert_entries([entry_for(item, 1), entry_for(deeper, 2)])
+    assert batch.table.column("_sequence").to_pylist() == [1]
+    assert json.loads(batch.table.column("_metadata")[0].as_py()) == item
+    assert [q.entry.sequence for q in batch.quarantined] == [2]
+    assert "JSON" in batch.quarantined[0].reason
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PAYLOADS, max_size=6))
+def test_vectorised_path_equals_reference_reader(payloads):
+    entries = [entry_for(p, sequence=i) for i, p in enumerate(payloads)]
+    fast = convert_entries(entries)
+    reference = convert_entries(entries, ConversionOptions(vectorised=False))
+    assert fast.table.schema == reference.table.schema
+    assert fast.table.to_pylist() == reference.table.to_pylist()
+    assert fast.invalid_values == reference.invalid_values
+
+
+# Plausible DICOM JSON: every value has its VR's JSON type, so the vectorised path takes it;
+# texts include invalid dates, times, numbers and names, and empty values.
+TEXTS = st.sampled_from(["20261124", "20261341", "2026.11.24", "", " ", "CT ", "1.2.3\x00",
+                         "101530.25", "2460", "07:30", "a^b^c^d^e^f", "Ünïcode^名前", "0.5",
+                         "20261124101530+0100", "2026", "x" * 20]) | st.text(max_size=8)
+NUMBERS = (st.integers(min_value=-(2**60), max_value=2**60) | st.floats(allow_nan=False)
+           | st.sampled_from([0, 1, 5.0, 1.5, 2**53, -(2**53) - 1, 65535]))
+TEXT_TAGS = ["00080020", "00080030", "0008002A", "00080060", "00080008", "00181020", "00100020",
+             "00080018", "00200052", "00091010", "00431001", "00080000"]
+NUMBER_TAGS = ["00280030", "00280010", "00200013", "00180050", "00280106", "00200032",
+               "00431002", "00091011"]
+
+
+def plausible(items: st.SearchStrategy) -> st.SearchStrategy:
+    def element(vr: str | list[str], values: st.SearchStrategy) -> st.SearchStrategy:
+        vrs = st.sampled_from([vr] if isinstance(vr, str) else vr)
+        return st.fixed_dictionaries({"vr": vrs}, optional={
+            "Value": st.lists(st.none() | values, max_size=3)})
+    text = st.tuples(st.sampled_from(TEXT_TAGS), element(["DA", "TM", "DT", "CS", "LO"], TEXTS))
+    number = st.tuples(st.sampled_from(NUMBER_TAGS), element(["DS", "US", "IS", "FD"], NUMBERS))
+    name = st.tuples(st.sampled_from(["00100010", "00081070", "00091012"]), element("PN", (
+        st.fixed_dictionaries({}, optional={g: TEXTS for g in
+                                            ("Alphabetic", "Ideographic", "Phonetic")}))))
+    sequence = st.tuples(st.sampled_from(["00081140", "0040A730", "00400275"]),
+                         element("SQ", items))
+    return st.lists(text | number | name | sequence, max_size=8).map(dict)
+
+
+PLAUSIBLE = st.recursive(plausible(st.nothing()), plausible, max_leaves=25)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PLAUSIBLE | st.none(), max_size=8))
+def test_vectorised_path_equals_reference_on_plausible_json(payloads):
+    # VRs are drawn regardless of the dictionary's: mismatches are part of the test.
+    entries = [entry_for(p, sequence=i) for i, p in enumerate(payloads)]
+    fast = convert_entries(entries)
+    reference = convert_entries(entries, ConversionOptions(vectorised=False))
+    assert fast.table.schema == reference.table.schema
+    assert fast.table.to_pylist() == reference.table.to_pylist()
+    pq.write_table(fast.table, pa.BufferOutputStream())
