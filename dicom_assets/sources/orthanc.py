@@ -20,7 +20,6 @@ changes (``metadata_documents`` counts them).
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,14 +28,14 @@ from typing import Any
 import requests
 from dicomweb_client.api import DICOMwebClient
 
+from dicom_assets.config import setting_value
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc_files import instance_metadata_from_file
 
 CHANGES_PAGE = 1000
 NEW_INSTANCE = "NewInstance"
-# Entries per yielded batch, i.e. per Parquet part file (DICOM_BATCH_SIZE, e.g. small in tests).
-DEFAULT_BATCH_SIZE = 5_000
+
 
 # DICOM JSON tags used to match metadata to Orthanc IDs.
 PATIENT_ID, STUDY_UID, SERIES_UID, SOP_UID = "00100020", "0020000D", "0020000E", "00080018"
@@ -104,7 +103,7 @@ class OrthancChangeFeed:
         self.orthanc_url = orthanc_url.rstrip("/")
         self.session = session or CountingSession()
         self.dicomweb = DICOMwebClient(url=dicomweb_url.rstrip("/"), session=self.session)
-        self.batch_size = batch_size or int(os.environ.get("DICOM_BATCH_SIZE") or DEFAULT_BATCH_SIZE)
+        self.batch_size = batch_size or int(setting_value("DICOM_BATCH_SIZE"))
         # DICOM JSON documents received from the server (series-level calls count every
         # instance of the answer): the cost that must stay below twice the changes synced.
         self.metadata_documents = 0
