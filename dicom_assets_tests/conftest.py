@@ -5,8 +5,9 @@ Every server is started by the fixture, in a temporary directory, and stopped af
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -48,6 +49,17 @@ def store_synthetic(orthanc: OrthancServer, studies: list[SyntheticStudy]) -> li
     answers = upload(orthanc.url, payloads)
     assert all(answer is not None for answer in answers)
     return answers
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5):
+    """Poll ``predicate`` until it returns something truthy or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import duckdb
@@ -15,6 +14,7 @@ from dagster import AssetKey, DagsterInstance
 
 from dicom_assets.config import PROJECT_ROOT
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets_tests.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -26,16 +26,6 @@ def current_instance_count(database: Path) -> int | None:
             return connection.execute("SELECT count(*) FROM dicom.current_instances").fetchone()[0]
     except (duckdb.Error, OSError):
         return None
-
-
-def wait_for(predicate, timeout: float, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from dicom_assets.sensors import (
     run_key,
 )
 from dicom_assets.sources.entries import FeedChange
+from dicom_assets_tests.conftest import wait_for
 
 UTC = dt.UTC
 KEYS = {f"2026-11-25-{hour:02d}:00" for hour in range(8, 13)}
@@ -181,16 +182,6 @@ def _start_daemon(env: dict, log: Path) -> subprocess.Popen:
     )
 
 
-def _wait(predicate, timeout: float, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
-
-
 def _sync_runs(home: Path) -> list:
     with DagsterInstance.from_config(str(home)) as instance:
         return [
@@ -223,13 +214,13 @@ def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(ortha
     daemons = [_start_daemon(env, log)]
     try:
         assert all(upload(orthanc.url, [encode(ds) for ds in first]))
-        assert _wait(lambda: _sync_runs(home), timeout=180), log.read_text()[-3000:]
+        assert wait_for(lambda: _sync_runs(home), timeout=180), log.read_text()[-3000:]
         os.kill(daemons[0].pid, signal.SIGKILL)  # mid-flight: the run is queued or starting
         daemons[0].wait()
         assert all(upload(orthanc.url, [encode(ds) for ds in second]))
         daemons.append(_start_daemon(env, log))
         expected = sorted(ds.SOPInstanceUID for ds in first + second)
-        assert _wait(lambda: sorted(lake_sops(str(lake))) == expected, timeout=300), (
+        assert wait_for(lambda: sorted(lake_sops(str(lake))) == expected, timeout=300), (
             sorted(lake_sops(str(lake))), log.read_text()[-3000:]
         )
         keys = [run.tags[RUN_KEY_TAG] for run in _sync_runs(home)]
