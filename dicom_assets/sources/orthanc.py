@@ -20,7 +20,10 @@ changes (``metadata_documents`` counts them).
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +37,9 @@ from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc_files import instance_metadata_from_file
 
 CHANGES_PAGE = 1000
+# Series fetched at once, and how many may wait converted-to-be (bounds memory).
+FETCH_THREADS = 6
+FETCH_AHEAD = 12
 NEW_INSTANCE = "NewInstance"
 
 
@@ -107,6 +113,7 @@ class OrthancChangeFeed:
         # DICOM JSON documents received from the server (series-level calls count every
         # instance of the answer): the cost that must stay below twice the changes synced.
         self.metadata_documents = 0
+        self._count_lock = threading.Lock()  # series are fetched on several threads
 
     @property
     def http_calls(self) -> int:
@@ -202,9 +209,9 @@ class OrthancChangeFeed:
 
     def _group_by_series(
         self, instances: list[_NewInstance]
-    ) -> list[tuple[_Series, list[_NewInstance]]]:
+    ) -> Iterator[tuple[_Series, list[_NewInstance]]]:
+        """The new instances by series, each group as soon as its series is known."""
         by_id = {instance.orthanc_id: instance for instance in instances}
-        groups: list[tuple[_Series, list[_NewInstance]]] = []
         studies: dict[str, str] = {}
         resolved: set[str] = set()
         for instance in instances:
@@ -216,8 +223,7 @@ class OrthancChangeFeed:
                 continue
             members = [by_id[i] for i in series.instance_ids if i in by_id and i not in resolved]
             resolved.update(member.orthanc_id for member in members)
-            groups.append((series, members))
-        return groups
+            yield series, members
 
     # --- entries --------------------------------------------------------------------------
     def _series_entries(
@@ -257,7 +263,7 @@ class OrthancChangeFeed:
                 raise
             # WADO-RS answers 404 when one series UID sits under two PatientIDs.
             return []
-        self.metadata_documents += len(datasets)
+        self._count_documents(len(datasets))
         return datasets
 
     def _instances_metadata(self, series: _Series, wanted: dict[str, _NewInstance]) -> list[Any]:
@@ -284,9 +290,13 @@ class OrthancChangeFeed:
                 if error.response is None or error.response.status_code != 404:
                     raise
                 continue  # deleted meanwhile, or UIDs under two PatientIDs: the file fallback
-            self.metadata_documents += 1
+            self._count_documents(1)
             datasets.append(found)
         return datasets
+
+    def _count_documents(self, count: int) -> None:
+        with self._count_lock:
+            self.metadata_documents += count
 
     def _instance_metadata_from_file(self, orthanc_id: str) -> Any:
         return instance_metadata_from_file(self.session, self.orthanc_url, orthanc_id)
@@ -294,12 +304,24 @@ class OrthancChangeFeed:
     def entries_between(
         self, start: datetime, end: datetime, after_sequence: int = 0
     ) -> Iterator[list[ChangeFeedEntry]]:
+        """Entries of the window, fetched series by series on a few threads: Orthanc builds
+        several series' metadata at once, and the series look-ups overlap with the fetches.
+        At most ``FETCH_AHEAD`` series are in flight, so memory stays bounded by the batch."""
         instances = self._new_instances_between(start, end, after_sequence)
         batch: list[ChangeFeedEntry] = []
-        for series, members in self._group_by_series(instances):
-            batch.extend(self._series_entries(series, members))
-            if len(batch) >= self.batch_size:
-                yield sorted(batch, key=lambda entry: entry.sequence)
-                batch = []
+        in_flight: deque[Future[list[ChangeFeedEntry]]] = deque()
+        with ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
+            for series, members in self._group_by_series(instances):
+                in_flight.append(pool.submit(self._series_entries, series, members))
+                while len(in_flight) > FETCH_AHEAD or (in_flight and in_flight[0].done()):
+                    batch.extend(in_flight.popleft().result())
+                    if len(batch) >= self.batch_size:
+                        yield sorted(batch, key=lambda entry: entry.sequence)
+                        batch = []
+            while in_flight:
+                batch.extend(in_flight.popleft().result())
+                if len(batch) >= self.batch_size:
+                    yield sorted(batch, key=lambda entry: entry.sequence)
+                    batch = []
         if batch:
             yield sorted(batch, key=lambda entry: entry.sequence)
