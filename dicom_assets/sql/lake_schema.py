@@ -49,19 +49,24 @@ def parquet_files(fs: fsspec.AbstractFileSystem, dicom_root: str) -> list[str]:
     return sorted(files)
 
 
+def is_list_like(data_type: pa.DataType) -> bool:
+    """Any of Arrow's list types (they all write one repeated Parquet column per leaf)."""
+    return (
+        pa.types.is_list(data_type)
+        or pa.types.is_large_list(data_type)
+        or pa.types.is_fixed_size_list(data_type)
+        or pa.types.is_list_view(data_type)
+        or pa.types.is_large_list_view(data_type)
+    )
+
+
 def _leaf_count(data_type: pa.DataType) -> int:
     """How many Parquet leaf columns an Arrow type is written as."""
     if pa.types.is_struct(data_type):
         return sum(_leaf_count(data_type.field(i).type) for i in range(data_type.num_fields)) or 1
     if pa.types.is_map(data_type):
         return _leaf_count(data_type.key_type) + _leaf_count(data_type.item_type)
-    if (
-        pa.types.is_list(data_type)
-        or pa.types.is_large_list(data_type)
-        or pa.types.is_fixed_size_list(data_type)
-        or pa.types.is_list_view(data_type)
-        or pa.types.is_large_list_view(data_type)
-    ):
+    if is_list_like(data_type):
         return _leaf_count(data_type.value_type)
     return 1
 

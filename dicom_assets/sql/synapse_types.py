@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
-from dicom_assets.sql.lake_schema import LakeColumn
+from dicom_assets.sql.lake_schema import LakeColumn, is_list_like
 from dicom_assets.sql.synapse_quoting import is_valid_identifier
 
 UTF8_COLLATION = "Latin1_General_100_BIN2_UTF8"
@@ -111,15 +111,7 @@ def string_size(name: str) -> str:
 
 
 def _is_nested(data_type: pa.DataType) -> bool:
-    return (
-        pa.types.is_struct(data_type)
-        or pa.types.is_map(data_type)
-        or pa.types.is_list(data_type)
-        or pa.types.is_large_list(data_type)
-        or pa.types.is_fixed_size_list(data_type)
-        or pa.types.is_list_view(data_type)
-        or pa.types.is_large_list_view(data_type)
-    )
+    return pa.types.is_struct(data_type) or pa.types.is_map(data_type) or is_list_like(data_type)
 
 
 def tsql_type(name: str, data_type: pa.DataType) -> tuple[str, str] | None:
