@@ -44,7 +44,6 @@ from dagster import (
 
 from dicom_assets.checks.settings import lag_interval_seconds, max_lag_seconds
 from dicom_assets.checks.window_checks import describe_error
-from dicom_assets.checks.window_data import read_quarantine
 from dicom_assets.io.lake_io_manager import window_state
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sources.entries import FeedChange
@@ -102,19 +101,12 @@ def newest_window_folders(fs: Any, root: str, count: int = NEWEST_WINDOWS) -> li
 
 
 def lake_last_sequence(lake: LakeResource) -> int:
-    """The last change-feed sequence the lake holds, from the newest windows' sync state.
-
-    A change set aside in quarantine was handled too, but ``_state.json`` counts only written
-    rows; without the quarantine records a quarantined last change would count as "behind"
-    until the feed's next change, and a quiet feed would turn the asset red for it.
-    """
+    """The last change-feed sequence the lake holds, from the newest windows' sync state
+    (which counts quarantined changes as handled: they are not behind)."""
     fs = lake.filesystem()
-    root = lake.dicom_root()
     last = 0
-    for folder in newest_window_folders(fs, root):
+    for folder in newest_window_folders(fs, lake.dicom_root()):
         last = max(last, int(window_state(fs, folder).get("last_sequence") or 0))
-        quarantine = f"{lake.quarantine_root()}/{folder[len(root):].strip('/')}"
-        last = max(last, max(read_quarantine(fs, quarantine), default=0))
     return last
 
 

@@ -118,20 +118,40 @@ def test_the_lag_sensor_and_checks_are_registered():
 
 
 def test_a_quarantined_last_change_is_not_counted_as_behind(tmp_path: Path):
+    from datetime import UTC, datetime
+
+    from dagster import asset, materialize
+
+    from dicom_assets.io import DicomLakeIOManager, SyncMode, WindowSync
     from dicom_assets.observability import lake_last_sequence
+    from dicom_assets.partitions import dicom_feed_partitions
     from dicom_assets.resources import LakeResource
+    from dicom_assets.schema import convert_entries
+    from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 
     lake = LakeResource(url=str(tmp_path))
     older = tmp_path / "result" / "Dicom" / "2026" / "11" / "25" / "16"
-    newest = tmp_path / "result" / "Dicom" / "2026" / "11" / "25" / "17"
-    for folder, last in ((older, 7), (newest, 10)):
-        folder.mkdir(parents=True)
-        (folder / "_state.json").write_text(json.dumps({"last_sequence": last}))
-    assert lake_last_sequence(lake) == 10
+    older.mkdir(parents=True)
+    (older / "_state.json").write_text(json.dumps({"last_sequence": 7}))
+    assert lake_last_sequence(lake) == 7
 
-    quarantine = tmp_path / "result" / "Dicom_Quarantine" / "2026" / "11" / "25" / "17"
-    quarantine.mkdir(parents=True)
-    (quarantine / "incremental-000000000011-0000.ndjson").write_text(
-        json.dumps({"sequence": 12, "reason": "unreadable"}) + "\n"
-    )
+    def entry(sequence: int, metadata) -> ChangeFeedEntry:
+        uid = f"1.2.3.{sequence}"
+        return ChangeFeedEntry(
+            sequence, datetime(2026, 11, 25, 17, 5, tzinfo=UTC), ChangeAction.CREATE,
+            "1.2.3", "1.2.3.1", uid, metadata,
+        )
+
+    @asset(name="dicom_instances", partitions_def=dicom_feed_partitions,
+           io_manager_key="dicom_lake_io_manager")
+    def window():
+        # Sequence 10 is written; the window's last change, 12, cannot be understood at all.
+        batch = convert_entries([entry(10, {"00080060": {"vr": "CS", "Value": ["CT"]}}),
+                                 entry(12, "not DICOM JSON")])
+        assert len(batch.quarantined) == 1
+        return WindowSync("2026-11-25-17:00", SyncMode.INCREMENTAL, 7, iter([batch]), lambda: 0)
+
+    result = materialize([window], partition_key="2026-11-25-17:00",
+                         resources={"dicom_lake_io_manager": DicomLakeIOManager(lake=lake)})
+    assert result.success
     assert lake_last_sequence(lake) == 12

@@ -121,12 +121,10 @@ class ParquetLakeIOManager(UPathIOManager):
                 if name not in written:
                     fs.rm(f"{folder}/{name}")
         _remove_stray_temporaries(fs, folder)
-        previous = window_state(fs, folder)["last_sequence"]
-        last = report.last_sequence if obj.mode is SyncMode.FULL else max(
-            previous, report.last_sequence or 0
-        )
+        # A full sync starts from 0; an incremental one from the state the asset read when the
+        # run started (one run per window at a time), so the state need not be read again.
         state = {
-            "last_sequence": last or obj.after_sequence,
+            "last_sequence": max(obj.after_sequence, report.synced_through or 0),
             "synced_at": datetime.now(UTC).isoformat(),
             "mode": obj.mode.value,
         }

@@ -38,7 +38,10 @@ class SyncReport:
     quarantined: int = 0
     invalid_values: int = 0
     first_sequence: int | None = None
-    last_sequence: int | None = None
+    last_sequence: int | None = None  # of the rows written
+    # Highest sequence handled, rows and quarantined changes alike: where the next incremental
+    # run of the window starts, so a quarantined change is not fetched (and quarantined) again.
+    synced_through: int | None = None
     first_timestamp: datetime | None = None
     last_timestamp: datetime | None = None
     http_calls: int = 0
@@ -52,6 +55,8 @@ class SyncReport:
     def add_batch(self, batch: ConvertedBatch) -> None:
         self.quarantined += len(batch.quarantined)
         self.invalid_values += batch.invalid_values
+        for item in batch.quarantined:
+            self.synced_through = _max(self.synced_through, item.entry.sequence)
         table = batch.table
         if not table.num_rows:
             return
@@ -68,6 +73,7 @@ class SyncReport:
         timestamps = pc.min_max(table["_timestamp"])
         self.first_sequence = _min(self.first_sequence, sequences["min"].as_py())
         self.last_sequence = _max(self.last_sequence, sequences["max"].as_py())
+        self.synced_through = _max(self.synced_through, self.last_sequence)
         self.first_timestamp = _min(self.first_timestamp, timestamps["min"].as_py())
         self.last_timestamp = _max(self.last_timestamp, timestamps["max"].as_py())
 
