@@ -98,6 +98,12 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]
         yield server
 
 
+@pytest.fixture(scope="session")
+def azurite_connection_string(azurite: AzuriteServer) -> str:
+    """The session Azurite's connection string, for tests that open their own filesystem."""
+    return azurite.connection_string()
+
+
 @pytest.fixture
 def azurite_lake_env(
     azurite: AzuriteServer, lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch

@@ -13,7 +13,6 @@ from dicom_assets.cli import main
 from dicom_assets.sql.lake_schema import read_lake_schema
 from dicom_assets.sql.synapse_config import SynapseConfig
 from dicom_assets.sql.synapse_script import build_synapse_script, render_script
-from dicom_assets_tests.sql.azurite import azurite_connection_string  # noqa: F401 (fixture)
 from dicom_assets_tests.sql.lake_files import START, part_table, write_part
 from dicom_assets_tests.sql.tsql_lexer import assert_matches_golden
 
@@ -98,7 +97,7 @@ def test_empty_lake_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_abfs_lake_derives_the_data_source(
-    azurite_connection_string: str,  # noqa: F811
+    azurite_connection_string: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

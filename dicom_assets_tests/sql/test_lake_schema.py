@@ -10,7 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from dicom_assets.sql.lake_schema import LakeColumn, parquet_files, read_lake_schema
-from dicom_assets_tests.sql.azurite import azurite_connection_string  # noqa: F401 (fixture)
 from dicom_assets_tests.sql.lake_files import CODE_ITEM, PN, START, part_table, write_part
 
 ROWS_A = [
@@ -167,7 +166,7 @@ def test_memory_filesystem_with_protocol_root() -> None:
         fs.rm("/lake-under-test", recursive=True)
 
 
-def test_abfs_lake_on_azurite(azurite_connection_string: str) -> None:  # noqa: F811
+def test_abfs_lake_on_azurite(azurite_connection_string: str) -> None:
     fs = fsspec.filesystem("abfs", connection_string=azurite_connection_string)
     fs.mkdir("dicomlake")
     _write_lake(fs, "dicomlake/lake/result/Dicom")
