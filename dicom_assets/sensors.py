@@ -21,7 +21,6 @@ Cursor (JSON): ``{"sequence": N, "pending": {"<window>": S, ...}, "reconciled_at
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,7 +45,6 @@ from dicom_assets.sources.entries import FeedChange
 
 MAX_CHANGES_PER_TICK = 20_000
 MAX_RETRIES = 3
-DEFAULT_RECONCILE_INTERVAL_SECONDS = 60
 RUN_KEY_TAG = "dagster/run_key"
 PARTITION_TAG = "dagster/partition"
 
@@ -177,7 +175,7 @@ def follow_up_pending(context: SensorEvaluationContext, pending: dict[str, int])
 
 
 def _reconcile_interval() -> float:
-    return float(os.environ.get("DICOM_RECONCILE_INTERVAL_SECONDS") or DEFAULT_RECONCILE_INTERVAL_SECONDS)
+    return float(setting_value("DICOM_RECONCILE_INTERVAL_SECONDS"))
 
 
 def maybe_reconcile(
@@ -195,9 +193,11 @@ def maybe_reconcile(
     from dicom_assets.sources.reconcile import ReconcileRefused, reconcile_orthanc
 
     try:
-        result = reconcile_orthanc(
-            lake.filesystem(), lake.dicom_root(), dicom_server.effective_orthanc_url()
-        )
+        # Storage failures come out as LakeStorageError: a clean message, never a secret.
+        with lake.storage_errors():
+            result = reconcile_orthanc(
+                lake.filesystem(), lake.dicom_root(), dicom_server.effective_orthanc_url()
+            )
     except ReconcileRefused as refused:
         context.log.warning(str(refused))
         state.reconciled_at = now  # asked again after the interval, not every tick
