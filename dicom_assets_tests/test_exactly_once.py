@@ -117,7 +117,9 @@ import sys
 from dagster import materialize
 from dicom_assets.assets import dicom_instances
 from dicom_assets.definitions import build_resources
+from dicom_assets.io import lake_io_manager
 from dicom_assets.io.window_sync import SYNC_MODE_TAG
+lake_io_manager.ROW_GROUP_ROWS = 3  # a part file per batch of 3: the kill lands between files
 result = materialize([dicom_instances], partition_key=sys.argv[1], resources=build_resources(),
                      tags={SYNC_MODE_TAG: "incremental"})
 sys.exit(0 if result.success else 1)

@@ -38,9 +38,11 @@ from dagster import (
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 
+from dicom_assets.io.compaction import compact_deltas
 from dicom_assets.io.sync_report import SyncReport
-from dicom_assets.io.window_sync import SyncMode, WindowSync
+from dicom_assets.io.window_sync import SyncMode, WindowSync, grouped_by_rows
 from dicom_assets.io.writer import (
+    ROW_GROUP_ROWS,
     is_temporary,
     read_json,
     write_parquet_atomically,
@@ -49,6 +51,7 @@ from dicom_assets.io.writer import (
 from dicom_assets.partitions import window_folder
 from dicom_assets.resources.lake import DICOM_FOLDER, QUARANTINE_FOLDER, LakeResource
 from dicom_assets.resources.lake_errors import translated_fs_errors
+from dicom_assets.schema.layout import one_table
 
 STATE_FILE = "_state.json"
 PART_FILE = re.compile(r"^(part|delta)-(\d{12})-(\d{4})\.parquet$")
@@ -97,23 +100,27 @@ class ParquetLakeIOManager(UPathIOManager):
         existing = _part_files(fs, folder)
         prefix = "part" if obj.mode is SyncMode.FULL else "delta"
         start = obj.after_sequence + 1
+        report = SyncReport(mode=obj.mode, after_sequence=obj.after_sequence)
         if obj.mode is SyncMode.INCREMENTAL:
             # Leftovers of a failed attempt at this very delta, re-done now.
             for name, (_, first, _) in existing.items():
                 if first >= start:
                     fs.rm(f"{folder}/{name}")
-        report = SyncReport(mode=obj.mode, after_sequence=obj.after_sequence)
+            report.compacted_files = len(compact_deltas(fs, folder, existing, start))
         written: set[str] = set()
-        for index, batch in enumerate(obj.batches):
+        for index, group in enumerate(grouped_by_rows(obj.batches, ROW_GROUP_ROWS)):
             started = time.perf_counter()
-            if batch.table.num_rows:
+            tables = [batch.table for batch in group if batch.table.num_rows]
+            if tables:
                 name = f"{prefix}-{start:012d}-{index:04d}.parquet"
-                size = write_parquet_atomically(fs, f"{folder}/{name}", batch.table)
+                size = write_parquet_atomically(fs, f"{folder}/{name}", one_table(tables))
                 written.add(name)
                 report.add_file(f"{folder}/{name}", size)
-            if batch.quarantined:
-                self._quarantine(fs, obj, start, index, batch.quarantined)
-            report.add_batch(batch)
+            quarantined = [item for batch in group for item in batch.quarantined]
+            if quarantined:
+                self._quarantine(fs, obj, start, index, quarantined)
+            for batch in group:
+                report.add_batch(batch)
             obj.timings.write += time.perf_counter() - started
         started = time.perf_counter()
         if obj.mode is SyncMode.FULL:

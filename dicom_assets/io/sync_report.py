@@ -45,6 +45,7 @@ class SyncReport:
     first_timestamp: datetime | None = None
     last_timestamp: datetime | None = None
     http_calls: int = 0
+    compacted_files: int = 0  # small delta files merged away before this run's delta
     timings: SyncTimings | None = None
 
     def add_file(self, path: str, size: int) -> None:
@@ -97,6 +98,7 @@ class SyncReport:
             "http_calls": MetadataValue.int(self.http_calls),
             "files": MetadataValue.int(len(self.files)),
             "bytes_written": MetadataValue.int(self.bytes_written),
+            "compacted_files": MetadataValue.int(self.compacted_files),
             "column_count": MetadataValue.int(len(self.columns)),
             "server_seconds": MetadataValue.float(round(timings.server, 3)),
             "conversion_seconds": MetadataValue.float(round(timings.conversion, 3)),

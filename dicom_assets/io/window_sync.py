@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from dicom_assets.schema import ConvertedBatch
 
@@ -58,3 +58,19 @@ def timed_batches(
         batch = convert(entries)
         timings.conversion += time.perf_counter() - converted_at
         yield batch
+
+
+def grouped_by_rows(batches: Iterator[ConvertedBatch], rows: int) -> Iterator[list[ConvertedBatch]]:
+    """Consecutive batches, grouped until a group holds at least ``rows`` rows (the last group
+    may hold fewer). Each group becomes one part file: few large files compress better and
+    read faster than many small ones, and memory stays bounded by one group."""
+    group: list[ConvertedBatch] = []
+    held = 0
+    for batch in batches:
+        group.append(batch)
+        held += batch.table.num_rows
+        if held >= rows:
+            yield group
+            group, held = [], 0
+    if group:
+        yield group

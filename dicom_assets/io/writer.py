@@ -25,19 +25,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
-# A part file holds one batch (DICOM_BATCH_SIZE entries), written as one row group: larger
-# row groups compress `_metadata` better (docs/performance.md, "Schema conversion").
+from dicom_assets.io.parquet_options import parquet_write_options
+
+# A part file holds up to this many rows, as one row group: larger row groups compress
+# `_metadata` better and share each column's fixed costs (docs/performance.md, "Parquet size").
 ROW_GROUP_ROWS = 10_000
-COMPRESSION = "zstd"
-
-
-def parquet_writer_options(schema: pa.Schema) -> dict:
-    """zstd everywhere; no dictionary for `_metadata`, whose JSON never repeats. Only Parquet
-    v1 encodings, which every reader of the lake (Synapse serverless included) understands."""
-    return {
-        "compression": COMPRESSION,
-        "use_dictionary": [field.name for field in schema if field.name != "_metadata"],
-    }
 
 
 def write_parquet_atomically(fs: fsspec.AbstractFileSystem, path: str, table: pa.Table) -> int:
@@ -57,7 +49,7 @@ def stream_parquet_atomically(
     handle = fs.open(target, "wb")
     writer = None
     try:
-        writer = pq.ParquetWriter(handle, schema, **parquet_writer_options(schema))
+        writer = pq.ParquetWriter(handle, schema, **parquet_write_options(schema))
         for table in tables:
             if isinstance(table, pa.RecordBatch):
                 table = pa.Table.from_batches([table])

@@ -17,10 +17,10 @@ from dicom_assets.schema.columns import build_column
 from dicom_assets.schema.elements import ElementReader
 from dicom_assets.schema.entries import RowHead, Unreadable, payload_text, read_head
 from dicom_assets.schema.finish import Finisher
+from dicom_assets.schema.layout import HEAD_FIELDS, TAIL_FIELDS
 from dicom_assets.schema.metadata_column import metadata_column
 from dicom_assets.schema.model import ConversionOptions, ConvertedBatch, QuarantinedInstance
 from dicom_assets.schema.private import (
-    PRIVATE_TYPE,
     assemble_private,
     creator_column,
     creator_key,
@@ -40,19 +40,6 @@ from dicom_assets.schema.raw import (
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
-HEAD_FIELDS = [
-    pa.field("_sequence", pa.int64()),
-    pa.field("_timestamp", pa.timestamp("us", tz="UTC")),
-    pa.field("_action", pa.string()),
-    pa.field("StudyInstanceUID", pa.string()),
-    pa.field("SeriesInstanceUID", pa.string()),
-    pa.field("SOPInstanceUID", pa.string()),
-]
-TAIL_FIELDS = [
-    pa.field("_private", PRIVATE_TYPE),
-    pa.field("_invalid", pa.list_(pa.string())),
-    pa.field("_metadata", pa.string()),
-]
 # Columns converted by Arrow per call: one failing value only sends its chunk column by column.
 CHUNK_COLUMNS = 32
 _CONVERT_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError, NeedsReference)

@@ -13,6 +13,7 @@ from dagster import AssetIn, DagsterInstance, TimeWindowPartitionMapping, asset,
 from dagster_shared.serdes import serialize_value
 
 import dicom_assets.assets.instances as instances_module
+import dicom_assets.io.lake_io_manager as lake_io_manager_module
 from dicom_assets.assets import dicom_instances
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY, AzuriteServer
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
@@ -146,7 +147,7 @@ def test_current_instances_stay_right_while_a_full_run_replaces_a_window(azurite
     monkeypatch.setattr(type(fs), "rm", look_then_remove)
     assert materialize([synthetic_dicom_instances], partition_key=HOUR_2, resources=resources).success
     (files, instance_rows, (current, distinct)), = seen
-    assert files == 4 and instance_rows == 10  # old delta and new part files side by side
+    assert files == 2 and instance_rows == 10  # the old delta and the new part file side by side
     assert current == distinct == 5  # yet one current row per instance
     monkeypatch.undo()
     assert all("/part-" in path for path in fs.glob(f"{lake.dicom_root()}/**/*.parquet"))
@@ -173,7 +174,8 @@ def test_storage_stopped_mid_run_fails_clearly_and_the_rerun_writes_each_change_
 ):
     container = own_azurite.new_container()
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", own_azurite.connection_string())
-    monkeypatch.setenv("DICOM_BATCH_SIZE", "1")  # one batch (and part file) per series
+    monkeypatch.setenv("DICOM_BATCH_SIZE", "1")  # one batch per series...
+    monkeypatch.setattr(lake_io_manager_module, "ROW_GROUP_ROWS", 1)  # ...and one file per batch
     lake = LakeResource(url=f"abfs://{container}/lake", retries=1, retry_backoff=0.1)
     resources = {
         **lake_resources(lake),

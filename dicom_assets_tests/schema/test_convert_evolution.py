@@ -15,8 +15,8 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from dicom_assets.io.parquet_options import parquet_write_options
 from dicom_assets.schema import convert_entries
-from dicom_assets.schema.parquet import parquet_write_options
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 OLD = {  # an older vendor: no Manufacturer; its image references carry the SOP class
