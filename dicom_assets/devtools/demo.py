@@ -41,7 +41,16 @@ def load_samples(orthanc: OrthancServer) -> tuple[int, int]:
     return accepted, len(answers) - accepted
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C, `kill`, a closed terminal: the same clean stop. SIGINT is set explicitly because a
+    # shell starting the demo in the background hands it down ignored, and an ignored signal
+    # stays ignored in Orthanc and Dagster too (a handled one is reset to the default on exec).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     data = PROJECT_ROOT / "data"
     dagster_home = data / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
@@ -77,7 +86,8 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second signal must not skip the clean-up
         if dagster is not None and dagster.poll() is None:
             os.killpg(dagster.pid, signal.SIGINT)
             try:
