@@ -33,6 +33,7 @@ sys.path.insert(0, str(PROJECT))
 import duckdb
 
 from dicom_assets.devtools.orthanc_server import OrthancServer, free_port
+from dicom_assets.devtools.processes import stop_process_group
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 
 
@@ -98,13 +99,7 @@ def start_dagster(env: dict, dev: bool, log: Path) -> subprocess.Popen:
 
 
 def stop_dagster(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_process_group(process, signal.SIGINT)
 
 
 def store_series(orthanc: OrthancServer, index: int, instances: int, poller: VisibilityPoller) -> dict[str, float]:

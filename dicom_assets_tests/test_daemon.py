@@ -13,6 +13,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from dicom_assets.config import PROJECT_ROOT
+from dicom_assets.devtools.processes import stop_process_group
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets_tests.conftest import wait_for
 
@@ -54,11 +55,7 @@ def daemon(orthanc, tmp_path):
     try:
         yield {"home": home, "tmp": tmp_path, "process": process}
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_process_group(process, signal.SIGINT)
 
 
 def test_daemon_syncs_new_instances_and_refreshes_views(orthanc, daemon):

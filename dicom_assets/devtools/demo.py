@@ -17,6 +17,7 @@ import time
 
 from dicom_assets.config import PROJECT_ROOT
 from dicom_assets.devtools.orthanc_server import OrthancServer
+from dicom_assets.devtools.processes import stop_process_group
 from dicom_assets.devtools.samples import (
     encode,
     pydicom_corpus,
@@ -88,12 +89,8 @@ def main() -> int:
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)  # a second signal must not skip the clean-up
-        if dagster is not None and dagster.poll() is None:
-            os.killpg(dagster.pid, signal.SIGINT)
-            try:
-                dagster.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(dagster.pid, signal.SIGKILL)
+        if dagster is not None:
+            stop_process_group(dagster, signal.SIGINT)
         orthanc.stop()
         print("Stopped Orthanc and Dagster.")
 

@@ -27,6 +27,7 @@ import duckdb
 import requests
 
 from dicom_assets.devtools.orthanc_server import free_port
+from dicom_assets.devtools.processes import stop_process_group
 from dicom_assets_tests.deploy.deployed_files import INSTANCE_YAML, WORKSPACE_YAML
 
 T = TypeVar("T")
@@ -93,13 +94,7 @@ class ManagedProcess:
     def stop(self, timeout: float = 20) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_process_group(self.process, timeout=timeout)
         # Run workers started by the process share its group and may outlive its exit.
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
