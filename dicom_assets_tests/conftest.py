@@ -74,6 +74,16 @@ def lake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return env
 
 
+@pytest.fixture
+def orthanc_env(orthanc, lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+                ) -> dict[str, str]:
+    """The product's environment for the test's Orthanc (DICOMweb only) and a test-local lake."""
+    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
+    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
+    monkeypatch.delenv("ORTHANC_URL", raising=False)
+    return lake_env
+
+
 __all__ = ["store_synthetic", "synthetic_study"]
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-import pytest
 from dagster import AssetKey, build_output_context, materialize
 
 from dicom_assets.assets import dicom_instances
@@ -129,14 +128,6 @@ sys.exit(0 if result.success else 1)
 def _visible_parquet(lake_dir: str) -> list[Path]:
     """What a reader globbing ``**/*.parquet`` sees (hidden temporaries end in ``.tmp-…``)."""
     return sorted(Path(lake_dir, "result", "Dicom").rglob("*.parquet"))
-
-
-@pytest.fixture
-def orthanc_env(orthanc, lake_env, monkeypatch) -> dict:
-    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
-    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
-    monkeypatch.delenv("ORTHANC_URL", raising=False)
-    return lake_env
 
 
 def test_sigkill_mid_write_then_rerun_writes_each_change_once(orthanc, orthanc_env, monkeypatch):

@@ -26,12 +26,9 @@ INSTANCES = AssetKey("dicom_instances")
 
 
 @pytest.fixture
-def orthanc_env(orthanc, lake_env, monkeypatch):
-    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
-    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
-    monkeypatch.delenv("ORTHANC_URL", raising=False)
+def orthanc_env(orthanc_env, monkeypatch):
     monkeypatch.setenv("DICOM_MAX_LAG_SECONDS", "1.5")
-    return lake_env
+    return orthanc_env
 
 
 def measure(resources: dict, instance: DagsterInstance) -> tuple[AssetObservation, AssetCheckEvaluation]:

@@ -73,12 +73,9 @@ def test_cursor_round_trip_and_old_format():
 
 
 @pytest.fixture
-def orthanc_env(orthanc, lake_env, monkeypatch) -> dict:
-    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
-    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
-    monkeypatch.delenv("ORTHANC_URL", raising=False)
+def orthanc_env(orthanc_env, monkeypatch) -> dict:
     monkeypatch.setenv("DICOM_RECONCILE_INTERVAL_SECONDS", "3600")
-    return lake_env
+    return orthanc_env
 
 
 def tick(instance, resources, cursor):

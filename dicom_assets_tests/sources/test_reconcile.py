@@ -23,14 +23,6 @@ from dicom_assets.sources.reconcile import (
 )
 
 
-@pytest.fixture
-def orthanc_env(orthanc, lake_env, monkeypatch) -> dict:
-    monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
-    monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
-    monkeypatch.delenv("ORTHANC_URL", raising=False)
-    return lake_env
-
-
 def sync(resources: dict, cursor: str | None) -> str:
     """One sensor tick (reconciliation included) and the runs it asked for."""
     with build_sensor_context(cursor=cursor, resources=resources) as context:
