@@ -22,16 +22,16 @@ TAIL_FIELDS = [
     pa.field("_invalid", pa.list_(pa.string())),
     pa.field("_metadata", pa.string()),
 ]
-_HEAD = [f.name for f in HEAD_FIELDS]
-_TAIL = [f.name for f in TAIL_FIELDS]
+HEAD_COLUMNS = tuple(f.name for f in HEAD_FIELDS)
+TAIL_COLUMNS = tuple(f.name for f in TAIL_FIELDS)
 
 
 def column_order(name: str) -> tuple[int, int, str]:
     """Sort key of a column: head fields, attributes by tag, tail fields."""
-    if name in _HEAD:
-        return (0, _HEAD.index(name), name)
-    if name in _TAIL:
-        return (2, _TAIL.index(name), name)
+    if name in HEAD_COLUMNS:
+        return (0, HEAD_COLUMNS.index(name), name)
+    if name in TAIL_COLUMNS:
+        return (2, TAIL_COLUMNS.index(name), name)
     return (1, tag_for_keyword(name) or 2**33, name)
 
 

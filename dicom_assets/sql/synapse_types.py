@@ -30,20 +30,12 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
+from dicom_assets.schema.layout import HEAD_COLUMNS, TAIL_COLUMNS
 from dicom_assets.sql.lake_schema import LakeColumn, is_list_like
 from dicom_assets.sql.synapse_quoting import is_valid_identifier
 
 UTF8_COLLATION = "Latin1_General_100_BIN2_UTF8"
-LEADING_COLUMNS = (
-    "_sequence",
-    "_timestamp",
-    "_action",
-    "StudyInstanceUID",
-    "SeriesInstanceUID",
-    "SOPInstanceUID",
-)
-TRAILING_COLUMNS = ("_private", "_invalid", "_metadata")
-REQUIRED_COLUMNS = (*LEADING_COLUMNS, "_metadata")
+REQUIRED_COLUMNS = (*HEAD_COLUMNS, "_metadata")
 
 # Maximum characters per value for the VRs the lake stores as strings (PS3.5 table 6.2-1);
 # None = no maximum (UC, UR, UT). AT is written as text such as "(0010,0010)".
@@ -170,7 +162,7 @@ def select_columns(columns: list[LakeColumn], max_columns: int) -> ColumnSelecti
     typed: dict[str, TableColumn] = {}
     left_out: list[str] = []
     taken_folded: set[str] = set()
-    reserved = [name for name in (*LEADING_COLUMNS, *TRAILING_COLUMNS) if name in by_name]
+    reserved = [name for name in (*HEAD_COLUMNS, *TAIL_COLUMNS) if name in by_name]
     # Reserved columns claim their names first so that a case-variant attribute cannot.
     ordered = [by_name[name] for name in reserved] + [
         column for column in columns if column.name not in reserved
@@ -194,9 +186,9 @@ def select_columns(columns: list[LakeColumn], max_columns: int) -> ColumnSelecti
     chosen = {column.name for column in ranked[:budget]}
     left_out.extend(column.name for column in ranked[budget:])
 
-    table = [typed[name] for name in LEADING_COLUMNS if name in typed]
+    table = [typed[name] for name in HEAD_COLUMNS if name in typed]
     table += [typed[column.name] for column in columns if column.name in chosen]
-    table += [typed[name] for name in TRAILING_COLUMNS if name in typed]
+    table += [typed[name] for name in TAIL_COLUMNS if name in typed]
     left_out_set = set(left_out)
     return ColumnSelection(
         columns=table, left_out=[c.name for c in columns if c.name in left_out_set]

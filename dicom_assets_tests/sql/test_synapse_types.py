@@ -5,10 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from dicom_assets.schema.layout import HEAD_COLUMNS, TAIL_COLUMNS
 from dicom_assets.sql.lake_schema import LakeColumn
 from dicom_assets.sql.synapse_types import (
-    LEADING_COLUMNS,
-    TRAILING_COLUMNS,
     UTF8_COLLATION,
     select_columns,
     string_size,
@@ -73,34 +72,34 @@ def test_string_sizes_come_from_the_dictionary_vr() -> None:
 
 
 def _lake(attributes: dict[str, int], rows: int = 100) -> list[LakeColumn]:
-    fixed = [LakeColumn(name, pa.string(), rows) for name in LEADING_COLUMNS]
+    fixed = [LakeColumn(name, pa.string(), rows) for name in HEAD_COLUMNS]
     fixed[0] = LakeColumn("_sequence", pa.int64(), rows)
     middle = [LakeColumn(name, pa.string(), count) for name, count in attributes.items()]
-    trailing = [LakeColumn(name, pa.string(), rows) for name in TRAILING_COLUMNS]
+    trailing = [LakeColumn(name, pa.string(), rows) for name in TAIL_COLUMNS]
     return fixed + middle + trailing
 
 
 def test_everything_fits_keeps_lake_order() -> None:
     selection = select_columns(_lake({"Modality": 90, "BodyPartExamined": 5}), 1020)
     assert [c.name for c in selection.columns] == [
-        *LEADING_COLUMNS,
+        *HEAD_COLUMNS,
         "Modality",
         "BodyPartExamined",
-        *TRAILING_COLUMNS,
+        *TAIL_COLUMNS,
     ]
     assert selection.left_out == []
 
 
 def test_most_present_attributes_win_ties_by_name() -> None:
     attributes = {"Zeta": 50, "Alpha": 10, "Beta": 50, "Gamma": 70, "Delta": 10}
-    selection = select_columns(_lake(attributes), len(LEADING_COLUMNS) + len(TRAILING_COLUMNS) + 3)
+    selection = select_columns(_lake(attributes), len(HEAD_COLUMNS) + len(TAIL_COLUMNS) + 3)
     # Gamma (70), then Beta and Zeta (50, by name); Alpha/Delta (10) are left out.
     assert [c.name for c in selection.columns] == [
-        *LEADING_COLUMNS,
+        *HEAD_COLUMNS,
         "Zeta",
         "Beta",
         "Gamma",
-        *TRAILING_COLUMNS,
+        *TAIL_COLUMNS,
     ]
     assert selection.left_out == ["Alpha", "Delta"]
 
@@ -110,7 +109,7 @@ def test_wide_lake_is_capped_at_1020_with_contract_columns_kept() -> None:
     selection = select_columns(_lake(attributes), 1020)
     names = [c.name for c in selection.columns]
     assert len(names) == 1020
-    assert names[:6] == list(LEADING_COLUMNS) and names[-3:] == list(TRAILING_COLUMNS)
+    assert names[:6] == list(HEAD_COLUMNS) and names[-3:] == list(TAIL_COLUMNS)
     kept = names[6:-3]
     assert len(kept) == 1011
     # The 1,011 most present ones: Attribute0090 .. Attribute1100.
@@ -138,7 +137,7 @@ def test_missing_contract_columns_raise() -> None:
 def test_optional_trailing_columns_may_be_absent() -> None:
     lake = [c for c in _lake({"Modality": 3}) if c.name not in ("_private", "_invalid")]
     names = [c.name for c in select_columns(lake, 1020).columns]
-    assert names == [*LEADING_COLUMNS, "Modality", "_metadata"]
+    assert names == [*HEAD_COLUMNS, "Modality", "_metadata"]
 
 
 def test_every_column_the_lake_writer_produces_maps_to_tsql(tmp_path) -> None:
