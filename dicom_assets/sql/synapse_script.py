@@ -108,16 +108,20 @@ END;"""
     )
 
 
-def _credential(config: SynapseConfig) -> SynapseStatement:
-    exists = _catalog_has("sys.database_scoped_credentials", config.credential_name)
+def _created_unless_listed(kind: str, catalog: str, name: str, create: str) -> SynapseStatement:
+    """``create`` (one statement, its lines indented) run only if ``catalog`` lacks ``name``."""
+    exists = _catalog_has(catalog, name)
     return SynapseStatement(
-        kind="credential",
-        name=config.credential_name,
-        sql=f"IF NOT {exists}\n"
-        f"    CREATE DATABASE SCOPED CREDENTIAL {quote_identifier(config.credential_name)}\n"
+        kind=kind, name=name, sql=f"IF NOT {exists}\n    {create}",
+        probe=_exists_probe(exists), desired_state=PRESENT,
+    )
+
+
+def _credential(config: SynapseConfig) -> SynapseStatement:
+    return _created_unless_listed(
+        "credential", "sys.database_scoped_credentials", config.credential_name,
+        f"CREATE DATABASE SCOPED CREDENTIAL {quote_identifier(config.credential_name)}\n"
         "    WITH IDENTITY = 'Managed Identity';",
-        probe=_exists_probe(exists),
-        desired_state=PRESENT,
     )
 
 
@@ -146,15 +150,10 @@ ELSE IF NOT EXISTS (SELECT 1 FROM sys.external_data_sources WHERE [name] = {name
 
 
 def _file_format(config: SynapseConfig) -> SynapseStatement:
-    exists = _catalog_has("sys.external_file_formats", config.file_format_name)
-    return SynapseStatement(
-        kind="file_format",
-        name=config.file_format_name,
-        sql=f"IF NOT {exists}\n"
-        f"    CREATE EXTERNAL FILE FORMAT {quote_identifier(config.file_format_name)}\n"
+    return _created_unless_listed(
+        "file_format", "sys.external_file_formats", config.file_format_name,
+        f"CREATE EXTERNAL FILE FORMAT {quote_identifier(config.file_format_name)}\n"
         "    WITH (FORMAT_TYPE = PARQUET);",
-        probe=_exists_probe(exists),
-        desired_state=PRESENT,
     )
 
 
