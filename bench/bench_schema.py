@@ -211,7 +211,7 @@ def sizes(instances: int, workdir: Path) -> dict[str, float]:
     entries = entries_for(metadatas)
     del metadatas
     batch = int(DEFAULTS["DICOM_BATCH_SIZE"])
-    batches = (convert_entries(entries[i:i + batch]) for i in range(0, len(entries), batch))
+    converted = [convert_entries(entries[i:i + batch]) for i in range(0, len(entries), batch)]
     fs = LocalFileSystem()
 
     def lake_bytes(drop_metadata: bool) -> int:
@@ -222,7 +222,6 @@ def sizes(instances: int, workdir: Path) -> dict[str, float]:
                 table = table.drop_columns(["_metadata"])
             total += write_parquet_atomically(fs, f"{workdir}/part-{index}.parquet", table)
         return total
-    converted = list(batches)
     with_metadata, without_metadata = lake_bytes(False), lake_bytes(True)
     # What a near-real-time sensor run writes: a delta file of a few changes.
     small_file = write_parquet_atomically(fs, f"{workdir}/delta.parquet", converted[0].table[:10])
