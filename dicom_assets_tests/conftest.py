@@ -43,6 +43,33 @@ def corpus_files() -> list[Path]:
     return pydicom_corpus()
 
 
+def _json_of(dataset) -> dict:
+    # Binary values as BulkDataURIs, as a DICOMweb server answers metadata requests.
+    return dataset.to_json_dict(bulk_data_threshold=64,
+                                bulk_data_element_handler=lambda elem: "http://127.0.0.1/bulk")
+
+
+@pytest.fixture(scope="session")
+def pydicom_metadata(corpus_files: list[Path]) -> list[dict]:
+    """DICOM JSON of every file of pydicom's corpus that pydicom itself can write as JSON."""
+    import pydicom
+
+    out = []
+    for path in corpus_files:
+        try:
+            out.append(_json_of(pydicom.dcmread(path, stop_before_pixels=True)))
+        except Exception:  # noqa: BLE001, S112 - files pydicom cannot read or write are no samples
+            continue
+    return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_metadata() -> list[dict]:
+    """DICOM JSON of two small synthetic studies (CT and MR)."""
+    studies = [synthetic_study(1, modality="CT"), synthetic_study(2, modality="MR")]
+    return [_json_of(ds) for study in studies for ds in synthetic_instances(study)]
+
+
 def store_synthetic(orthanc: OrthancServer, studies: list[SyntheticStudy]) -> list[dict]:
     """Upload synthetic studies; returns Orthanc's answers (all must be accepted)."""
     payloads = [encode(ds) for study in studies for ds in synthetic_instances(study)]

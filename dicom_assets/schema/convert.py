@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -13,9 +14,10 @@ import numpy as np
 import pyarrow as pa
 from pydicom.datadict import tag_for_keyword
 
+from dicom_assets.schema import shredded
 from dicom_assets.schema.columns import build_column
 from dicom_assets.schema.elements import ElementReader
-from dicom_assets.schema.entries import RowHead, Unreadable, payload_text, read_head
+from dicom_assets.schema.entries import RowHead, Unreadable, parsed, payload_text, read_head
 from dicom_assets.schema.finish import Finisher
 from dicom_assets.schema.layout import HEAD_FIELDS, TAIL_FIELDS
 from dicom_assets.schema.metadata_column import metadata_column
@@ -24,26 +26,26 @@ from dicom_assets.schema.private import (
     assemble_private,
     creator_column,
     creator_key,
-    guess_carrier,
     is_creator_element,
     private_tag_columns,
-    raw_private_type,
 )
+from dicom_assets.schema.python_elements import PythonElements
 from dicom_assets.schema.raw import (
     NeedsReference,
     RawShape,
-    collect_shape,
     raw_type,
     shape_is_simple,
     types_sequence,
 )
+from dicom_assets.schema.shredded import NotShreddable, Shredded
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
+
+log = logging.getLogger(__name__)
 
 # Columns converted by Arrow per call: one failing value only sends its chunk column by column.
 CHUNK_COLUMNS = 32
 _CONVERT_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError, NeedsReference)
-_EMPTY: dict = {}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
@@ -76,36 +78,26 @@ def _path_order(path: str) -> tuple:
 class _Batch:
     """The state of converting one batch; see :func:`convert_entries`."""
 
-    def __init__(self, heads: list[RowHead], survey: Survey, options: ConversionOptions
-                 ) -> None:
+    def __init__(self, heads: list[RowHead], source: PythonElements | Shredded,
+                 options: ConversionOptions) -> None:
         self.heads = heads
-        self.survey = survey
+        self.source = source
         self.options = options
         self.n = len(heads)
-        self.metas = [h.metadata if h.metadata is not None else _EMPTY for h in heads]
-        self.has_metadata = np.fromiter((h.metadata is not None for h in heads), bool, self.n)
+        self.has_metadata = np.fromiter(
+            (h.metadata is not None or h.payload is not None for h in heads), bool, self.n)
         self.invalid: list[list[str]] = [[] for _ in range(self.n)]
         self.columns: list[tuple[int, str, pa.Array]] = []
         self.reader = ElementReader(options)
         self.finisher = Finisher(options)
 
     def elements(self, keys: list[Any]) -> list[Any]:
-        """Each row's element under any of ``keys`` (keys differing only in case merge)."""
-        if len(keys) == 1:
-            key = keys[0]
-            return [m.get(key) for m in self.metas]
-        merged: list[Any] = [None] * self.n
-        for key in keys:
-            for row, m in enumerate(self.metas):
-                if merged[row] is None:
-                    merged[row] = m.get(key)
-        return merged
+        return self.source.elements(keys)
 
     def keys_by_spec(self) -> list[tuple[TagSpec, list[Any]]]:
-        keys = self.survey.keys
-        self.odd_keys = self.survey.odd_keys(self.metas)
+        self.odd_keys = self.source.odd_keys
         groups: dict[str, tuple[TagSpec, list[Any]]] = {}
-        for key in keys:
+        for key in self.source.keys:
             spec = spec_for_key(key)
             name = spec.key if spec.category != "invalid" else f"invalid:{key!r}"
             groups.setdefault(name, (spec, []))[1].append(key)
@@ -118,24 +110,19 @@ class _Batch:
         if array is not None:
             self.columns.append((spec.tag, spec.keyword, array))
 
-    def _raw(self, columns: list[tuple[TagSpec, list[Any], RawShape | None]]) -> pa.StructArray:
-        struct_type = pa.struct(
-            [pa.field(keys[0], raw_type(spec, shape)) for spec, keys, shape in columns])
-        return pa.array(self.metas, struct_type)
-
     def add_vectorised(self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]) -> None:
         """Convert columns with Arrow, chunk by chunk, falling back per column, then to the
         reference reader for a column Arrow cannot take."""
         # One pass over the batch for every column; only if a value fails, chunk by chunk.
         chunks = [planned]
         try:
-            whole = self._raw(planned)
+            whole = self.source.raw_struct(planned)
         except _CONVERT_ERRORS:
             whole = None
             chunks = [planned[i:i + CHUNK_COLUMNS] for i in range(0, len(planned), CHUNK_COLUMNS)]
         for chunk in chunks:
             try:
-                raw = whole if whole is not None else self._raw(chunk)
+                raw = whole if whole is not None else self.source.raw_struct(chunk)
             except _CONVERT_ERRORS:
                 raw = None
             for index, (spec, keys, shape) in enumerate(chunk):
@@ -165,9 +152,8 @@ class _Batch:
                           and spec.key not in self.odd_keys)
                 shape = None
                 if simple and spec.kind == "seq":
-                    shape = RawShape()
-                    collect_shape(self.elements(keys), spec, shape, 1, self.options)
-                    simple = shape_is_simple(shape)
+                    shape = self.source.shape(spec, keys)
+                    simple = shape is not None and shape_is_simple(shape)
                 if simple:
                     planned.append((spec, keys, shape))
                 else:
@@ -181,28 +167,10 @@ class _Batch:
         self.add_vectorised(planned)
         return private
 
-    def _raw_private(self, private: list[tuple[TagSpec, list[Any]]]) -> dict[str, pa.Array]:
-        """One Arrow pass over the private tags whose carrier type can be guessed."""
-        if not self.options.vectorised:
-            return {}
-        guessed = []
-        for spec, keys in private:
-            if len(keys) != 1 or keys[0] in self.odd_keys or not isinstance(keys[0], str):
-                continue
-            key = keys[0]
-            carrier = guess_carrier(next(m[key] for m in self.metas if key in m))
-            if carrier is not None:
-                guessed.append(pa.field(key, raw_private_type(carrier)))
-        try:
-            raw = pa.array(self.metas, pa.struct(guessed))
-        except _CONVERT_ERRORS:
-            return {}
-        return {field.name: raw.field(i) for i, field in enumerate(guessed)}
-
     def private_column(self, private: list[tuple[TagSpec, list[Any]]]) -> pa.Array:
         creators: dict[str | None, pa.Array] = {}
         columns = []
-        raw = self._raw_private(private)
+        raw = self.source.private_raw(private) if self.options.vectorised else {}
         for spec, keys in private:
             block = creator_key(spec)
             if block not in creators:
@@ -234,13 +202,59 @@ class _Batch:
             pa.array([h.action for h in heads], pa.string()),
             *(pa.array([h.uids[f.name] for h in heads], pa.string()) for f in HEAD_FIELDS[3:]),
         ]
-        metadata = metadata_column([h.metadata_json for h in heads])
+        metadata = (self.source.metadata_column() if isinstance(self.source, Shredded)
+                    else metadata_column([h.metadata_json for h in heads]))
         tail_arrays = [private, self.invalid_column(), metadata]
         self.columns.sort(key=lambda c: c[0])
         fields = [pa.field(keyword, array.type) for _, keyword, array in self.columns]
         schema = pa.schema(HEAD_FIELDS + fields + TAIL_FIELDS)
         arrays = head_arrays + [array for _, _, array in self.columns] + tail_arrays
         return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _read_heads(entries: Sequence[Any], parse: bool
+                ) -> tuple[list[tuple[Any, RowHead]], list[QuarantinedInstance]]:
+    heads: list[tuple[Any, RowHead]] = []
+    quarantined: list[QuarantinedInstance] = []
+    for entry in entries:
+        try:
+            heads.append((entry, read_head(entry, parse=parse)))
+        except Unreadable as exc:
+            quarantined.append(_quarantine(entry, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - an odd entry must not fail the batch
+            quarantined.append(_quarantine(entry, f"unreadable entry: {exc!r:.200}"))
+    return heads, quarantined
+
+
+def _python_source(heads: list[tuple[Any, RowHead]], quarantined: list[QuarantinedInstance],
+                   options: ConversionOptions) -> tuple[list[RowHead], PythonElements]:
+    """Heads with parsed metadata (payloads parsed now; unparsable ones quarantined)."""
+    survey = Survey()
+    kept: list[RowHead] = []
+    for entry, head in heads:
+        if head.payload is not None:
+            try:
+                head = parsed(head)
+            except Unreadable as exc:
+                quarantined.append(_quarantine(entry, str(exc)))
+                continue
+        if head.metadata is not None:
+            survey.add(head.metadata)
+        kept.append(head)
+    return kept, PythonElements([h.metadata for h in kept], survey, options)
+
+
+def _shredded_source(heads: list[tuple[Any, RowHead]], options: ConversionOptions
+                     ) -> Shredded | None:
+    """The native reading of a batch whose metadata all came as JSON bytes, if it can be had."""
+    if not any(h.payload is not None for _, h in heads) or any(
+            h.metadata is not None for _, h in heads):
+        return None
+    try:
+        return Shredded([h.payload for _, h in heads], options)
+    except NotShreddable as exc:
+        log.debug("batch converted by the Python path: %s", exc)
+        return None
 
 
 def convert_entries(
@@ -250,24 +264,20 @@ def convert_entries(
 
     Never raises: values that do not read as their VR are nulled and listed in ``_invalid``;
     entries that cannot be understood at all are returned in ``quarantined`` instead of a row.
-    Larger batches convert faster per instance (Arrow's per-column costs are shared).
+    Metadata given as JSON bytes is read by the native shredder when it is built and the batch
+    suits it; the result is the same table either way. Larger batches convert faster per
+    instance (Arrow's per-column costs are shared).
     """
     options = options or ConversionOptions()
+    native = options.native and options.vectorised and shredded.available()
     with _gc_paused():
-        heads: list[RowHead] = []
-        quarantined: list[QuarantinedInstance] = []
-        survey = Survey()
-        for entry in entries:
-            try:
-                head = read_head(entry)
-                if head.metadata is not None:
-                    survey.add(head.metadata)
-                heads.append(head)
-            except Unreadable as exc:
-                quarantined.append(_quarantine(entry, str(exc)))
-            except Exception as exc:  # noqa: BLE001 - an odd entry must not fail the batch
-                quarantined.append(_quarantine(entry, f"unreadable entry: {exc!r:.200}"))
-        batch = _Batch(heads, survey, options)
+        pairs, quarantined = _read_heads(entries, parse=not native)
+        source: PythonElements | Shredded | None = _shredded_source(pairs, options) if native else None
+        if source is None:
+            heads, source = _python_source(pairs, quarantined, options)
+        else:
+            heads = [head for _, head in pairs]
+        batch = _Batch(heads, source, options)
         table = batch.table()
         invalid_values = sum(len(paths) for paths in batch.invalid)
     return ConvertedBatch(table=table, quarantined=quarantined, invalid_values=invalid_values)

@@ -33,6 +33,7 @@ class RowHead:
     uids: dict[str, str | None]
     metadata: dict | None
     metadata_json: bytes | None
+    payload: bytes | None = None  # the metadata's JSON bytes, while not parsed (see read_head)
 
 
 def payload_text(payload: Any) -> str:
@@ -106,25 +107,58 @@ def _metadata(value: Any) -> dict | None:
     return value
 
 
-def read_head(entry: Any) -> RowHead:
-    """The fixed fields of ``entry``; raises :class:`Unreadable` when it cannot be a row."""
+def _entry_uids(entry: Any) -> dict[str, str | None]:
+    uids = {}
+    for column, attribute in _UID_FIELDS.items():
+        uid = getattr(entry, attribute, None)
+        uids[column] = uid if isinstance(uid, str) and uid and is_utf8(uid) else None
+    return uids
+
+
+def _unparsed(metadata: Any) -> bytes | None:
+    """JSON bytes to hand to the native shredder as they are, if ``metadata`` is JSON text."""
+    if isinstance(metadata, bytes):
+        return metadata
+    if isinstance(metadata, bytearray):
+        return bytes(metadata)
+    if isinstance(metadata, str):
+        try:
+            return metadata.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return None
+
+
+def read_head(entry: Any, parse: bool = True) -> RowHead:
+    """The fixed fields of ``entry``; raises :class:`Unreadable` when it cannot be a row.
+
+    With ``parse=False``, metadata given as JSON text is kept as ``payload`` bytes, unparsed,
+    when the entry names its three UIDs (see :func:`parsed` for the rest).
+    """
     sequence = _sequence(getattr(entry, "sequence", None))
     timestamp = _timestamp(getattr(entry, "timestamp", None))
     action = getattr(entry, "action", None)
     action = getattr(action, "value", action)
     if not isinstance(action, str) or not is_utf8(action):
         raise Unreadable(f"action {action!r:.80} is not a string")
-    metadata = _metadata(getattr(entry, "metadata", None))
-    uids = {}
-    for column, attribute in _UID_FIELDS.items():
-        uid = getattr(entry, attribute, None)
-        if not (isinstance(uid, str) and uid and is_utf8(uid)):
-            uid = _uid_from_metadata(metadata, column)
-        uids[column] = uid
+    uids = _entry_uids(entry)
+    raw = getattr(entry, "metadata", None)
+    if not parse and all(uids.values()):
+        payload = _unparsed(raw)
+        if payload is not None:
+            return RowHead(sequence, timestamp, action, uids, None, None, payload)
+    return parsed(RowHead(sequence, timestamp, action, uids, None, None), raw)
+
+
+def parsed(head: RowHead, raw: Any = None) -> RowHead:
+    """``head`` with its metadata parsed and re-serialised: from ``raw`` or from its payload."""
+    metadata = _metadata(head.payload if head.payload is not None else raw)
+    uids = {column: uid if uid is not None else _uid_from_metadata(metadata, column)
+            for column, uid in head.uids.items()}
     encoded = None
     if metadata is not None:
         try:
             encoded = metadata_json(metadata)
         except (ValueError, TypeError, RecursionError) as exc:
             raise Unreadable(f"metadata cannot be written as JSON: {exc}") from None
-    return RowHead(sequence, timestamp, action, uids, metadata, encoded)
+    return RowHead(head.sequence, head.timestamp, head.action, uids, metadata, encoded)

@@ -24,6 +24,8 @@ class ConversionOptions:
       ``_private`` (binary blobs in ``InlineBinary`` are usually the culprits).
     - ``vectorised``: type columns with Arrow compute (default). ``False`` reads every element
       with the reference reader instead: the same table, several times slower; for diagnosis.
+    - ``native``: read metadata given as JSON bytes with the native shredder when it is built
+      (default). ``False`` parses it into Python dicts first: the same table, slower.
     """
 
     typed_sequence_exclusions: frozenset[str] = frozenset({"PerFrameFunctionalGroupsSequence"})
@@ -31,6 +33,7 @@ class ConversionOptions:
     max_sequence_items: int | None = 10_000
     max_private_value_chars: int = 4096
     vectorised: bool = True
+    native: bool = True
 
 
 @dataclass

@@ -1,0 +1,711 @@
+/*
+ * DICOM JSON payloads (bytes) -> columnar buffers, without building Python objects.
+ *
+ * Parsing DICOM JSON into Python dicts and converting those to Arrow costs ~90% of a batch's
+ * conversion (object allocation, dict walks, freeing). This module reads the payloads once
+ * and writes, per attribute (per tag at each nesting path), the raw columns that
+ * schema/shredded.py turns into Arrow arrays with zero-copy buffers:
+ *
+ *   element rows, written "vr", whether a "Value" is present, list offsets into the values,
+ *   and the values themselves by carrier: decoded UTF-8 strings, float64 numbers, PN groups,
+ *   or sequence items (the rows of the child level).
+ *
+ * It decides nothing about typing: Python says, per tag key and depth, how a tag's values are
+ * carried (kind_of). Anything this reader does not handle exactly as the reference path
+ * (non-canonical keys, duplicate keys, a value of the wrong JSON type for its carrier, integers
+ * beyond float64's exact range, lone surrogates, invalid JSON or UTF-8...) makes shred() return
+ * a reason instead, and the batch is converted by the Python reference path, which also decides
+ * quarantine. Correctness is therefore held by the reference path and a differential test.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { K_SKIP = 0, K_STR = 1, K_NUM = 2, K_PN = 3, K_SEQ = 4, K_SPAN = 5 };
+#define MAX_DEPTH 48
+
+typedef struct {
+    char *p;
+    Py_ssize_t len, cap;
+} Buf;
+
+static int buf_reserve(Buf *b, Py_ssize_t extra) {
+    if (b->len + extra <= b->cap) return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra) cap *= 2;
+    char *p = realloc(b->p, (size_t)cap);
+    if (!p) return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int buf_put(Buf *b, const void *src, Py_ssize_t n) {
+    if (buf_reserve(b, n) < 0) return -1;
+    memcpy(b->p + b->len, src, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+static inline int put_i32(Buf *b, int32_t v) { return buf_put(b, &v, 4); }
+static inline int put_i64(Buf *b, int64_t v) { return buf_put(b, &v, 8); }
+static inline int put_u8(Buf *b, uint8_t v) { return buf_put(b, &v, 1); }
+static inline int put_f64(Buf *b, double v) { return buf_put(b, &v, 8); }
+
+static void buf_free(Buf *b) { free(b->p); b->p = NULL; b->len = b->cap = 0; }
+
+typedef struct {
+    int parent;      /* column id of the enclosing sequence, -1 at the top level */
+    uint64_t key;    /* the 8 hex digits, packed */
+    int kind, depth;
+    int32_t last_row;
+    int32_t n_values;
+    Buf rows, vr_off, vr_data, vr_valid, has_value, val_off, val_valid;
+    Buf s_off, s_data;             /* K_STR */
+    Buf nums;                      /* K_NUM */
+    Buf pn_off[3], pn_data[3];     /* K_PN; a group's validity is its own flag buffer */
+    Buf pn_valid[3];
+    Buf span_start, span_end;      /* every top-level element, for the reference reader */
+} Column;
+
+typedef struct {
+    Column *cols;
+    int n_cols, cap_cols;
+    int *table;        /* open addressing: column index + 1, 0 = empty */
+    int table_cap;
+    PyObject *kind_of;
+    Buf mini, mini_off;
+    const char *reason;
+    char reason_buf[160];
+    PyObject *error;   /* a Python exception raised by kind_of or by memory */
+} Shred;
+
+typedef struct {
+    const unsigned char *s, *end, *base;
+    Shred *sh;
+} P;
+
+static int bail(P *p, const char *why) {
+    if (!p->sh->reason) {
+        snprintf(p->sh->reason_buf, sizeof p->sh->reason_buf, "%s at byte %ld", why,
+                 (long)(p->s - p->base));
+        p->sh->reason = p->sh->reason_buf;
+    }
+    return -1;
+}
+
+static int nomem(P *p) {
+    if (!p->sh->error) { PyErr_NoMemory(); p->sh->error = Py_None; }
+    return -1;
+}
+
+static inline void skip_ws(P *p) {
+    while (p->s < p->end && (*p->s == ' ' || *p->s == '\n' || *p->s == '\r' || *p->s == '\t'))
+        p->s++;
+}
+
+static int hex4(const unsigned char *s, uint32_t *out) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= c - '0';
+        else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+        else return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Validates one string (p->s at the opening quote); [*start, *stop) is its raw content. */
+static int scan_string(P *p, const unsigned char **start, const unsigned char **stop,
+                       int *escaped) {
+    const unsigned char *s = p->s + 1, *end = p->end;
+    *escaped = 0;
+    *start = s;
+    while (s < end) {
+        unsigned char c = *s;
+        if (c == '"') {
+            *stop = s;
+            p->s = s + 1;
+            return 0;
+        }
+        if (c == '\\') {
+            *escaped = 1;
+            if (s + 1 >= end) break;
+            unsigned char e = s[1];
+            if (e == 'u') {
+                uint32_t u;
+                if (s + 6 > end || hex4(s + 2, &u) < 0) { p->s = s; return bail(p, "bad \\u escape"); }
+                s += 6;
+                if (u >= 0xD800 && u <= 0xDBFF) {
+                    uint32_t lo;
+                    if (s + 6 > end || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, &lo) < 0 ||
+                        lo < 0xDC00 || lo > 0xDFFF) { p->s = s; return bail(p, "lone surrogate"); }
+                    s += 6;
+                } else if (u >= 0xDC00 && u <= 0xDFFF) {
+                    p->s = s; return bail(p, "lone surrogate");
+                }
+                continue;
+            }
+            if (!strchr("\"\\/bfnrt", e) || e == 0) { p->s = s; return bail(p, "bad escape"); }
+            s += 2;
+            continue;
+        }
+        if (c < 0x20) { p->s = s; return bail(p, "control character in string"); }
+        if (c < 0x80) { s++; continue; }
+        /* UTF-8: reject overlongs, surrogates and code points past U+10FFFF. */
+        int n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+        else { p->s = s; return bail(p, "invalid UTF-8"); }
+        if (s + n >= end) break;
+        for (int i = 1; i <= n; i++) {
+            if ((s[i] & 0xC0) != 0x80) { p->s = s; return bail(p, "invalid UTF-8"); }
+            cp = (cp << 6) | (s[i] & 0x3F);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+            p->s = s; return bail(p, "invalid UTF-8");
+        }
+        s += n + 1;
+    }
+    p->s = end;
+    return bail(p, "unterminated string");
+}
+
+static void put_utf8(unsigned char **o, uint32_t cp) {
+    unsigned char *d = *o;
+    if (cp < 0x80) *d++ = (unsigned char)cp;
+    else if (cp < 0x800) { *d++ = 0xC0 | (cp >> 6); *d++ = 0x80 | (cp & 0x3F); }
+    else if (cp < 0x10000) {
+        *d++ = 0xE0 | (cp >> 12); *d++ = 0x80 | ((cp >> 6) & 0x3F); *d++ = 0x80 | (cp & 0x3F);
+    } else {
+        *d++ = 0xF0 | (cp >> 18); *d++ = 0x80 | ((cp >> 12) & 0x3F);
+        *d++ = 0x80 | ((cp >> 6) & 0x3F); *d++ = 0x80 | (cp & 0x3F);
+    }
+    *o = d;
+}
+
+/* Appends the decoded text of a scanned (hence valid) string. */
+static int decode_into(Buf *b, const unsigned char *s, const unsigned char *stop, int escaped) {
+    Py_ssize_t n = stop - s;
+    if (!escaped) return buf_put(b, s, n);
+    if (buf_reserve(b, n) < 0) return -1;  /* decoding never lengthens */
+    unsigned char *o = (unsigned char *)b->p + b->len;
+    while (s < stop) {
+        if (*s != '\\') { *o++ = *s++; continue; }
+        unsigned char e = s[1];
+        if (e == 'u') {
+            uint32_t u = 0, lo = 0xDC00;
+            hex4(s + 2, &u);
+            s += 6;
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                hex4(s + 2, &lo);
+                s += 6;
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            put_utf8(&o, u);
+            continue;
+        }
+        switch (e) {
+            case 'b': *o++ = '\b'; break;
+            case 'f': *o++ = '\f'; break;
+            case 'n': *o++ = '\n'; break;
+            case 'r': *o++ = '\r'; break;
+            case 't': *o++ = '\t'; break;
+            default: *o++ = e; break;
+        }
+        s += 2;
+    }
+    b->len = (char *)o - b->p;
+    return 0;
+}
+
+/* A JSON number; integers beyond float64's exact range are left to the reference path. */
+static int parse_number(P *p, double *out) {
+    const unsigned char *s = p->s, *start = s, *end = p->end;
+    int integral = 1, digits = 0;
+    if (s < end && *s == '-') s++;
+    if (s < end && *s == '0') { s++; digits = 1; }
+    else if (s < end && *s >= '1' && *s <= '9') { while (s < end && *s >= '0' && *s <= '9') { s++; digits++; } }
+    else return bail(p, "bad number");
+    if (s < end && *s == '.') {
+        integral = 0; s++;
+        if (!(s < end && *s >= '0' && *s <= '9')) return bail(p, "bad number");
+        while (s < end && *s >= '0' && *s <= '9') s++;
+    }
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        integral = 0; s++;
+        if (s < end && (*s == '+' || *s == '-')) s++;
+        if (!(s < end && *s >= '0' && *s <= '9')) return bail(p, "bad number");
+        while (s < end && *s >= '0' && *s <= '9') s++;
+    }
+    if (integral && digits > 15) return bail(p, "integer beyond float64's exact range");
+    char tmp[64];
+    Py_ssize_t n = s - start;
+    if (n >= (Py_ssize_t)sizeof tmp) return bail(p, "number too long");
+    memcpy(tmp, start, (size_t)n);
+    tmp[n] = 0;
+    double v = strtod(tmp, NULL);
+    if (!isfinite(v)) return bail(p, "number is not finite");
+    *out = v;
+    p->s = s;
+    return 0;
+}
+
+static int skip_value(P *p, int depth);
+
+static int skip_container(P *p, int depth, unsigned char close) {
+    int object = close == '}';
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == close) { p->s++; return 0; }
+    for (;;) {
+        skip_ws(p);
+        if (object) {
+            const unsigned char *a, *b;
+            int e;
+            if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
+            if (scan_string(p, &a, &b, &e) < 0) return -1;
+            skip_ws(p);
+            if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
+            p->s++;
+            skip_ws(p);
+        }
+        if (skip_value(p, depth + 1) < 0) return -1;
+        skip_ws(p);
+        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
+        if (p->s < p->end && *p->s == close) { p->s++; return 0; }
+        return bail(p, "expected ',' or a closing bracket");
+    }
+}
+
+static int literal(P *p, const char *word) {
+    size_t n = strlen(word);
+    if ((size_t)(p->end - p->s) < n || memcmp(p->s, word, n) != 0) return bail(p, "bad literal");
+    p->s += n;
+    return 0;
+}
+
+static int skip_value(P *p, int depth) {
+    if (depth > MAX_DEPTH) return bail(p, "nesting too deep");
+    if (p->s >= p->end) return bail(p, "unexpected end");
+    unsigned char c = *p->s;
+    const unsigned char *a, *b;
+    int e;
+    double d;
+    switch (c) {
+        case '{': return skip_container(p, depth, '}');
+        case '[': return skip_container(p, depth, ']');
+        case '"': return scan_string(p, &a, &b, &e);
+        case 't': return literal(p, "true");
+        case 'f': return literal(p, "false");
+        case 'n': return literal(p, "null");
+        default: return parse_number(p, &d);
+    }
+}
+
+/* ---- columns ---------------------------------------------------------------------------- */
+
+static int key_of(const unsigned char *a, const unsigned char *b, uint64_t *key) {
+    if (b - a != 8) return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        unsigned char c = a[i];
+        v <<= 8;
+        if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F')) v |= c;
+        else return -1;
+    }
+    *key = v;
+    return 0;
+}
+
+static inline uint64_t slot_hash(int parent, uint64_t key) {
+    uint64_t h = key ^ ((uint64_t)(parent + 1) * 0x9E3779B97F4A7C15ULL);
+    h ^= h >> 29; h *= 0xBF58476D1CE4E5B9ULL; h ^= h >> 32;
+    return h;
+}
+
+static int grow_table(Shred *sh) {
+    int cap = sh->table_cap ? sh->table_cap * 2 : 1024;
+    int *table = calloc((size_t)cap, sizeof(int));
+    if (!table) return -1;
+    for (int i = 0; i < sh->n_cols; i++) {
+        uint64_t h = slot_hash(sh->cols[i].parent, sh->cols[i].key) & (uint64_t)(cap - 1);
+        while (table[h]) h = (h + 1) & (uint64_t)(cap - 1);
+        table[h] = i + 1;
+    }
+    free(sh->table);
+    sh->table = table;
+    sh->table_cap = cap;
+    return 0;
+}
+
+static int column_for(P *p, int parent, int depth, uint64_t key, const unsigned char *text) {
+    Shred *sh = p->sh;
+    if (sh->n_cols * 2 >= sh->table_cap && grow_table(sh) < 0) return nomem(p);
+    uint64_t mask = (uint64_t)(sh->table_cap - 1), h = slot_hash(parent, key) & mask;
+    while (sh->table[h]) {
+        Column *c = &sh->cols[sh->table[h] - 1];
+        if (c->key == key && c->parent == parent) return sh->table[h] - 1;
+        h = (h + 1) & mask;
+    }
+    PyObject *kind = PyObject_CallFunction(sh->kind_of, "s#i", (const char *)text, (Py_ssize_t)8, depth);
+    if (!kind) { sh->error = Py_None; return -1; }
+    long k = PyLong_AsLong(kind);
+    Py_DECREF(kind);
+    if (k == -1 && PyErr_Occurred()) { sh->error = Py_None; return -1; }
+    if (sh->n_cols == sh->cap_cols) {
+        int cap = sh->cap_cols ? sh->cap_cols * 2 : 256;
+        Column *cols = realloc(sh->cols, (size_t)cap * sizeof(Column));
+        if (!cols) return nomem(p);
+        sh->cols = cols;
+        sh->cap_cols = cap;
+    }
+    Column *c = &sh->cols[sh->n_cols];
+    memset(c, 0, sizeof *c);
+    c->parent = parent;
+    c->key = key;
+    c->kind = (int)k;
+    c->depth = depth;
+    c->last_row = -1;
+    if (put_i32(&c->vr_off, 0) < 0 || put_i32(&c->val_off, 0) < 0 || put_i32(&c->s_off, 0) < 0)
+        return nomem(p);
+    for (int g = 0; g < 3; g++) if (put_i32(&c->pn_off[g], 0) < 0) return nomem(p);
+    sh->table[h] = sh->n_cols + 1;
+    return sh->n_cols++;
+}
+
+static int parse_object_of_elements(P *p, int parent, int depth, int32_t row);
+
+static const char *PN_GROUPS[3] = {"Alphabetic", "Ideographic", "Phonetic"};
+
+static int parse_pn(P *p, Column *c) {
+    const unsigned char *ga[3] = {0}, *gb[3] = {0};
+    int ge[3] = {0}, seen[3] = {0};
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == '}') p->s++;
+    else for (;;) {
+        const unsigned char *a, *b;
+        int e;
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
+        if (scan_string(p, &a, &b, &e) < 0) return -1;
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
+        p->s++;
+        skip_ws(p);
+        int g = -1;
+        for (int i = 0; i < 3 && !e; i++)
+            if ((size_t)(b - a) == strlen(PN_GROUPS[i]) && memcmp(a, PN_GROUPS[i], (size_t)(b - a)) == 0) g = i;
+        if (g >= 0) {
+            if (seen[g]) return bail(p, "duplicate PN group");
+            seen[g] = 1;
+            if (p->s < p->end && *p->s == '"') {
+                if (scan_string(p, &ga[g], &gb[g], &ge[g]) < 0) return -1;
+            } else if (p->s < p->end && *p->s == 'n') {
+                if (literal(p, "null") < 0) return -1;
+            } else return bail(p, "PN group is not a string");
+        } else if (skip_value(p, 8) < 0) return -1;
+        skip_ws(p);
+        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
+        if (p->s < p->end && *p->s == '}') { p->s++; break; }
+        return bail(p, "expected ',' or '}'");
+    }
+    for (int g = 0; g < 3; g++) {
+        if (ga[g] && decode_into(&c->pn_data[g], ga[g], gb[g], ge[g]) < 0) return nomem(p);
+        if (put_i32(&c->pn_off[g], (int32_t)c->pn_data[g].len) < 0 ||
+            put_u8(&c->pn_valid[g], ga[g] != NULL) < 0) return nomem(p);
+    }
+    return 0;
+}
+
+static int push_null_value(P *p, Column *c) {
+    if (put_u8(&c->val_valid, 0) < 0) return nomem(p);
+    if (c->kind == K_STR) { if (put_i32(&c->s_off, (int32_t)c->s_data.len) < 0) return nomem(p); }
+    else if (c->kind == K_NUM) { if (put_f64(&c->nums, 0.0) < 0) return nomem(p); }
+    else if (c->kind == K_PN) {
+        for (int g = 0; g < 3; g++)
+            if (put_i32(&c->pn_off[g], (int32_t)c->pn_data[g].len) < 0 || put_u8(&c->pn_valid[g], 0) < 0)
+                return nomem(p);
+    } else return bail(p, "null sequence item");
+    c->n_values++;
+    return 0;
+}
+
+static int parse_value_array(P *p, int col, int depth) {
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == ']') { p->s++; return 0; }
+    for (;;) {
+        Column *c = &p->sh->cols[col];  /* re-read: nested columns may move the array */
+        skip_ws(p);
+        if (p->s >= p->end) return bail(p, "unexpected end");
+        unsigned char ch = *p->s;
+        if (ch == 'n') {
+            if (literal(p, "null") < 0 || push_null_value(p, c) < 0) return -1;
+        } else if (c->kind == K_STR) {
+            const unsigned char *a, *b;
+            int e;
+            if (ch != '"') return bail(p, "a text value is not a string");
+            if (scan_string(p, &a, &b, &e) < 0) return -1;
+            if (decode_into(&c->s_data, a, b, e) < 0 || put_i32(&c->s_off, (int32_t)c->s_data.len) < 0 ||
+                put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            c->n_values++;
+        } else if (c->kind == K_NUM) {
+            double v;
+            if (ch != '-' && (ch < '0' || ch > '9')) return bail(p, "a numeric value is not a number");
+            if (parse_number(p, &v) < 0) return -1;
+            if (put_f64(&c->nums, v) < 0 || put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            c->n_values++;
+        } else if (c->kind == K_PN) {
+            if (ch != '{') return bail(p, "a PN value is not an object");
+            if (parse_pn(p, c) < 0) return -1;
+            if (put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            c->n_values++;
+        } else {  /* K_SEQ */
+            if (ch != '{') return bail(p, "a sequence item is not an object");
+            int32_t item = c->n_values++;
+            if (put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (parse_object_of_elements(p, col, depth + 1, item) < 0) return -1;
+        }
+        skip_ws(p);
+        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
+        if (p->s < p->end && *p->s == ']') { p->s++; return 0; }
+        return bail(p, "expected ',' or ']'");
+    }
+}
+
+/* One element {"vr": ..., "Value": [...], ...} of a typed column. */
+static int parse_element(P *p, int col, int depth, int32_t row) {
+    const unsigned char *vra = NULL, *vrb = NULL;
+    int vre = 0, has_value = 0, seen_value = 0;
+    if (p->s >= p->end || *p->s != '{') return bail(p, "an element is not an object");
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == '}') p->s++;
+    else for (;;) {
+        const unsigned char *a, *b;
+        int e;
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
+        if (scan_string(p, &a, &b, &e) < 0) return -1;
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
+        p->s++;
+        skip_ws(p);
+        size_t n = (size_t)(b - a);
+        if (!e && n == 2 && memcmp(a, "vr", 2) == 0) {
+            if (vra) return bail(p, "duplicate vr");
+            if (p->s < p->end && *p->s == '"') {
+                if (scan_string(p, &vra, &vrb, &vre) < 0) return -1;
+            } else if (p->s < p->end && *p->s == 'n') {
+                if (literal(p, "null") < 0) return -1;
+                vra = vrb = (const unsigned char *)"";  /* seen, but null */
+                vre = -1;
+            } else return bail(p, "vr is not a string");
+        } else if (!e && n == 5 && memcmp(a, "Value", 5) == 0) {
+            if (seen_value) return bail(p, "duplicate Value");
+            seen_value = 1;
+            if (p->s < p->end && *p->s == '[') {
+                has_value = 1;
+                if (parse_value_array(p, col, depth) < 0) return -1;
+            } else if (p->s < p->end && *p->s == 'n') {
+                if (literal(p, "null") < 0) return -1;
+            } else return bail(p, "Value is not an array");
+        } else if (skip_value(p, depth + 2) < 0) return -1;
+        skip_ws(p);
+        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
+        if (p->s < p->end && *p->s == '}') { p->s++; break; }
+        return bail(p, "expected ',' or '}'");
+    }
+    Column *c = &p->sh->cols[col];
+    int vr_valid = vra != NULL && vre >= 0;
+    if (vr_valid && decode_into(&c->vr_data, vra, vrb, vre) < 0) return nomem(p);
+    if (put_i32(&c->rows, row) < 0 || put_i32(&c->vr_off, (int32_t)c->vr_data.len) < 0 ||
+        put_u8(&c->vr_valid, (uint8_t)vr_valid) < 0 || put_u8(&c->has_value, (uint8_t)has_value) < 0 ||
+        put_i32(&c->val_off, c->n_values) < 0) return nomem(p);
+    return 0;
+}
+
+/* An instance or a sequence item: tag key -> element. */
+static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
+    if (depth > MAX_DEPTH) return bail(p, "nesting too deep");
+    if (p->s >= p->end || *p->s != '{') return bail(p, "not a JSON object");
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == '}') { p->s++; return 0; }
+    for (;;) {
+        const unsigned char *a, *b;
+        int e;
+        uint64_t key;
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
+        if (scan_string(p, &a, &b, &e) < 0) return -1;
+        if (e || key_of(a, b, &key) < 0) return bail(p, "tag key is not 8 upper-case hex digits");
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
+        p->s++;
+        skip_ws(p);
+        int col = column_for(p, parent, depth, key, a);
+        if (col < 0) return -1;
+        Column *c = &p->sh->cols[col];
+        if (c->last_row == row) return bail(p, "duplicate tag key");
+        c->last_row = row;
+        int kind = c->kind;
+        if (kind == K_SPAN || kind == K_SKIP) {
+            const unsigned char *start = p->s;
+            if (p->s < p->end && *p->s != '{') return bail(p, "an element is not an object");
+            if (skip_value(p, depth + 1) < 0) return -1;
+            if (kind == K_SPAN) {
+                c = &p->sh->cols[col];
+                if (put_i32(&c->rows, row) < 0 || put_i64(&c->span_start, start - p->base) < 0 ||
+                    put_i64(&c->span_end, p->s - p->base) < 0) return nomem(p);
+            }
+        } else {
+            const unsigned char *start = p->s;
+            if (parse_element(p, col, depth, row) < 0) return -1;
+            if (parent < 0) {
+                c = &p->sh->cols[col];
+                if (put_i64(&c->span_start, start - p->base) < 0 ||
+                    put_i64(&c->span_end, p->s - p->base) < 0) return nomem(p);
+            }
+        }
+        skip_ws(p);
+        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
+        if (p->s < p->end && *p->s == '}') { p->s++; return 0; }
+        return bail(p, "expected ',' or '}'");
+    }
+}
+
+/* The payload without insignificant whitespace (strings and numbers as written). */
+static int minify(Buf *out, const unsigned char *s, const unsigned char *end) {
+    if (buf_reserve(out, end - s) < 0) return -1;
+    unsigned char *o = (unsigned char *)out->p + out->len;
+    int in_string = 0;
+    while (s < end) {
+        unsigned char c = *s++;
+        if (in_string) {
+            *o++ = c;
+            if (c == '\\') *o++ = *s++;
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') { *o++ = c; in_string = 1; }
+        else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') *o++ = c;
+    }
+    out->len = (char *)o - out->p;
+    return 0;
+}
+
+static PyObject *as_bytes(Buf *b) { return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len); }
+
+static PyObject *column_tuple(Column *c) {
+    char key[9];
+    for (int i = 0; i < 8; i++) key[i] = (char)((c->key >> (8 * (7 - i))) & 0xFF);
+    key[8] = 0;
+    PyObject *pn = PyTuple_New(9);
+    if (!pn) return NULL;
+    for (int g = 0; g < 3; g++) {
+        PyTuple_SET_ITEM(pn, g * 3, as_bytes(&c->pn_off[g]));
+        PyTuple_SET_ITEM(pn, g * 3 + 1, as_bytes(&c->pn_data[g]));
+        PyTuple_SET_ITEM(pn, g * 3 + 2, as_bytes(&c->pn_valid[g]));
+    }
+    return Py_BuildValue(
+        "{s:i,s:s,s:i,s:i,s:i,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N}",
+        "parent", c->parent, "key", key, "kind", c->kind, "depth", c->depth,
+        "n_values", c->n_values, "rows", as_bytes(&c->rows), "vr_off", as_bytes(&c->vr_off),
+        "vr_data", as_bytes(&c->vr_data), "vr_valid", as_bytes(&c->vr_valid),
+        "has_value", as_bytes(&c->has_value), "val_off", as_bytes(&c->val_off),
+        "val_valid", as_bytes(&c->val_valid), "s_off", as_bytes(&c->s_off),
+        "s_data", as_bytes(&c->s_data), "nums", as_bytes(&c->nums), "pn", pn,
+        "span_start", as_bytes(&c->span_start), "span_end", as_bytes(&c->span_end));
+}
+
+static void shred_free(Shred *sh) {
+    for (int i = 0; i < sh->n_cols; i++) {
+        Column *c = &sh->cols[i];
+        Buf *bufs[] = {&c->rows, &c->vr_off, &c->vr_data, &c->vr_valid, &c->has_value,
+                       &c->val_off, &c->val_valid, &c->s_off, &c->s_data, &c->nums,
+                       &c->span_start, &c->span_end};
+        for (size_t j = 0; j < sizeof bufs / sizeof *bufs; j++) buf_free(bufs[j]);
+        for (int g = 0; g < 3; g++) { buf_free(&c->pn_off[g]); buf_free(&c->pn_data[g]); buf_free(&c->pn_valid[g]); }
+    }
+    free(sh->cols);
+    free(sh->table);
+    buf_free(&sh->mini);
+    buf_free(&sh->mini_off);
+}
+
+PyDoc_STRVAR(shred_doc,
+"shred(payloads, kind_of) -> (columns, metadata, metadata_offsets) | str\n\n"
+"payloads: list of bytes (DICOM JSON objects) or None (no metadata).\n"
+"kind_of(key, depth) -> int: 0 skip, 1 text, 2 number, 3 PN, 4 sequence, 5 span only.\n"
+"Returns a reason (str) instead when the batch needs the reference path.");
+
+static PyObject *shred(PyObject *self, PyObject *args) {
+    PyObject *payloads, *kind_of;
+    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &payloads, &kind_of)) return NULL;
+    Shred sh;
+    memset(&sh, 0, sizeof sh);
+    sh.kind_of = kind_of;
+    PyObject *result = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(payloads);
+    if (put_i64(&sh.mini_off, 0) < 0) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t row = 0; row < n; row++) {
+        PyObject *item = PyList_GET_ITEM(payloads, row);
+        if (item == Py_None) {
+            if (put_i64(&sh.mini_off, sh.mini.len) < 0) { PyErr_NoMemory(); goto done; }
+            continue;
+        }
+        if (!PyBytes_Check(item)) { result = PyUnicode_FromString("a payload is not bytes"); goto done; }
+        P p;
+        p.base = p.s = (const unsigned char *)PyBytes_AS_STRING(item);
+        p.end = p.s + PyBytes_GET_SIZE(item);
+        p.sh = &sh;
+        skip_ws(&p);
+        if (parse_object_of_elements(&p, -1, 1, (int32_t)row) < 0) goto failed;
+        skip_ws(&p);
+        if (p.s != p.end) { bail(&p, "trailing data"); goto failed; }
+        if (minify(&sh.mini, p.base, p.end) < 0 || put_i64(&sh.mini_off, sh.mini.len) < 0) {
+            PyErr_NoMemory(); goto done;
+        }
+        continue;
+    failed:
+        if (sh.error) goto done;  /* a Python exception is set */
+        result = PyUnicode_FromFormat("row %zd: %s", row, sh.reason);
+        goto done;
+    }
+    {
+        PyObject *cols = PyList_New(sh.n_cols);
+        if (!cols) goto done;
+        for (int i = 0; i < sh.n_cols; i++) {
+            PyObject *t = column_tuple(&sh.cols[i]);
+            if (!t) { Py_DECREF(cols); goto done; }
+            PyList_SET_ITEM(cols, i, t);
+        }
+        result = Py_BuildValue("(NNN)", cols, as_bytes(&sh.mini), as_bytes(&sh.mini_off));
+    }
+done:
+    shred_free(&sh);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"shred", shred, METH_VARARGS, shred_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_shredder",
+    "DICOM JSON payloads -> columnar buffers (see schema/shredded.py).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__shredder(void) { return PyModule_Create(&module); }

@@ -1,0 +1,234 @@
+"""A batch's elements read from JSON bytes by the native shredder (``_shredder.c``).
+
+The shredder writes each attribute's raw columns (rows, written VR, list offsets, values by
+carrier) into flat buffers; this module wraps them as the *raw* Arrow arrays of :mod:`raw`
+without copying values, so :mod:`finish` types them exactly as it types arrays Arrow built from
+Python dicts. Where the reference reader would treat a column differently (a refused VR or an
+item cap on a sequence, a sequence without typed fields), the column is read from its elements
+instead, each parsed from its byte span in the payload. A payload the shredder cannot take
+exactly sends the whole batch to the Python path (:class:`NotShreddable`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from dicom_assets.schema.metadata_column import CHUNK_BYTES, metadata_column
+from dicom_assets.schema.model import ConversionOptions
+from dicom_assets.schema.raw import RawShape, types_sequence
+from dicom_assets.schema.vr import IDENTITY_KEYS, PN_TYPE, TagSpec, spec_for_key
+
+try:
+    from dicom_assets.schema import _shredder
+except ImportError:  # not built (e.g. a source checkout without a compiler): Python path only
+    _shredder = None
+
+SKIP, TEXT, NUMBER, PN, SEQUENCE, SPAN = range(6)
+_CARRIER_CODES = {"str": TEXT, "date": TEXT, "time": TEXT, "datetime": TEXT,
+                  "int": NUMBER, "float": NUMBER, "pn": PN}
+_RAW_NAMES = ["vr", "Value"]
+
+
+class NotShreddable(Exception):
+    """The batch needs the Python path; the message says why (for the debug log)."""
+
+
+def available() -> bool:
+    return _shredder is not None
+
+
+@lru_cache(maxsize=8)
+def _kind_of(options: ConversionOptions):
+    @lru_cache(maxsize=65536)
+    def kind_of(key: str, depth: int) -> int:
+        spec = spec_for_key(key)
+        if depth == 1 and (key in IDENTITY_KEYS or spec.category in ("private", "unknown")):
+            return SPAN  # read from the element itself (identity, _private)
+        if spec.category != "typed":
+            return SKIP  # binary at any depth; private and unknown inside items (_metadata only)
+        if spec.kind == "seq":
+            return SEQUENCE if types_sequence(spec, depth, options) else SKIP
+        return _CARRIER_CODES[spec.kind]
+    return kind_of
+
+
+def _bitmap(flags: bytes) -> pa.Buffer | None:
+    """An Arrow validity bitmap from one byte per value (None when all are valid)."""
+    as_bool = np.frombuffer(flags, dtype=bool)
+    if as_bool.all():
+        return None
+    return pa.py_buffer(np.packbits(as_bool, bitorder="little"))
+
+
+def _strings(count: int, valid: bytes, offsets: bytes, data: bytes) -> pa.Array:
+    return pa.Array.from_buffers(
+        pa.string(), count, [_bitmap(valid), pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+class Shredded:
+    """The elements of one batch of payloads (``None`` = no metadata), shredded natively."""
+
+    def __init__(self, payloads: list[bytes | None], options: ConversionOptions) -> None:
+        if _shredder is None:
+            raise NotShreddable("the native shredder is not built")
+        result = _shredder.shred(payloads, _kind_of(options))
+        if isinstance(result, str):
+            raise NotShreddable(result)
+        self.columns, self._metadata, self._metadata_offsets = result
+        self.payloads = payloads
+        self.options = options
+        self.n = len(payloads)
+        self.odd_keys: set[Any] = set()  # the shredder takes canonical keys only
+        self._raws: dict[str, pa.StructArray] = {}
+        self.children: dict[int, list[int]] = {}
+        self.top: dict[str, int] = {}
+        for index, column in enumerate(self.columns):
+            if column["parent"] < 0:
+                self.top[column["key"]] = index
+            else:
+                self.children.setdefault(column["parent"], []).append(index)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.top)
+
+    def elements(self, keys: list[Any]) -> list[Any]:
+        """Each row's element under ``keys`` (one canonical key here), parsed from its span."""
+        out: list[Any] = [None] * self.n
+        index = self.top.get(keys[0])
+        if index is None:
+            return out
+        column = self.columns[index]
+        rows = np.frombuffer(column["rows"], np.int32).tolist()
+        starts = np.frombuffer(column["span_start"], np.int64).tolist()
+        ends = np.frombuffer(column["span_end"], np.int64).tolist()
+        payloads, loads = self.payloads, orjson.loads
+        for row, start, end in zip(rows, starts, ends):
+            out[row] = loads(payloads[row][start:end])
+        return out
+
+    def shape(self, spec: TagSpec, keys: list[Any]) -> RawShape | None:
+        """The typed item fields of a top-level sequence; None when the reference reader must
+        read it (see the module docstring)."""
+        shape = RawShape()
+        array = self._raw(self.top[spec.key], spec, self.n, shape)
+        if array is None:
+            return None
+        self._raws[spec.key] = array
+        return shape
+
+    def raw_struct(self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
+                   ) -> pa.StructArray:
+        """One raw column per planned tag (sequences were built by :meth:`shape`)."""
+        arrays = []
+        for spec, _, _ in planned:
+            array = self._raws.pop(spec.key, None)
+            arrays.append(array if array is not None else
+                          self._raw(self.top[spec.key], spec, self.n, None))
+        return pa.StructArray.from_arrays(arrays, names=[keys[0] for _, keys, _ in planned])
+
+    def private_raw(self, private: list[tuple[TagSpec, list[Any]]]) -> dict[str, pa.Array]:
+        return {}  # private tags are rendered from their parsed elements
+
+    def _raw(self, index: int, spec: TagSpec, size: int, shape: RawShape | None
+             ) -> pa.StructArray | None:
+        column = self.columns[index]
+        rows = np.frombuffer(column["rows"], np.int32)
+        count, values_count = len(rows), column["n_values"]
+        value_offsets = np.frombuffer(column["val_off"], np.int32)
+        vr = _strings(count, column["vr_valid"], column["vr_off"], column["vr_data"])
+        kind = column["kind"]
+        if kind == TEXT:
+            values = _strings(values_count, column["val_valid"], column["s_off"], column["s_data"])
+        elif kind == NUMBER:
+            values = pa.Array.from_buffers(pa.float64(), values_count, [
+                _bitmap(column["val_valid"]), pa.py_buffer(column["nums"])])
+        elif kind == PN:
+            pn = column["pn"]
+            groups = [_strings(values_count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1])
+                      for g in range(3)]
+            null = ~np.frombuffer(column["val_valid"], bool)
+            values = pa.StructArray.from_arrays(
+                groups, fields=list(PN_TYPE), mask=pa.array(null) if null.any() else None)
+        else:
+            values = self._items(index, spec, values_count, vr, value_offsets, shape)
+            if values is None:
+                return None
+        return self._dense(rows, size, vr, np.frombuffer(column["has_value"], bool),
+                           value_offsets, values)
+
+    def _items(self, index: int, spec: TagSpec, items: int, vr: pa.Array,
+               value_offsets: np.ndarray, shape: RawShape | None) -> pa.StructArray | None:
+        """The raw struct of a sequence's items; None where the reference reader would leave
+        fields out (a refused VR, more items than the cap) or there are no typed fields."""
+        assert shape is not None
+        cap = self.options.max_sequence_items
+        if cap is not None and items and np.diff(value_offsets).max() > cap:
+            return None
+        written = {v for v in vr.unique().to_pylist() if v is not None}
+        if not written <= spec.accepted_vrs:
+            return None
+        fields, arrays = [], []
+        children = sorted((self.columns[i]["key"], i) for i in self.children.get(index, ())
+                          if self.columns[i]["kind"] != SKIP)
+        for key, child_index in children:
+            child_spec = spec_for_key(key)
+            child_shape = RawShape() if child_spec.kind == "seq" else None
+            array = self._raw(child_index, child_spec, items, child_shape)
+            if array is None:
+                return None
+            shape.fields[key] = child_spec
+            if child_shape is not None:
+                shape.children[key] = child_shape
+            fields.append(pa.field(key, array.type))
+            arrays.append(array)
+        if not fields:
+            return None
+        return pa.StructArray.from_arrays(arrays, fields=fields)
+
+    @staticmethod
+    def _dense(rows: np.ndarray, size: int, vr: pa.Array, has_value: np.ndarray,
+               value_offsets: np.ndarray, values: pa.Array) -> pa.StructArray:
+        """``struct<vr, Value>`` over every row of the level, null where the tag is absent."""
+        count = len(rows)
+        if count == size:  # rows are ascending and unique: present everywhere
+            present = np.ones(size, dtype=bool)
+            offsets = value_offsets
+            dense_vr = vr
+            dense_has_value = has_value
+        else:
+            present = np.zeros(size, dtype=bool)
+            present[rows] = True
+            counts = np.zeros(size, dtype=np.int32)
+            counts[rows] = np.diff(value_offsets)
+            offsets = np.zeros(size + 1, dtype=np.int32)
+            np.cumsum(counts, out=offsets[1:])
+            take = np.full(size, -1, dtype=np.int32)
+            take[rows] = np.arange(count, dtype=np.int32)
+            dense_vr = vr.take(pa.array(take, mask=~present))
+            dense_has_value = np.zeros(size, dtype=bool)
+            dense_has_value[rows] = has_value
+        no_value = ~dense_has_value
+        value = pa.ListArray.from_arrays(
+            pa.array(offsets, pa.int32()), values,
+            mask=pa.array(no_value) if no_value.any() else None)
+        absent = ~present
+        return pa.StructArray.from_arrays(
+            [dense_vr, value], names=_RAW_NAMES, mask=pa.array(absent) if absent.any() else None)
+
+    def metadata_column(self) -> pa.Array | pa.ChunkedArray:
+        """``_metadata``: each payload without insignificant whitespace, null where none."""
+        offsets = np.frombuffer(self._metadata_offsets, np.int64)
+        valid = np.fromiter((p is not None for p in self.payloads), bool, self.n)
+        if offsets[-1] >= CHUNK_BYTES:
+            data, bounds = self._metadata, offsets.tolist()
+            return metadata_column([data[bounds[i]:bounds[i + 1]] if ok else None
+                                    for i, ok in enumerate(valid)])
+        return pa.Array.from_buffers(pa.string(), self.n, [
+            None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little")),
+            pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(self._metadata)])

@@ -1,0 +1,100 @@
+"""The native shredder (metadata as JSON bytes) gives the same tables as the Python path."""
+
+import json
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dicom_assets.schema import ConversionOptions, convert_entries
+from dicom_assets.schema.entries import metadata_json
+from dicom_assets.schema.shredded import NotShreddable, Shredded, available
+from dicom_assets_tests.schema.feed_entries import entry_for
+from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE
+
+pytestmark = pytest.mark.skipif(not available(), reason="the native shredder is not built")
+UIDS = ("1.2.3", "1.2.3.4", "1.2.3.4.5")
+PYTHON_PATH = ConversionOptions(native=False)
+
+
+def as_bytes(payload, indent: bool = False) -> bytes | None:
+    if payload is None:
+        return None
+    if indent:
+        return json.dumps(payload, indent=1, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return metadata_json(payload)
+
+
+def comparable(table: pa.Table) -> list[dict]:
+    rows = table.to_pylist()
+    for row in rows:
+        if row["_metadata"] is not None:
+            row["_metadata"] = json.loads(row["_metadata"])
+    return rows
+
+
+def assert_same_as_python_path(payloads: list[bytes | None]) -> None:
+    entries = [entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)]
+    native = convert_entries(entries)
+    python = convert_entries(entries, PYTHON_PATH)
+    assert native.table.schema == python.table.schema
+    assert comparable(native.table) == comparable(python.table)
+    assert native.invalid_values == python.invalid_values
+    assert [(q.entry.sequence, q.reason) for q in native.quarantined] == [
+        (q.entry.sequence, q.reason) for q in python.quarantined]
+    pq.write_table(native.table, pa.BufferOutputStream())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PLAUSIBLE | st.none(), max_size=8), st.booleans())
+def test_plausible_json_converts_as_the_python_path(payloads, indent):
+    assert_same_as_python_path([as_bytes(p, indent) for p in payloads])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PAYLOADS, max_size=6))
+def test_hostile_json_converts_as_the_python_path(payloads):
+    encoded = []
+    for payload in payloads:
+        try:
+            encoded.append(as_bytes(payload))
+        except (ValueError, TypeError, RecursionError):
+            continue
+    assert_same_as_python_path(encoded)
+
+
+def test_realistic_instances_take_the_native_path(synthetic_metadata, pydicom_metadata):
+    # Not a fallback in disguise: every realistic payload is read natively.
+    for metadata in [*synthetic_metadata, *pydicom_metadata]:
+        Shredded([orjson.dumps(metadata)], ConversionOptions())
+    assert_same_as_python_path([orjson.dumps(m) for m in synthetic_metadata])
+    assert_same_as_python_path([orjson.dumps(m) for m in pydicom_metadata])
+
+
+@pytest.mark.parametrize(("payload", "reason"), [
+    (b'{"00100010": {"vr": "PN"', "expected ',' or '}'"),
+    (b'{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "\\ud800"}]}}', "lone surrogate"),
+    (b'{"0010001a": {"vr": "LO", "Value": ["x"]}}', "8 upper-case hex"),
+    (b'{"00100020": {"vr": "LO"}, "00100020": {"vr": "LO"}}', "duplicate tag key"),
+    (b'{"00280010": {"vr": "US", "Value": ["512"]}}', "not a number"),
+    (b'{"00200013": {"vr": "IS", "Value": [9007199254740993]}}', "exact range"),
+    (b'{"00080060": {"vr": "CS", "Value": ["\xff"]}}', "invalid UTF-8"),
+    (b'[]', "not a JSON object"),
+])
+def test_what_the_shredder_leaves_to_the_python_path(payload, reason):
+    with pytest.raises(NotShreddable, match=reason):
+        Shredded([payload], ConversionOptions())
+    assert_same_as_python_path([payload, b'{"00080060": {"vr": "CS", "Value": ["CT"]}}'])
+
+
+def test_metadata_is_the_payload_without_insignificant_whitespace():
+    payload = b'{ "00100010" : {\n "vr": "PN", "Value": [ {"Alphabetic": "Doe ^ John"} ] } }'
+    entries = [entry_for(payload, uids=UIDS), entry_for(None, sequence=2, uids=UIDS)]
+    table = convert_entries(entries).table
+    assert table.column("_metadata").to_pylist() == [
+        '{"00100010":{"vr":"PN","Value":[{"Alphabetic":"Doe ^ John"}]}}', None]
+    assert table.column("PatientName").to_pylist() == [
+        {"Alphabetic": "Doe ^ John", "Ideographic": None, "Phonetic": None}, None]

@@ -1,0 +1,16 @@
+"""Builds the native DICOM JSON shredder (dicom_assets/schema/_shredder.c); metadata and the
+package list live in pyproject.toml. The extension is optional: without a C compiler the
+package installs and converts with the Python path only (the same tables, slower)."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "dicom_assets.schema._shredder",
+            ["dicom_assets/schema/_shredder.c"],
+            extra_compile_args=["-O3", "-std=c99"],
+            optional=True,
+        )
+    ]
+)
