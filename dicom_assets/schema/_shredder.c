@@ -50,10 +50,19 @@ static inline int buf_put(Buf *b, const void *src, Py_ssize_t n) {
     return 0;
 }
 
-static inline int put_i32(Buf *b, int32_t v) { return buf_put(b, &v, 4); }
-static inline int put_i64(Buf *b, int64_t v) { return buf_put(b, &v, 8); }
-static inline int put_u8(Buf *b, uint8_t v) { return buf_put(b, &v, 1); }
-static inline int put_f64(Buf *b, double v) { return buf_put(b, &v, 8); }
+/* Fixed-size appends, written in place (a memcpy call per value costs more than the value). */
+#define PUT_AS(name, T)                                                        \
+    static inline int name(Buf *b, T v) {                                      \
+        if (b->len + (Py_ssize_t)sizeof(T) > b->cap &&                         \
+            buf_reserve(b, (Py_ssize_t)sizeof(T)) < 0) return -1;              \
+        memcpy(b->p + b->len, &v, sizeof(T));                                  \
+        b->len += (Py_ssize_t)sizeof(T);                                       \
+        return 0;                                                              \
+    }
+PUT_AS(put_i32, int32_t)
+PUT_AS(put_i64, int64_t)
+PUT_AS(put_u8, uint8_t)
+PUT_AS(put_f64, double)
 
 static void buf_free(Buf *b) { free(b->p); b->p = NULL; b->len = b->cap = 0; }
 
@@ -69,6 +78,8 @@ typedef struct {
     Buf pn_off[3], pn_data[3];     /* K_PN; a group's validity is its own flag buffer */
     Buf pn_valid[3];
     Buf span_start, span_end;      /* every top-level element, for the reference reader */
+    Buf ib_off, ib_data, ib_valid; /* K_SPAN: InlineBinary text */
+    int saw_text, saw_number, complex;  /* K_SPAN: value types met (complex: not flat) */
 } Column;
 
 typedef struct {
@@ -86,6 +97,7 @@ typedef struct {
 typedef struct {
     const unsigned char *s, *end, *base;
     Shred *sh;
+    int spaced;  /* whitespace seen outside strings: the payload needs minifying */
 } P;
 
 static int bail(P *p, const char *why) {
@@ -103,8 +115,11 @@ static int nomem(P *p) {
 }
 
 static inline void skip_ws(P *p) {
-    while (p->s < p->end && (*p->s == ' ' || *p->s == '\n' || *p->s == '\r' || *p->s == '\t'))
-        p->s++;
+    if (p->s < p->end && *p->s > ' ') return;  /* compact JSON: no whitespace at all */
+    const unsigned char *s = p->s;
+    while (s < p->end && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) s++;
+    p->spaced |= s != p->s;
+    p->s = s;
 }
 
 static int hex4(const unsigned char *s, uint32_t *out) {
@@ -121,6 +136,13 @@ static int hex4(const unsigned char *s, uint32_t *out) {
     return 0;
 }
 
+/* Bytes that need no look inside a string: printable ASCII but the quote and the backslash. */
+static unsigned char PLAIN[256];
+
+static void init_plain(void) {
+    for (int c = 0x20; c < 0x80; c++) PLAIN[c] = c != '"' && c != '\\';
+}
+
 /* Validates one string (p->s at the opening quote); [*start, *stop) is its raw content. */
 static int scan_string(P *p, const unsigned char **start, const unsigned char **stop,
                        int *escaped) {
@@ -128,6 +150,9 @@ static int scan_string(P *p, const unsigned char **start, const unsigned char **
     *escaped = 0;
     *start = s;
     while (s < end) {
+        while (s + 4 <= end && PLAIN[s[0]] && PLAIN[s[1]] && PLAIN[s[2]] && PLAIN[s[3]]) s += 4;
+        while (s < end && PLAIN[*s]) s++;
+        if (s >= end) break;
         unsigned char c = *s;
         if (c == '"') {
             *stop = s;
@@ -228,6 +253,40 @@ static int decode_into(Buf *b, const unsigned char *s, const unsigned char *stop
     return 0;
 }
 
+static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Clinger's fast path: a mantissa below 2^53 and a power of ten up to 22 give one correctly
+ * rounded operation, the same double strtod returns; anything else goes to strtod. */
+static int fast_number(const unsigned char *s, const unsigned char *end, double *out) {
+    int negative = 0, digits = 0, exp10 = 0;
+    uint64_t m = 0;
+    if (*s == '-') { negative = 1; s++; }
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        if (++digits > 15) return 0;
+        m = m * 10 + (uint64_t)(*s - '0');
+    }
+    if (s < end && *s == '.') {
+        for (s++; s < end && *s >= '0' && *s <= '9'; s++) {
+            if (++digits > 15) return 0;
+            m = m * 10 + (uint64_t)(*s - '0');
+            exp10--;
+        }
+    }
+    if (s < end) {  /* an exponent */
+        int sign = 1, e = 0;
+        s++;
+        if (*s == '+' || *s == '-') { sign = *s == '-' ? -1 : 1; s++; }
+        for (; s < end; s++) { e = e * 10 + (*s - '0'); if (e > 400) return 0; }
+        exp10 += sign * e;
+    }
+    if (exp10 < -22 || exp10 > 22) return 0;
+    double v = (double)m;
+    v = exp10 < 0 ? v / POW10[-exp10] : v * POW10[exp10];
+    *out = negative ? -v : v;
+    return 1;
+}
+
 /* A JSON number; integers beyond float64's exact range are left to the reference path. */
 static int parse_number(P *p, double *out) {
     const unsigned char *s = p->s, *start = s, *end = p->end;
@@ -248,6 +307,7 @@ static int parse_number(P *p, double *out) {
         while (s < end && *s >= '0' && *s <= '9') s++;
     }
     if (integral && digits > 15) return bail(p, "integer beyond float64's exact range");
+    if (fast_number(start, s, out)) { p->s = s; return 0; }
     char tmp[64];
     Py_ssize_t n = s - start;
     if (n >= (Py_ssize_t)sizeof tmp) return bail(p, "number too long");
@@ -376,7 +436,8 @@ static int column_for(P *p, int parent, int depth, uint64_t key, const unsigned 
     c->kind = (int)k;
     c->depth = depth;
     c->last_row = -1;
-    if (put_i32(&c->vr_off, 0) < 0 || put_i32(&c->val_off, 0) < 0 || put_i32(&c->s_off, 0) < 0)
+    if (put_i32(&c->vr_off, 0) < 0 || put_i32(&c->val_off, 0) < 0 || put_i32(&c->s_off, 0) < 0 ||
+        put_i32(&c->ib_off, 0) < 0)
         return nomem(p);
     for (int g = 0; g < 3; g++) if (put_i32(&c->pn_off[g], 0) < 0) return nomem(p);
     sh->table[h] = sh->n_cols + 1;
@@ -536,6 +597,94 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
     return 0;
 }
 
+/* A private or unknown tag's element: any shape is accepted (it is rendered as text in
+ * _private); flat ones (text or numbers, InlineBinary) are recorded as columns, the rest is
+ * marked complex and read from its span. */
+static int parse_loose_element(P *p, int col, int32_t row) {
+    const unsigned char *vra = NULL, *vrb = NULL, *iba = NULL, *ibb = NULL;
+    int vre = 0, ibe = 0, has_value = 0, seen_value = 0;
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == '}') p->s++;
+    else for (;;) {
+        const unsigned char *a, *b;
+        int e;
+        Column *c = &p->sh->cols[col];
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
+        if (scan_string(p, &a, &b, &e) < 0) return -1;
+        skip_ws(p);
+        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
+        p->s++;
+        skip_ws(p);
+        size_t n = (size_t)(b - a);
+        unsigned char ch = p->s < p->end ? *p->s : 0;
+        if (!e && n == 2 && memcmp(a, "vr", 2) == 0 && !vra && ch == '"') {
+            if (scan_string(p, &vra, &vrb, &vre) < 0) return -1;
+        } else if (!e && n == 12 && memcmp(a, "InlineBinary", 12) == 0 && !iba && ch == '"') {
+            if (scan_string(p, &iba, &ibb, &ibe) < 0) return -1;
+        } else if (!e && n == 5 && memcmp(a, "Value", 5) == 0 && !seen_value && (ch == '[' || ch == 'n')) {
+            seen_value = 1;
+            if (ch == 'n') { if (literal(p, "null") < 0) return -1; }
+            else {
+                has_value = 1;
+                p->s++;
+                skip_ws(p);
+                if (p->s < p->end && *p->s == ']') p->s++;
+                else for (;;) {
+                    const unsigned char *sa, *sb;
+                    int se;
+                    double v = 0.0;
+                    uint8_t valid = 1;
+                    c = &p->sh->cols[col];
+                    skip_ws(p);
+                    unsigned char vc = p->s < p->end ? *p->s : 0;
+                    if (vc == '"') {
+                        if (scan_string(p, &sa, &sb, &se) < 0) return -1;
+                        if (decode_into(&c->s_data, sa, sb, se) < 0) return nomem(p);
+                        c->saw_text = 1;
+                    } else if (vc == '-' || (vc >= '0' && vc <= '9')) {
+                        if (parse_number(p, &v) < 0) return -1;
+                        c->saw_number = 1;
+                    } else if (vc == 'n') {
+                        if (literal(p, "null") < 0) return -1;
+                        valid = 0;
+                    } else {
+                        if (skip_value(p, 4) < 0) return -1;
+                        c->complex = 1;
+                        valid = 0;
+                    }
+                    if (put_i32(&c->s_off, (int32_t)c->s_data.len) < 0 || put_f64(&c->nums, v) < 0 ||
+                        put_u8(&c->val_valid, valid) < 0) return nomem(p);
+                    c->n_values++;
+                    skip_ws(p);
+                    if (p->s < p->end && *p->s == ',') { p->s++; continue; }
+                    if (p->s < p->end && *p->s == ']') { p->s++; break; }
+                    return bail(p, "expected ',' or ']'");
+                }
+            }
+        } else {
+            int known = !e && ((n == 2 && memcmp(a, "vr", 2) == 0) ||
+                               (n == 5 && memcmp(a, "Value", 5) == 0) ||
+                               (n == 12 && memcmp(a, "InlineBinary", 12) == 0));
+            if (known) p->sh->cols[col].complex = 1;  /* a duplicate or an odd type */
+            if (skip_value(p, 3) < 0) return -1;
+        }
+        skip_ws(p);
+        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
+        if (p->s < p->end && *p->s == '}') { p->s++; break; }
+        return bail(p, "expected ',' or '}'");
+    }
+    Column *c = &p->sh->cols[col];
+    if ((vra && decode_into(&c->vr_data, vra, vrb, vre) < 0) ||
+        (iba && decode_into(&c->ib_data, iba, ibb, ibe) < 0)) return nomem(p);
+    if (put_i32(&c->rows, row) < 0 || put_i32(&c->vr_off, (int32_t)c->vr_data.len) < 0 ||
+        put_u8(&c->vr_valid, vra != NULL) < 0 || put_u8(&c->has_value, (uint8_t)has_value) < 0 ||
+        put_i32(&c->val_off, c->n_values) < 0 || put_i32(&c->ib_off, (int32_t)c->ib_data.len) < 0 ||
+        put_u8(&c->ib_valid, iba != NULL) < 0) return nomem(p);
+    return 0;
+}
+
 /* An instance or a sequence item: tag key -> element. */
 static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
     if (depth > MAX_DEPTH) return bail(p, "nesting too deep");
@@ -564,10 +713,12 @@ static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
         if (kind == K_SPAN || kind == K_SKIP) {
             const unsigned char *start = p->s;
             if (p->s < p->end && *p->s != '{') return bail(p, "an element is not an object");
-            if (skip_value(p, depth + 1) < 0) return -1;
-            if (kind == K_SPAN) {
+            if (kind == K_SKIP) {
+                if (skip_value(p, depth + 1) < 0) return -1;
+            } else {
+                if (parse_loose_element(p, col, row) < 0) return -1;
                 c = &p->sh->cols[col];
-                if (put_i32(&c->rows, row) < 0 || put_i64(&c->span_start, start - p->base) < 0 ||
+                if (put_i64(&c->span_start, start - p->base) < 0 ||
                     put_i64(&c->span_end, p->s - p->base) < 0) return nomem(p);
             }
         } else {
@@ -618,14 +769,18 @@ static PyObject *column_tuple(Column *c) {
         PyTuple_SET_ITEM(pn, g * 3 + 2, as_bytes(&c->pn_valid[g]));
     }
     return Py_BuildValue(
-        "{s:i,s:s,s:i,s:i,s:i,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N}",
+        "{s:i,s:s,s:i,s:i,s:i,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,"
+        "s:N,s:N,s:N,s:i,s:i,s:i}",
         "parent", c->parent, "key", key, "kind", c->kind, "depth", c->depth,
         "n_values", c->n_values, "rows", as_bytes(&c->rows), "vr_off", as_bytes(&c->vr_off),
         "vr_data", as_bytes(&c->vr_data), "vr_valid", as_bytes(&c->vr_valid),
         "has_value", as_bytes(&c->has_value), "val_off", as_bytes(&c->val_off),
         "val_valid", as_bytes(&c->val_valid), "s_off", as_bytes(&c->s_off),
         "s_data", as_bytes(&c->s_data), "nums", as_bytes(&c->nums), "pn", pn,
-        "span_start", as_bytes(&c->span_start), "span_end", as_bytes(&c->span_end));
+        "span_start", as_bytes(&c->span_start), "span_end", as_bytes(&c->span_end),
+        "ib_off", as_bytes(&c->ib_off), "ib_data", as_bytes(&c->ib_data),
+        "ib_valid", as_bytes(&c->ib_valid), "saw_text", c->saw_text,
+        "saw_number", c->saw_number, "complex", c->complex);
 }
 
 static void shred_free(Shred *sh) {
@@ -633,7 +788,7 @@ static void shred_free(Shred *sh) {
         Column *c = &sh->cols[i];
         Buf *bufs[] = {&c->rows, &c->vr_off, &c->vr_data, &c->vr_valid, &c->has_value,
                        &c->val_off, &c->val_valid, &c->s_off, &c->s_data, &c->nums,
-                       &c->span_start, &c->span_end};
+                       &c->span_start, &c->span_end, &c->ib_off, &c->ib_data, &c->ib_valid};
         for (size_t j = 0; j < sizeof bufs / sizeof *bufs; j++) buf_free(bufs[j]);
         for (int g = 0; g < 3; g++) { buf_free(&c->pn_off[g]); buf_free(&c->pn_data[g]); buf_free(&c->pn_valid[g]); }
     }
@@ -669,11 +824,13 @@ static PyObject *shred(PyObject *self, PyObject *args) {
         p.base = p.s = (const unsigned char *)PyBytes_AS_STRING(item);
         p.end = p.s + PyBytes_GET_SIZE(item);
         p.sh = &sh;
+        p.spaced = 0;
         skip_ws(&p);
         if (parse_object_of_elements(&p, -1, 1, (int32_t)row) < 0) goto failed;
         skip_ws(&p);
         if (p.s != p.end) { bail(&p, "trailing data"); goto failed; }
-        if (minify(&sh.mini, p.base, p.end) < 0 || put_i64(&sh.mini_off, sh.mini.len) < 0) {
+        if ((p.spaced ? minify(&sh.mini, p.base, p.end) : buf_put(&sh.mini, p.base, p.end - p.base)) < 0 ||
+            put_i64(&sh.mini_off, sh.mini.len) < 0) {
             PyErr_NoMemory(); goto done;
         }
         continue;
@@ -708,4 +865,7 @@ static struct PyModuleDef module = {
     NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__shredder(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__shredder(void) {
+    init_plain();
+    return PyModule_Create(&module);
+}

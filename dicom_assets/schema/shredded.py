@@ -31,7 +31,7 @@ except ImportError:  # not built (e.g. a source checkout without a compiler): Py
 SKIP, TEXT, NUMBER, PN, SEQUENCE, SPAN = range(6)
 _CARRIER_CODES = {"str": TEXT, "date": TEXT, "time": TEXT, "datetime": TEXT,
                   "int": NUMBER, "float": NUMBER, "pn": PN}
-_RAW_NAMES = ["vr", "Value"]
+_RAW_NAMES = ["vr", "Value", "InlineBinary"]
 
 
 class NotShreddable(Exception):
@@ -132,9 +132,6 @@ class Shredded:
                           self._raw(self.top[spec.key], spec, self.n, None))
         return pa.StructArray.from_arrays(arrays, names=[keys[0] for _, keys, _ in planned])
 
-    def private_raw(self, private: list[tuple[TagSpec, list[Any]]]) -> dict[str, pa.Array]:
-        return {}  # private tags are rendered from their parsed elements
-
     def _raw(self, index: int, spec: TagSpec, size: int, shape: RawShape | None
              ) -> pa.StructArray | None:
         column = self.columns[index]
@@ -193,13 +190,15 @@ class Shredded:
 
     @staticmethod
     def _dense(rows: np.ndarray, size: int, vr: pa.Array, has_value: np.ndarray,
-               value_offsets: np.ndarray, values: pa.Array) -> pa.StructArray:
-        """``struct<vr, Value>`` over every row of the level, null where the tag is absent."""
+               value_offsets: np.ndarray, values: pa.Array,
+               inline_binary: pa.Array | None = None) -> pa.StructArray:
+        """``struct<vr, Value[, InlineBinary]>`` over every row of the level, null where the tag
+        is absent."""
         count = len(rows)
+        per_element = [vr] if inline_binary is None else [vr, inline_binary]
         if count == size:  # rows are ascending and unique: present everywhere
             present = np.ones(size, dtype=bool)
             offsets = value_offsets
-            dense_vr = vr
             dense_has_value = has_value
         else:
             present = np.zeros(size, dtype=bool)
@@ -210,7 +209,8 @@ class Shredded:
             np.cumsum(counts, out=offsets[1:])
             take = np.full(size, -1, dtype=np.int32)
             take[rows] = np.arange(count, dtype=np.int32)
-            dense_vr = vr.take(pa.array(take, mask=~present))
+            indices = pa.array(take, mask=~present)
+            per_element = [array.take(indices) for array in per_element]
             dense_has_value = np.zeros(size, dtype=bool)
             dense_has_value[rows] = has_value
         no_value = ~dense_has_value
@@ -218,9 +218,34 @@ class Shredded:
             pa.array(offsets, pa.int32()), values,
             mask=pa.array(no_value) if no_value.any() else None)
         absent = ~present
+        arrays = [per_element[0], value, *per_element[1:]]
         return pa.StructArray.from_arrays(
-            [dense_vr, value], names=_RAW_NAMES, mask=pa.array(absent) if absent.any() else None)
+            arrays, names=_RAW_NAMES[:len(arrays)], mask=pa.array(absent) if absent.any() else None)
 
+    def private_raw(self, private: list[tuple[TagSpec, list[Any]]]) -> dict[str, pa.Array]:
+        """Raw ``struct<vr, Value, InlineBinary>`` columns of the private tags whose values are
+        all texts or all numbers (others are rendered from their parsed elements)."""
+        out = {}
+        for spec, keys in private:
+            index = self.top.get(keys[0])
+            if index is None:
+                continue
+            column = self.columns[index]
+            if column["complex"] or (column["saw_text"] and column["saw_number"]):
+                continue
+            rows = np.frombuffer(column["rows"], np.int32)
+            count, values_count = len(rows), column["n_values"]
+            valid = column["val_valid"]
+            if column["saw_number"]:
+                values = pa.Array.from_buffers(pa.float64(), values_count, [
+                    _bitmap(valid), pa.py_buffer(column["nums"])])
+            else:
+                values = _strings(values_count, valid, column["s_off"], column["s_data"])
+            out[keys[0]] = self._dense(
+                rows, self.n, _strings(count, column["vr_valid"], column["vr_off"], column["vr_data"]),
+                np.frombuffer(column["has_value"], bool), np.frombuffer(column["val_off"], np.int32),
+                values, _strings(count, column["ib_valid"], column["ib_off"], column["ib_data"]))
+        return out
     def metadata_column(self) -> pa.Array | pa.ChunkedArray:
         """``_metadata``: each payload without insignificant whitespace, null where none."""
         offsets = np.frombuffer(self._metadata_offsets, np.int64)
