@@ -1,6 +1,8 @@
 """Benchmark of the DICOM JSON -> Arrow schema converter (``make bench-schema``).
 
 Prints, for a synthetic corpus of realistic CT/MR instances (bench/schema_corpus.py):
+- conversion throughput, JSON bytes in -> table out, through the native shredder and through
+  the Python path (orjson + dicts), beside a naive orjson.loads + dict walk of the same bytes;
 - conversion throughput of ``convert_entries`` (instances/s, CPU and wall clock) beside a naive
   per-instance dict walk into ``pyarrow.Table.from_pylist`` measured in the same run, and
   beside bare ``orjson.dumps`` of the same metadata (a machine-independent yardstick);
@@ -15,6 +17,7 @@ Usage: uv run python bench/bench_schema.py [--instances N] [--batch B] [--rss-in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import gc
 import json
@@ -41,7 +44,7 @@ from dicom_assets.config import DEFAULTS
 from dicom_assets.io.parquet_options import METADATA_ZSTD_LEVEL
 from dicom_assets.io.window_sync import grouped_by_rows
 from dicom_assets.io.writer import ROW_GROUP_ROWS, write_parquet_atomically
-from dicom_assets.schema import convert_entries
+from dicom_assets.schema import ConversionOptions, convert_entries, shredded
 from dicom_assets.schema.layout import one_table
 from dicom_assets.schema.values import INVALID, PARSERS
 from dicom_assets.schema.vr import IDENTITY_KEYS, spec_for_key
@@ -170,15 +173,29 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
     parse_cpu = parse_floor_orjson(ndjson)
     duckdb_cpu = parse_floor_duckdb(ndjson)
 
-    def from_bytes() -> None:
-        for start in range(0, len(ndjson), batch):
-            gc.disable()  # as in convert_entries: GC passes over fresh objects cost more than parsing
-            try:
-                parsed = [orjson.loads(b) for b in ndjson[start:start + batch]]
-            finally:
-                gc.enable()
-            convert_entries(entries_for(parsed, start))
-    _, bytes_cpu, bytes_wall = timed(from_bytes)
+    # Bytes in -> table out, as the issue defines conversion: entries carry the JSON bytes.
+    byte_entries = [dataclasses.replace(e, metadata=b) for e, b in zip(entries, ndjson)]
+    byte_batches = [byte_entries[i:i + batch] for i in range(0, len(byte_entries), batch)]
+    native = shredded.available()
+    if native:
+        convert_entries(byte_batches[0][:200])
+    native_tables, native_cpu, native_wall = timed(
+        lambda: [convert_entries(b).table for b in byte_batches])
+    assert all(t.num_rows == len(b) for t, b in zip(native_tables, byte_batches))
+    del native_tables
+    _, shred_cpu, _ = timed(lambda: [shredded.Shredded([e.metadata for e in b], ConversionOptions())
+                                     for b in byte_batches] if native else None)
+    _, bytes_cpu, bytes_wall = timed(
+        lambda: [convert_entries(b, ConversionOptions(native=False)) for b in byte_batches])
+
+    def naive_from_bytes() -> pa.Table:
+        gc.disable()  # as the converter does: GC passes over fresh objects cost more than parsing
+        try:
+            parsed = [orjson.loads(e.metadata) for e in byte_entries[:naive_count]]
+        finally:
+            gc.enable()
+        return naive_convert(entries_for(parsed))
+    _, naive_bytes_cpu, _ = timed(naive_from_bytes)
     return {
         "instances": instances,
         "batch": batch,
@@ -193,8 +210,17 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
         "pydicom_from_json_per_s_cpu": pydicom_count / pydicom_cpu,
         "speedup_vs_pydicom_from_json_cpu": (instances / cpu) / (pydicom_count / pydicom_cpu),
         "convert_cost_in_orjson_dumps": cpu / dumps_cpu,
-        "from_json_bytes_per_s_cpu": instances / bytes_cpu,
-        "from_json_bytes_per_s_wall": instances / bytes_wall,
+        "native_shredder_built": native,
+        "bytes_in_per_s_cpu (native shredder)": instances / native_cpu,
+        "bytes_in_per_s_wall (native shredder)": instances / native_wall,
+        "shredder_alone_per_s_cpu": instances / shred_cpu if native else 0.0,
+        "bytes_in_per_s_cpu (python path: orjson + dicts)": instances / bytes_cpu,
+        "bytes_in_per_s_wall (python path: orjson + dicts)": instances / bytes_wall,
+        "naive_bytes_in_per_s_cpu (orjson.loads + dict walk)": naive_count / naive_bytes_cpu,
+        "speedup_bytes_in_vs_naive_bytes_in_cpu": (instances / native_cpu) / (
+            naive_count / naive_bytes_cpu),
+        "speedup_bytes_in_vs_naive_dict_walk_cpu": (instances / native_cpu) / (
+            naive_count / naive_cpu),
         "parse_floor_orjson_loads_gc_paused_per_s_cpu": instances / parse_cpu,
         "parse_floor_duckdb_read_json_per_s_cpu": instances / duckdb_cpu,
         "tables": tables,

@@ -16,6 +16,10 @@ command -v Orthanc >/dev/null 2>&1 || [[ -x /usr/sbin/Orthanc ]] || need_apt+=(o
 [[ -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]] || need_apt+=(orthanc-dicomweb)
 # mssql-python (the Synapse driver) loads its bundled ODBC driver through libltdl.
 ldconfig -p 2>/dev/null | grep -q "libltdl.so.7" || need_apt+=(libltdl7)
+# The native DICOM JSON shredder (setup.py) is compiled at install: a C compiler and headers.
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+  2>/dev/null || need_apt+=(python3-dev)
 if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
   [[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
