@@ -320,30 +320,54 @@ static int parse_number(P *p, double *out) {
     return 0;
 }
 
+/* At an opening bracket: steps past it; 1 when the container is empty (its end is consumed). */
+static inline int open_container(P *p, unsigned char close) {
+    p->s++;
+    skip_ws(p);
+    if (p->s < p->end && *p->s == close) { p->s++; return 1; }
+    return 0;
+}
+
+/* An object member's key and its ':', leaving p->s at the value. */
+static int member_key(P *p, const unsigned char **a, const unsigned char **b, int *escaped) {
+    skip_ws(p);
+    if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
+    if (scan_string(p, a, b, escaped) < 0) return -1;
+    skip_ws(p);
+    if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
+    p->s++;
+    skip_ws(p);
+    return 0;
+}
+
+/* After a member or an array value: 1 when another follows, 0 past the closing bracket. */
+static int next_item(P *p, unsigned char close) {
+    skip_ws(p);
+    if (p->s < p->end && *p->s == ',') { p->s++; return 1; }
+    if (p->s < p->end && *p->s == close) { p->s++; return 0; }
+    return bail(p, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+}
+
+/* A member key (scanned) equal to ``word``; keys with escapes never are. */
+static inline int key_is(const unsigned char *a, const unsigned char *b, int escaped,
+                         const char *word) {
+    size_t n = strlen(word);
+    return !escaped && (size_t)(b - a) == n && memcmp(a, word, n) == 0;
+}
+
 static int skip_value(P *p, int depth);
 
 static int skip_container(P *p, int depth, unsigned char close) {
-    int object = close == '}';
-    p->s++;
-    skip_ws(p);
-    if (p->s < p->end && *p->s == close) { p->s++; return 0; }
+    if (open_container(p, close)) return 0;
     for (;;) {
-        skip_ws(p);
-        if (object) {
+        if (close == '}') {
             const unsigned char *a, *b;
             int e;
-            if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
-            if (scan_string(p, &a, &b, &e) < 0) return -1;
-            skip_ws(p);
-            if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
-            p->s++;
-            skip_ws(p);
-        }
+            if (member_key(p, &a, &b, &e) < 0) return -1;
+        } else skip_ws(p);
         if (skip_value(p, depth + 1) < 0) return -1;
-        skip_ws(p);
-        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-        if (p->s < p->end && *p->s == close) { p->s++; return 0; }
-        return bail(p, "expected ',' or a closing bracket");
+        int more = next_item(p, close);
+        if (more <= 0) return more;
     }
 }
 
@@ -451,22 +475,13 @@ static const char *PN_GROUPS[3] = {"Alphabetic", "Ideographic", "Phonetic"};
 static int parse_pn(P *p, Column *c) {
     const unsigned char *ga[3] = {0}, *gb[3] = {0};
     int ge[3] = {0}, seen[3] = {0};
-    p->s++;
-    skip_ws(p);
-    if (p->s < p->end && *p->s == '}') p->s++;
-    else for (;;) {
+    if (!open_container(p, '}')) for (;;) {
         const unsigned char *a, *b;
         int e;
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
-        if (scan_string(p, &a, &b, &e) < 0) return -1;
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
-        p->s++;
-        skip_ws(p);
+        if (member_key(p, &a, &b, &e) < 0) return -1;
         int g = -1;
-        for (int i = 0; i < 3 && !e; i++)
-            if ((size_t)(b - a) == strlen(PN_GROUPS[i]) && memcmp(a, PN_GROUPS[i], (size_t)(b - a)) == 0) g = i;
+        for (int i = 0; i < 3; i++)
+            if (key_is(a, b, e, PN_GROUPS[i])) g = i;
         if (g >= 0) {
             if (seen[g]) return bail(p, "duplicate PN group");
             seen[g] = 1;
@@ -476,10 +491,9 @@ static int parse_pn(P *p, Column *c) {
                 if (literal(p, "null") < 0) return -1;
             } else return bail(p, "PN group is not a string");
         } else if (skip_value(p, 8) < 0) return -1;
-        skip_ws(p);
-        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-        if (p->s < p->end && *p->s == '}') { p->s++; break; }
-        return bail(p, "expected ',' or '}'");
+        int more = next_item(p, '}');
+        if (more < 0) return -1;
+        if (!more) break;
     }
     for (int g = 0; g < 3; g++) {
         if (ga[g] && decode_into(&c->pn_data[g], ga[g], gb[g], ge[g]) < 0) return nomem(p);
@@ -503,9 +517,7 @@ static int push_null_value(P *p, Column *c) {
 }
 
 static int parse_value_array(P *p, int col, int depth) {
-    p->s++;
-    skip_ws(p);
-    if (p->s < p->end && *p->s == ']') { p->s++; return 0; }
+    if (open_container(p, ']')) return 0;
     for (;;) {
         Column *c = &p->sh->cols[col];  /* re-read: nested columns may move the array */
         skip_ws(p);
@@ -538,10 +550,8 @@ static int parse_value_array(P *p, int col, int depth) {
             if (put_u8(&c->val_valid, 1) < 0) return nomem(p);
             if (parse_object_of_elements(p, col, depth + 1, item) < 0) return -1;
         }
-        skip_ws(p);
-        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-        if (p->s < p->end && *p->s == ']') { p->s++; return 0; }
-        return bail(p, "expected ',' or ']'");
+        int more = next_item(p, ']');
+        if (more <= 0) return more;
     }
 }
 
@@ -550,21 +560,11 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
     const unsigned char *vra = NULL, *vrb = NULL;
     int vre = 0, has_value = 0, seen_value = 0;
     if (p->s >= p->end || *p->s != '{') return bail(p, "an element is not an object");
-    p->s++;
-    skip_ws(p);
-    if (p->s < p->end && *p->s == '}') p->s++;
-    else for (;;) {
+    if (!open_container(p, '}')) for (;;) {
         const unsigned char *a, *b;
         int e;
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
-        if (scan_string(p, &a, &b, &e) < 0) return -1;
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
-        p->s++;
-        skip_ws(p);
-        size_t n = (size_t)(b - a);
-        if (!e && n == 2 && memcmp(a, "vr", 2) == 0) {
+        if (member_key(p, &a, &b, &e) < 0) return -1;
+        if (key_is(a, b, e, "vr")) {
             if (vra) return bail(p, "duplicate vr");
             if (p->s < p->end && *p->s == '"') {
                 if (scan_string(p, &vra, &vrb, &vre) < 0) return -1;
@@ -573,7 +573,7 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
                 vra = vrb = (const unsigned char *)"";  /* seen, but null */
                 vre = -1;
             } else return bail(p, "vr is not a string");
-        } else if (!e && n == 5 && memcmp(a, "Value", 5) == 0) {
+        } else if (key_is(a, b, e, "Value")) {
             if (seen_value) return bail(p, "duplicate Value");
             seen_value = 1;
             if (p->s < p->end && *p->s == '[') {
@@ -583,10 +583,9 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
                 if (literal(p, "null") < 0) return -1;
             } else return bail(p, "Value is not an array");
         } else if (skip_value(p, depth + 2) < 0) return -1;
-        skip_ws(p);
-        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-        if (p->s < p->end && *p->s == '}') { p->s++; break; }
-        return bail(p, "expected ',' or '}'");
+        int more = next_item(p, '}');
+        if (more < 0) return -1;
+        if (!more) break;
     }
     Column *c = &p->sh->cols[col];
     int vr_valid = vra != NULL && vre >= 0;
@@ -603,35 +602,24 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
 static int parse_loose_element(P *p, int col, int32_t row) {
     const unsigned char *vra = NULL, *vrb = NULL, *iba = NULL, *ibb = NULL;
     int vre = 0, ibe = 0, has_value = 0, seen_value = 0;
-    p->s++;
-    skip_ws(p);
-    if (p->s < p->end && *p->s == '}') p->s++;
-    else for (;;) {
+    if (!open_container(p, '}')) for (;;) {
         const unsigned char *a, *b;
         int e;
         Column *c = &p->sh->cols[col];
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
-        if (scan_string(p, &a, &b, &e) < 0) return -1;
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
-        p->s++;
-        skip_ws(p);
-        size_t n = (size_t)(b - a);
+        if (member_key(p, &a, &b, &e) < 0) return -1;
         unsigned char ch = p->s < p->end ? *p->s : 0;
-        if (!e && n == 2 && memcmp(a, "vr", 2) == 0 && !vra && ch == '"') {
+        int is_vr = key_is(a, b, e, "vr"), is_value = key_is(a, b, e, "Value"),
+            is_inline = key_is(a, b, e, "InlineBinary");
+        if (is_vr && !vra && ch == '"') {
             if (scan_string(p, &vra, &vrb, &vre) < 0) return -1;
-        } else if (!e && n == 12 && memcmp(a, "InlineBinary", 12) == 0 && !iba && ch == '"') {
+        } else if (is_inline && !iba && ch == '"') {
             if (scan_string(p, &iba, &ibb, &ibe) < 0) return -1;
-        } else if (!e && n == 5 && memcmp(a, "Value", 5) == 0 && !seen_value && (ch == '[' || ch == 'n')) {
+        } else if (is_value && !seen_value && (ch == '[' || ch == 'n')) {
             seen_value = 1;
             if (ch == 'n') { if (literal(p, "null") < 0) return -1; }
             else {
                 has_value = 1;
-                p->s++;
-                skip_ws(p);
-                if (p->s < p->end && *p->s == ']') p->s++;
-                else for (;;) {
+                if (!open_container(p, ']')) for (;;) {
                     const unsigned char *sa, *sb;
                     int se;
                     double v = 0.0;
@@ -657,23 +645,18 @@ static int parse_loose_element(P *p, int col, int32_t row) {
                     if (put_i32(&c->s_off, (int32_t)c->s_data.len) < 0 || put_f64(&c->nums, v) < 0 ||
                         put_u8(&c->val_valid, valid) < 0) return nomem(p);
                     c->n_values++;
-                    skip_ws(p);
-                    if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-                    if (p->s < p->end && *p->s == ']') { p->s++; break; }
-                    return bail(p, "expected ',' or ']'");
+                    int more = next_item(p, ']');
+                    if (more < 0) return -1;
+                    if (!more) break;
                 }
             }
         } else {
-            int known = !e && ((n == 2 && memcmp(a, "vr", 2) == 0) ||
-                               (n == 5 && memcmp(a, "Value", 5) == 0) ||
-                               (n == 12 && memcmp(a, "InlineBinary", 12) == 0));
-            if (known) p->sh->cols[col].complex = 1;  /* a duplicate or an odd type */
+            if (is_vr || is_value || is_inline) c->complex = 1;  /* a duplicate or an odd type */
             if (skip_value(p, 3) < 0) return -1;
         }
-        skip_ws(p);
-        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-        if (p->s < p->end && *p->s == '}') { p->s++; break; }
-        return bail(p, "expected ',' or '}'");
+        int more = next_item(p, '}');
+        if (more < 0) return -1;
+        if (!more) break;
     }
     Column *c = &p->sh->cols[col];
     if ((vra && decode_into(&c->vr_data, vra, vrb, vre) < 0) ||
@@ -689,51 +672,32 @@ static int parse_loose_element(P *p, int col, int32_t row) {
 static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
     if (depth > MAX_DEPTH) return bail(p, "nesting too deep");
     if (p->s >= p->end || *p->s != '{') return bail(p, "not a JSON object");
-    p->s++;
-    skip_ws(p);
-    if (p->s < p->end && *p->s == '}') { p->s++; return 0; }
+    if (open_container(p, '}')) return 0;
     for (;;) {
         const unsigned char *a, *b;
         int e;
         uint64_t key;
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != '"') return bail(p, "expected a key");
-        if (scan_string(p, &a, &b, &e) < 0) return -1;
+        if (member_key(p, &a, &b, &e) < 0) return -1;
         if (e || key_of(a, b, &key) < 0) return bail(p, "tag key is not 8 upper-case hex digits");
-        skip_ws(p);
-        if (p->s >= p->end || *p->s != ':') return bail(p, "expected ':'");
-        p->s++;
-        skip_ws(p);
         int col = column_for(p, parent, depth, key, a);
         if (col < 0) return -1;
         Column *c = &p->sh->cols[col];
         if (c->last_row == row) return bail(p, "duplicate tag key");
         c->last_row = row;
         int kind = c->kind;
-        if (kind == K_SPAN || kind == K_SKIP) {
-            const unsigned char *start = p->s;
+        const unsigned char *start = p->s;
+        if (kind == K_SKIP || kind == K_SPAN) {
             if (p->s < p->end && *p->s != '{') return bail(p, "an element is not an object");
-            if (kind == K_SKIP) {
-                if (skip_value(p, depth + 1) < 0) return -1;
-            } else {
-                if (parse_loose_element(p, col, row) < 0) return -1;
-                c = &p->sh->cols[col];
-                if (put_i64(&c->span_start, start - p->base) < 0 ||
-                    put_i64(&c->span_end, p->s - p->base) < 0) return nomem(p);
-            }
-        } else {
-            const unsigned char *start = p->s;
-            if (parse_element(p, col, depth, row) < 0) return -1;
-            if (parent < 0) {
-                c = &p->sh->cols[col];
-                if (put_i64(&c->span_start, start - p->base) < 0 ||
-                    put_i64(&c->span_end, p->s - p->base) < 0) return nomem(p);
-            }
+            int parsed = kind == K_SKIP ? skip_value(p, depth + 1) : parse_loose_element(p, col, row);
+            if (parsed < 0) return -1;
+        } else if (parse_element(p, col, depth, row) < 0) return -1;
+        if (kind != K_SKIP && parent < 0) {  /* spans of top-level elements: see Column */
+            c = &p->sh->cols[col];
+            if (put_i64(&c->span_start, start - p->base) < 0 ||
+                put_i64(&c->span_end, p->s - p->base) < 0) return nomem(p);
         }
-        skip_ws(p);
-        if (p->s < p->end && *p->s == ',') { p->s++; continue; }
-        if (p->s < p->end && *p->s == '}') { p->s++; return 0; }
-        return bail(p, "expected ',' or '}'");
+        int more = next_item(p, '}');
+        if (more <= 0) return more;
     }
 }
 
