@@ -1,6 +1,7 @@
-"""Builds the native DICOM JSON shredder (dicom_assets/schema/_shredder.c); metadata and the
-package list live in pyproject.toml. The extension is optional: without a C compiler the
-package installs and converts with the Python path only (the same tables, slower)."""
+"""Builds the native DICOM JSON shredder (dicom_assets/schema/_shredder.c) and the date/time
+kernel (_temporal.c); metadata and the package list live in pyproject.toml. Both extensions are
+optional: without a C compiler the package installs and converts with the Python path only (the
+same tables, slower)."""
 
 from setuptools import Extension, setup
 
@@ -11,6 +12,12 @@ setup(
             ["dicom_assets/schema/_shredder.c"],
             extra_compile_args=["-O3", "-std=c99"],
             optional=True,
-        )
+        ),
+        Extension(
+            "dicom_assets.schema._temporal",
+            ["dicom_assets/schema/_temporal.c"],
+            extra_compile_args=["-O3", "-std=c99"],
+            optional=True,
+        ),
     ]
 )

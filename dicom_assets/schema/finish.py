@@ -1,8 +1,8 @@
 """Typing raw element columns (see :mod:`raw`) with Arrow compute: the vectorised reader.
 
 Gives exactly what the reference reader (:mod:`elements`) gives for the same elements (a
-property test holds the two together); date and time texts are parsed once per distinct value
-by the reference parsers, so the two cannot drift apart.
+property test holds the two together); date and time texts are typed by :mod:`temporal`, which
+defers every text that is not in a plain form to the reference parsers.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.raw import NeedsReference, RawShape
-from dicom_assets.schema.values import INVALID, PADDING, PARSERS
+from dicom_assets.schema.temporal import parse_temporal
+from dicom_assets.schema.values import PADDING
 from dicom_assets.schema.vr import KIND_TYPES, TagSpec
 
 EXACT_FLOAT_INT = 2.0**53
@@ -47,26 +48,12 @@ def _trimmed(strings: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
 
 
-def _parse_distinct(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
-    """Dates and times: each distinct text parsed once by the reference parser."""
-    encoded = strings.dictionary_encode()
-    parse = PARSERS[kind]
-    parsed = [None if text is None else parse(text) for text in encoded.dictionary.to_pylist()]
-    bad = np.array([p is INVALID for p in parsed], dtype=bool)
-    typed = pa.array([None if p is INVALID else p for p in parsed], KIND_TYPES[kind])
-    indices = encoded.indices
-    child_bad = bad[pc.fill_null(indices, 0).to_numpy(zero_copy_only=False)] if len(bad) else (
-        np.zeros(len(strings), dtype=bool))
-    child_bad &= indices.is_valid().to_numpy(zero_copy_only=False)
-    return typed.take(indices), child_bad
-
-
 def _parse_child(child: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     """Typed values and a per-value invalid mask of a flat carrier array."""
     if kind == "str":
         return _trimmed(child), np.zeros(len(child), dtype=bool)
     if kind in ("date", "time", "datetime"):
-        return _parse_distinct(child, kind)
+        return parse_temporal(child, kind)
     if kind == "float":
         return child, np.zeros(len(child), dtype=bool)
     if kind == "int":
