@@ -77,7 +77,7 @@ typedef struct {
     Buf nums;                      /* K_NUM */
     Buf pn_off[3], pn_data[3];     /* K_PN; a group's validity is its own flag buffer */
     Buf pn_valid[3];
-    Buf span_start, span_end;      /* every top-level element, for the reference reader */
+    Buf span_start, span_end;      /* int32, every top-level element, for the reference reader */
     Buf ib_off, ib_data, ib_valid; /* K_SPAN: InlineBinary text */
     int saw_text, saw_number, complex;  /* K_SPAN: value types met (complex: not flat) */
 } Column;
@@ -89,6 +89,7 @@ typedef struct {
     int table_cap;
     PyObject *kind_of;
     Buf mini, mini_off;
+    PyObject *mini_obj;  /* the bytes object mini writes into (sized once: no copy at the end) */
     const char *reason;
     char reason_buf[160];
     PyObject *error;   /* a Python exception raised by kind_of or by memory */
@@ -693,8 +694,8 @@ static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
         } else if (parse_element(p, col, depth, row) < 0) return -1;
         if (kind != K_SKIP && parent < 0) {  /* spans of top-level elements: see Column */
             c = &p->sh->cols[col];
-            if (put_i64(&c->span_start, start - p->base) < 0 ||
-                put_i64(&c->span_end, p->s - p->base) < 0) return nomem(p);
+            if (put_i32(&c->span_start, (int32_t)(start - p->base)) < 0 ||
+                put_i32(&c->span_end, (int32_t)(p->s - p->base)) < 0) return nomem(p);
         }
         int more = next_item(p, '}');
         if (more <= 0) return more;
@@ -758,7 +759,8 @@ static void shred_free(Shred *sh) {
     }
     free(sh->cols);
     free(sh->table);
-    buf_free(&sh->mini);
+    Py_CLEAR(sh->mini_obj);  /* mini's memory belongs to it */
+    sh->mini.p = NULL;
     buf_free(&sh->mini_off);
 }
 
@@ -775,7 +777,26 @@ static PyObject *shred(PyObject *self, PyObject *args) {
     memset(&sh, 0, sizeof sh);
     sh.kind_of = kind_of;
     PyObject *result = NULL;
-    Py_ssize_t n = PyList_GET_SIZE(payloads);
+    Py_ssize_t n = PyList_GET_SIZE(payloads), total = 0;
+    /* _metadata is written straight into one bytes object as large as all payloads together
+     * (minifying only shrinks them): a batch's metadata is tens of MB, and growing then copying
+     * it cost more in page faults than shredding. */
+    for (Py_ssize_t row = 0; row < n; row++) {
+        PyObject *item = PyList_GET_ITEM(payloads, row);
+        if (item != Py_None && !PyBytes_Check(item)) {
+            result = PyUnicode_FromString("a payload is not bytes");
+            goto done;
+        }
+        if (item != Py_None) total += PyBytes_GET_SIZE(item);
+        if (item != Py_None && PyBytes_GET_SIZE(item) > INT32_MAX) {  /* spans are int32 */
+            result = PyUnicode_FromFormat("row %zd: a payload over 2 GiB", row);
+            goto done;
+        }
+    }
+    sh.mini_obj = PyBytes_FromStringAndSize(NULL, total);
+    if (!sh.mini_obj) goto done;
+    sh.mini.p = PyBytes_AS_STRING(sh.mini_obj);
+    sh.mini.cap = total;
     if (put_i64(&sh.mini_off, 0) < 0) { PyErr_NoMemory(); goto done; }
     for (Py_ssize_t row = 0; row < n; row++) {
         PyObject *item = PyList_GET_ITEM(payloads, row);
@@ -783,7 +804,6 @@ static PyObject *shred(PyObject *self, PyObject *args) {
             if (put_i64(&sh.mini_off, sh.mini.len) < 0) { PyErr_NoMemory(); goto done; }
             continue;
         }
-        if (!PyBytes_Check(item)) { result = PyUnicode_FromString("a payload is not bytes"); goto done; }
         P p;
         p.base = p.s = (const unsigned char *)PyBytes_AS_STRING(item);
         p.end = p.s + PyBytes_GET_SIZE(item);
@@ -811,7 +831,10 @@ static PyObject *shred(PyObject *self, PyObject *args) {
             if (!t) { Py_DECREF(cols); goto done; }
             PyList_SET_ITEM(cols, i, t);
         }
-        result = Py_BuildValue("(NNN)", cols, as_bytes(&sh.mini), as_bytes(&sh.mini_off));
+        if (_PyBytes_Resize(&sh.mini_obj, sh.mini.len) < 0) { Py_DECREF(cols); goto done; }
+        sh.mini.p = NULL;
+        result = Py_BuildValue("(NNN)", cols, sh.mini_obj, as_bytes(&sh.mini_off));
+        sh.mini_obj = NULL;  /* the result owns it now */
     }
 done:
     shred_free(&sh);

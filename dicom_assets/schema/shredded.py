@@ -105,8 +105,8 @@ class Shredded:
             return out
         column = self.columns[index]
         rows = np.frombuffer(column["rows"], np.int32).tolist()
-        starts = np.frombuffer(column["span_start"], np.int64).tolist()
-        ends = np.frombuffer(column["span_end"], np.int64).tolist()
+        starts = np.frombuffer(column["span_start"], np.int32).tolist()
+        ends = np.frombuffer(column["span_end"], np.int32).tolist()
         payloads, loads = self.payloads, orjson.loads
         for row, start, end in zip(rows, starts, ends):
             out[row] = loads(payloads[row][start:end])
