@@ -99,6 +99,7 @@ typedef struct {
     const unsigned char *s, *end, *base;
     Shred *sh;
     int spaced;  /* whitespace seen outside strings: the payload needs minifying */
+    int any_number;  /* skipped numbers need only be valid JSON (splitting, not converting) */
 } P;
 
 static int bail(P *p, const char *why) {
@@ -307,6 +308,7 @@ static int parse_number(P *p, double *out) {
         if (!(s < end && *s >= '0' && *s <= '9')) return bail(p, "bad number");
         while (s < end && *s >= '0' && *s <= '9') s++;
     }
+    if (p->any_number) { p->s = s; return 0; }  /* *out is not read */
     if (integral && digits > 15) return bail(p, "integer beyond float64's exact range");
     if (fast_number(start, s, out)) { p->s = s; return 0; }
     char tmp[64];
@@ -809,6 +811,7 @@ static PyObject *shred(PyObject *self, PyObject *args) {
         p.end = p.s + PyBytes_GET_SIZE(item);
         p.sh = &sh;
         p.spaced = 0;
+        p.any_number = 0;
         skip_ws(&p);
         if (parse_object_of_elements(&p, -1, 1, (int32_t)row) < 0) goto failed;
         skip_ws(&p);
@@ -841,8 +844,149 @@ done:
     return result;
 }
 
+/* ---- splitting a WADO-RS answer ----------------------------------------------------------- */
+
+/* The first value of an element {"vr": ..., "Value": ["text", ...]} as str; "" when it has no
+ * string first value (as sources/orthanc.py reads a parsed element). Last "Value" wins. */
+static int first_text(P *p, PyObject **out) {
+    Py_CLEAR(*out);
+    if (*p->s != '{') {
+        if (skip_value(p, 2) < 0) return -1;
+        *out = PyUnicode_FromStringAndSize("", 0);
+        return *out ? 0 : nomem(p);
+    }
+    const unsigned char *text = NULL, *text_end = NULL;
+    int text_escaped = 0;
+    if (!open_container(p, '}')) {
+        for (;;) {
+            const unsigned char *a, *b;
+            int e;
+            if (member_key(p, &a, &b, &e) < 0) return -1;
+            if (key_is(a, b, e, "Value")) {
+                text = NULL;
+                if (*p->s != '[') {
+                    if (skip_value(p, 3) < 0) return -1;
+                } else if (!open_container(p, ']')) {
+                    skip_ws(p);
+                    if (p->s < p->end && *p->s == '"') {
+                        if (scan_string(p, &text, &text_end, &text_escaped) < 0) return -1;
+                    } else if (skip_value(p, 4) < 0) return -1;
+                    for (;;) {
+                        int more = next_item(p, ']');
+                        if (more < 0) return -1;
+                        if (!more) break;
+                        skip_ws(p);
+                        if (skip_value(p, 4) < 0) return -1;
+                    }
+                }
+            } else if (skip_value(p, 3) < 0) return -1;
+            int more = next_item(p, '}');
+            if (more < 0) return -1;
+            if (!more) break;
+        }
+    }
+    if (!text) {
+        *out = PyUnicode_FromStringAndSize("", 0);
+        return *out ? 0 : nomem(p);
+    }
+    Buf decoded = {0};
+    if (decode_into(&decoded, text, text_end, text_escaped) < 0) { buf_free(&decoded); return nomem(p); }
+    *out = PyUnicode_DecodeUTF8(decoded.p ? decoded.p : "", decoded.len, "strict");
+    buf_free(&decoded);
+    if (!*out) { p->sh->error = Py_None; return -1; }
+    return 0;
+}
+
+#define MAX_SPLIT_KEYS 8
+
+PyDoc_STRVAR(split_doc,
+"split_array(body, keys) -> [(payload, (first value of each key, ...)), ...] | str\n\n"
+"body: a JSON array of DICOM JSON objects (a WADO-RS metadata answer). Each object's bytes are\n"
+"returned as they are, with the first text value of each top-level tag in keys (8-hex-digit\n"
+"strings; \"\" when absent). Returns a reason (str) instead when body is not such an array.");
+
+static PyObject *split_array(PyObject *self, PyObject *args) {
+    Py_buffer body;
+    PyObject *keys;
+    if (!PyArg_ParseTuple(args, "y*O!", &body, &PyTuple_Type, &keys)) return NULL;
+    Py_ssize_t n_keys = PyTuple_GET_SIZE(keys);
+    const char *key_text[MAX_SPLIT_KEYS];
+    PyObject *firsts[MAX_SPLIT_KEYS] = {NULL};
+    PyObject *result = NULL, *items = NULL;
+    Shred sh;
+    memset(&sh, 0, sizeof sh);
+    if (n_keys > MAX_SPLIT_KEYS) { PyErr_SetString(PyExc_ValueError, "too many keys"); goto done; }
+    for (Py_ssize_t k = 0; k < n_keys; k++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, k);
+        Py_ssize_t size;
+        key_text[k] = PyUnicode_Check(key) ? PyUnicode_AsUTF8AndSize(key, &size) : NULL;
+        if (!key_text[k] || size != 8) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "keys are 8-character str");
+            goto done;
+        }
+    }
+    items = PyList_New(0);
+    if (!items) goto done;
+    P p;
+    p.base = p.s = (const unsigned char *)body.buf;
+    p.end = p.s + body.len;
+    p.sh = &sh;
+    p.spaced = 0;
+    p.any_number = 1;
+    skip_ws(&p);
+    if (p.s >= p.end || *p.s != '[') { bail(&p, "expected a JSON array"); goto failed; }
+    if (!open_container(&p, ']')) {
+        for (;;) {
+            skip_ws(&p);
+            const unsigned char *start = p.s;
+            if (p.s >= p.end || *p.s != '{') { bail(&p, "expected a DICOM JSON object"); goto failed; }
+            for (Py_ssize_t k = 0; k < n_keys; k++) Py_CLEAR(firsts[k]);
+            if (!open_container(&p, '}')) {
+                for (;;) {
+                    const unsigned char *a, *b;
+                    int e, wanted = -1;
+                    if (member_key(&p, &a, &b, &e) < 0) goto failed;
+                    for (Py_ssize_t k = 0; k < n_keys && !e && b - a == 8; k++)
+                        if (memcmp(a, key_text[k], 8) == 0) wanted = (int)k;
+                    if ((wanted >= 0 ? first_text(&p, &firsts[wanted]) : skip_value(&p, 2)) < 0) goto failed;
+                    int more = next_item(&p, '}');
+                    if (more < 0) goto failed;
+                    if (!more) break;
+                }
+            }
+            PyObject *values = PyTuple_New(n_keys);
+            if (!values) goto done;
+            for (Py_ssize_t k = 0; k < n_keys; k++) {
+                PyObject *v = firsts[k] ? firsts[k] : PyUnicode_FromStringAndSize("", 0);
+                firsts[k] = NULL;
+                if (!v) { Py_DECREF(values); goto done; }
+                PyTuple_SET_ITEM(values, k, v);
+            }
+            PyObject *pair = Py_BuildValue("(y#N)", (const char *)start, (Py_ssize_t)(p.s - start), values);
+            if (!pair || PyList_Append(items, pair) < 0) { Py_XDECREF(pair); goto done; }
+            Py_DECREF(pair);
+            int more = next_item(&p, ']');
+            if (more < 0) goto failed;
+            if (!more) break;
+        }
+    }
+    skip_ws(&p);
+    if (p.s != p.end) { bail(&p, "trailing data"); goto failed; }
+    result = items;
+    items = NULL;
+    goto done;
+failed:
+    if (!sh.error) result = PyUnicode_FromString(sh.reason ? sh.reason : "unreadable");
+done:
+    for (Py_ssize_t k = 0; k < MAX_SPLIT_KEYS; k++) Py_XDECREF(firsts[k]);
+    Py_XDECREF(items);
+    PyBuffer_Release(&body);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"shred", shred, METH_VARARGS, shred_doc},
+    {"split_array", split_array, METH_VARARGS, split_doc},
     {NULL, NULL, 0, NULL},
 };
 

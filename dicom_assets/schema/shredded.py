@@ -42,6 +42,16 @@ def available() -> bool:
     return _shredder is not None
 
 
+def split_array(body: bytes, keys: tuple[str, ...]) -> list[tuple[bytes, tuple[str, ...]]] | None:
+    """Each object of a JSON array of DICOM JSON objects as its own bytes, unparsed, with the
+    first text value of each top-level tag in ``keys`` ("" when it has none); None when the
+    shredder is not built or ``body`` is not such an array (parse it instead)."""
+    if _shredder is None:
+        return None
+    split = _shredder.split_array(body, keys)
+    return None if isinstance(split, str) else split
+
+
 @lru_cache(maxsize=8)
 def _kind_of(options: ConversionOptions):
     @lru_cache(maxsize=65536)

@@ -18,8 +18,9 @@ class ChangeAction(str, enum.Enum):
 class ChangeFeedEntry:
     """One entry of a DICOM server's change feed, with the instance's DICOM JSON when it exists.
 
-    ``metadata`` is the instance's DICOM JSON model (PS3.18 F.2) as a dict keyed by tag
-    (``"0020000D"``). Deletes carry the three UIDs and no metadata.
+    ``metadata`` is the instance's DICOM JSON model (PS3.18 F.2): its JSON bytes as the server
+    sent them (read natively by the converter) or a dict keyed by tag (``"0020000D"``). Deletes
+    carry the three UIDs and no metadata.
     """
 
     sequence: int
@@ -28,8 +29,9 @@ class ChangeFeedEntry:
     study_instance_uid: str | None
     series_instance_uid: str | None
     sop_instance_uid: str | None
-    # Normally a dict; anything else the server sent is kept so the converter can quarantine it.
-    metadata: dict[str, Any] | Any | None = None
+    # JSON bytes or a dict; anything else the server sent is kept so the converter can
+    # quarantine it.
+    metadata: bytes | dict[str, Any] | Any | None = None
     # Server-specific extras kept for diagnostics (e.g. Azure's ``state``, Orthanc's resource ID).
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -6,7 +6,9 @@ changes, (3) resolve the new instances to their series, one ``/instances/{id}/se
 *series* (the answer lists every instance of the series), and (4) fetch each series' metadata with
 one WADO-RS call, keeping the instances of the window. Orthanc IDs are
 ``sha1("PatientID|StudyUID|SeriesUID|SOPUID")``, so each metadata item is matched to its change
-without another call.
+without another call. Answers are split into per-instance JSON bytes without being parsed
+(:mod:`wado_metadata`): the converter reads bytes natively, and parsing them into dicts here
+(as dicomweb-client's ``retrieve_*_metadata`` do) would cost several times the conversion.
 
 Steady state (the sensor's incremental runs of the open window) must not pay twice: an
 incremental run starts paging ``/changes`` right after the window's last synced sequence (no
@@ -28,13 +30,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-from dicomweb_client.api import DICOMwebClient
-
 from dicom_assets.config import setting_value
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc_files import instance_metadata_from_file
+from dicom_assets.sources.wado_metadata import (
+    DICOM_JSON,
+    PATIENT_ID,
+    InstanceDocument,
+    document_of,
+    documents_of,
+)
 
 CHANGES_PAGE = 1000
 # Series fetched at once, and how many may wait converted-to-be (bounds memory).
@@ -42,9 +48,7 @@ FETCH_THREADS = 6
 FETCH_AHEAD = 12
 NEW_INSTANCE = "NewInstance"
 
-
-# DICOM JSON tags used to match metadata to Orthanc IDs.
-PATIENT_ID, STUDY_UID, SERIES_UID, SOP_UID = "00100020", "0020000D", "0020000E", "00080018"
+__all__ = ["PATIENT_ID", "OrthancChangeFeed", "orthanc_instance_id", "parse_orthanc_date"]
 
 
 def orthanc_instance_id(patient_id: str, study_uid: str, series_uid: str, sop_uid: str) -> str:
@@ -56,14 +60,6 @@ def orthanc_instance_id(patient_id: str, study_uid: str, series_uid: str, sop_ui
 def parse_orthanc_date(value: str) -> datetime:
     """Orthanc writes change dates as ``20261125T171152`` in UTC."""
     return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-
-
-def _first_value(dataset: Any, tag: str) -> str:
-    if not isinstance(dataset, dict) or not isinstance(dataset.get(tag), dict):
-        return ""
-    values = dataset[tag].get("Value") or [""]
-    value = values[0]
-    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -82,16 +78,16 @@ class _Series:
 
 
 def _create_entry(
-    change: _NewInstance, dataset: Any, series: _Series, source: str
+    change: _NewInstance, document: InstanceDocument, series: _Series, source: str
 ) -> ChangeFeedEntry:
     return ChangeFeedEntry(
         sequence=change.sequence,
         timestamp=change.timestamp,
         action=ChangeAction.CREATE,
-        study_instance_uid=_first_value(dataset, STUDY_UID) or series.study_uid,
-        series_instance_uid=_first_value(dataset, SERIES_UID) or series.series_uid,
-        sop_instance_uid=_first_value(dataset, SOP_UID) or None,
-        metadata=dataset,
+        study_instance_uid=document.study_uid or series.study_uid,
+        series_instance_uid=document.series_uid or series.series_uid,
+        sop_instance_uid=document.sop_uid or None,
+        metadata=document.metadata,
         extras={"orthanc_id": change.orthanc_id, "metadata_source": source},
     )
 
@@ -108,7 +104,7 @@ class OrthancChangeFeed:
     ):
         self.orthanc_url = orthanc_url.rstrip("/")
         self.session = session or CountingSession()
-        self.dicomweb = DICOMwebClient(url=dicomweb_url.rstrip("/"), session=self.session)
+        self.dicomweb_url = dicomweb_url.rstrip("/")
         self.batch_size = batch_size or int(setting_value("DICOM_BATCH_SIZE"))
         # DICOM JSON documents received from the server (series-level calls count every
         # instance of the answer): the cost that must stay below twice the changes synced.
@@ -232,41 +228,44 @@ class OrthancChangeFeed:
         wanted = {member.orthanc_id: member for member in members}
         already_synced = len(series.instance_ids) - len(members)
         if already_synced > len(members):
-            datasets = self._instances_metadata(series, wanted)
+            documents = self._instances_metadata(series, wanted)
         else:
-            datasets = self._series_metadata(series)
+            documents = self._series_metadata(series)
         entries = []
-        for dataset in datasets:
+        for document in documents:
             orthanc_id = orthanc_instance_id(
-                _first_value(dataset, PATIENT_ID),
-                _first_value(dataset, STUDY_UID),
-                _first_value(dataset, SERIES_UID),
-                _first_value(dataset, SOP_UID),
+                document.patient_id, document.study_uid, document.series_uid, document.sop_uid
             )
             change = wanted.pop(orthanc_id, None)
             if change is None:
                 continue  # an instance of the series changed in another window
-            entries.append(_create_entry(change, dataset, series, "wado-rs"))
+            entries.append(_create_entry(change, document, series, "wado-rs"))
         # Whatever WADO-RS could not give is read from the stored file itself, one by one.
         for orthanc_id, change in wanted.items():
             dataset = self._instance_metadata_from_file(orthanc_id)
             if dataset is None:
                 continue
-            entries.append(_create_entry(change, dataset, series, "file"))
+            entries.append(_create_entry(change, document_of(dataset), series, "file"))
         return entries
 
-    def _series_metadata(self, series: _Series) -> list[Any]:
-        try:
-            datasets = self.dicomweb.retrieve_series_metadata(series.study_uid, series.series_uid)
-        except requests.HTTPError as error:
-            if error.response is None or error.response.status_code != 404:
-                raise
-            # WADO-RS answers 404 when one series UID sits under two PatientIDs.
+    def _wado_metadata(self, path: str) -> list[InstanceDocument]:
+        """The documents of one WADO-RS metadata call; none when the server answers 404 (one
+        series UID under two PatientIDs, or an instance deleted meanwhile: the file fallback)."""
+        response = self.session.get(f"{self.dicomweb_url}/{path}/metadata",
+                                    headers={"Accept": DICOM_JSON})
+        if response.status_code == 404:
             return []
-        self._count_documents(len(datasets))
-        return datasets
+        response.raise_for_status()
+        documents = documents_of(response.content, path)
+        self._count_documents(len(documents))
+        return documents
 
-    def _instances_metadata(self, series: _Series, wanted: dict[str, _NewInstance]) -> list[Any]:
+    def _series_metadata(self, series: _Series) -> list[InstanceDocument]:
+        return self._wado_metadata(f"studies/{series.study_uid}/series/{series.series_uid}")
+
+    def _instances_metadata(
+        self, series: _Series, wanted: dict[str, _NewInstance]
+    ) -> list[InstanceDocument]:
         """Metadata of just the new instances of a mostly synced series (a trickling series):
         their SOP UIDs from Orthanc's index in one call, then one WADO-RS call each."""
         response = self.session.get(f"{self.orthanc_url}/series/{series.orthanc_id}/instances")
@@ -278,21 +277,12 @@ class OrthancChangeFeed:
             for item in response.json()
             if item.get("ID") in wanted
         }
-        datasets = []
+        documents = []
         for sop_uid in sop_uids.values():
-            if not sop_uid:
-                continue
-            try:
-                found = self.dicomweb.retrieve_instance_metadata(
-                    series.study_uid, series.series_uid, sop_uid
-                )
-            except requests.HTTPError as error:
-                if error.response is None or error.response.status_code != 404:
-                    raise
-                continue  # deleted meanwhile, or UIDs under two PatientIDs: the file fallback
-            self._count_documents(1)
-            datasets.append(found)
-        return datasets
+            if sop_uid:
+                documents.extend(self._wado_metadata(
+                    f"studies/{series.study_uid}/series/{series.series_uid}/instances/{sop_uid}"))
+        return documents
 
     def _count_documents(self, count: int) -> None:
         with self._count_lock:

@@ -1,8 +1,8 @@
 """Correct by oracle: pydicom's whole corpus through a real Orthanc, compared with pydicom.
 
 Every file of pydicom's bundled corpus (test files and character-set files) that Orthanc accepts
-is stored, read back as DICOM JSON over WADO-RS (dicomweb-client) and converted in one batch;
-every top-level standard attribute of the file must then hold in its column what pydicom reads
+is stored, read back as DICOM JSON over WADO-RS as the Orthanc source reads it (each answer split
+into per-instance JSON bytes) and converted in one batch by the native shredder; every top-level standard attribute of the file must then hold in its column what pydicom reads
 from the file itself, converted by the VR table (sequences item by item, names by group).
 """
 
@@ -18,11 +18,12 @@ import pydicom
 import pydicom.data
 import pytest
 import requests
-from dicomweb_client.api import DICOMwebClient
 
 from dicom_assets.devtools.samples import upload
 from dicom_assets.schema import ConversionOptions, convert_entries
+from dicom_assets.schema.shredded import Shredded
 from dicom_assets.schema.vr import spec_for_key
+from dicom_assets.sources.wado_metadata import DICOM_JSON, InstanceDocument, documents_of
 from dicom_assets_tests.schema.feed_entries import entry_for
 from dicom_assets_tests.schema.pydicom_oracle import UNCONVERTIBLE, expected_value, typed_keys
 
@@ -118,23 +119,31 @@ def synced(tmp_path_factory) -> list[tuple[Path, pydicom.Dataset, dict[str, Any]
     """(file, pydicom's reading, converted row) for every corpus file Orthanc accepts."""
     from dicom_assets.devtools.orthanc_server import OrthancServer
 
-    stored: list[tuple[Path, pydicom.Dataset, dict]] = []
+    stored: list[tuple[Path, pydicom.Dataset, InstanceDocument]] = []
     with OrthancServer(tmp_path_factory.mktemp("orthanc-oracle")) as orthanc:
-        client = DICOMwebClient(orthanc.dicomweb_url)
         for group in rounds(corpus()):
             answers = upload(orthanc.url, [path.read_bytes() for path, _ in group], workers=4)
-            by_sop: dict[str, dict] = {}
+            by_sop: dict[str, InstanceDocument] = {}
             for study, series in {(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
                                   for (_, ds), answer in zip(group, answers) if answer}:
-                for metadata in client.retrieve_series_metadata(study, series):
-                    by_sop[metadata["00080018"]["Value"][0]] = metadata
+                resource = f"studies/{study}/series/{series}"
+                answer = requests.get(f"{orthanc.dicomweb_url}/{resource}/metadata",
+                                      headers={"Accept": DICOM_JSON}, timeout=60)
+                answer.raise_for_status()
+                for document in documents_of(answer.content, resource):
+                    by_sop[document.sop_uid] = document
             for (path, ds), answer in zip(group, answers):
                 if answer is not None:
                     assert answer["Status"] == "Success", (path.name, answer)
                     stored.append((path, ds, by_sop[str(ds.SOPInstanceUID)]))
                     requests.delete(f"{orthanc.url}/instances/{answer['ID']}", timeout=30)
+    documents = [document for _, _, document in stored]
+    assert all(isinstance(d.metadata, bytes) for d in documents)
+    Shredded([d.metadata for d in documents], ConversionOptions())  # the native path takes them
     # One batch for the whole corpus: columns and sequence structs are the union of all files.
-    batch = convert_entries([entry_for(md, i) for i, (_, _, md) in enumerate(stored)])
+    batch = convert_entries([
+        entry_for(d.metadata, i, uids=(d.study_uid, d.series_uid, d.sop_uid))
+        for i, d in enumerate(documents)])
     assert batch.quarantined == []
     rows = batch.table.to_pylist()
     return [(path, ds, row) for (path, ds, _), row in zip(stored, rows)]
