@@ -8,6 +8,7 @@ import orjson
 import pyarrow as pa
 
 from dicom_assets.schema import ConversionOptions, convert_entries
+from dicom_assets.schema.shredded import Shredded
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 FRAMES = 3000
@@ -80,3 +81,18 @@ def test_item_cap_bounds_any_long_sequence():
     row = convert_entries([entry_for(metadata)], options).table.to_pylist()[0]
     assert row.get("SharedFunctionalGroupsSequence") is None and row["_invalid"] == []
     assert len(orjson.loads(row["_metadata"])["52009229"]["Value"]) == 50
+
+
+def test_the_native_shredder_skips_per_frame_groups_too():
+    metadata = enhanced_mr(FRAMES)
+    payload = orjson.dumps(metadata)
+    shredded = Shredded([payload], ConversionOptions())
+    buffered = sum(len(b) for column in shredded.columns for value in column.values()
+                   for b in (value if isinstance(value, tuple) else (value,))
+                   if isinstance(b, bytes))
+    assert buffered < 5_000  # the typed part only: nothing per frame is buffered
+    entry = entry_for(payload, uids=("1.2", "1.2.3", "1.2.3.4"))
+    table = convert_entries([entry]).table
+    assert "PerFrameFunctionalGroupsSequence" not in table.column_names
+    assert table.column("NumberOfFrames").to_pylist() == [FRAMES]
+    assert orjson.loads(table.column("_metadata")[0].as_py()) == metadata
