@@ -52,6 +52,17 @@ def split_array(body: bytes, keys: tuple[str, ...]) -> list[tuple[bytes, tuple[s
     return None if isinstance(split, str) else split
 
 
+def split_member(body: bytes, member: str) -> list[tuple[bytes, bytes | None]] | None:
+    """Each object of a JSON array with its ``member`` cut out when that is a JSON object:
+    ``(rest, value)``, ``rest`` holding ``null`` in its place and ``value`` its bytes, unparsed
+    (None for an empty object, or a value that is not an object, which stays in ``rest``).
+    None when the shredder is not built or ``body`` is not such an array (parse it instead)."""
+    if _shredder is None:
+        return None
+    split = _shredder.split_member(body, member)
+    return None if isinstance(split, str) else split
+
+
 @lru_cache(maxsize=8)
 def _kind_of(options: ConversionOptions):
     @lru_cache(maxsize=65536)

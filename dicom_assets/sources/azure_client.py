@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import requests
 
+from dicom_assets.schema import shredded
 from dicom_assets.sources.http import TRANSIENT_STATUSES, CountingSession, ServerUnavailableError
 
 API_VERSIONS = ("v1", "v2")
@@ -89,6 +90,11 @@ class ChangeFeedClient:
         self.session = session
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
+        content = self._content(path, params)
+        return None if content is None else _parsed(path, content)
+
+    def _content(self, path: str, params: dict[str, str]) -> bytes | None:
+        """The body of a 200 answer; None for an empty feed (204 or an empty body)."""
         try:
             response = self.session.get(
                 f"{self.root}{path}", params=params, headers={"Accept": "application/json"}
@@ -107,12 +113,7 @@ class ChangeFeedClient:
         if status == 204 or (status == 200 and not response.content.strip()):
             return None
         if status == 200:
-            try:
-                return orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                raise ChangeFeedError(
-                    f"GET {path} answered 200 with a body that is not JSON", status=200, path=path
-                ) from None
+            return response.content
         raise ChangeFeedError(_describe_failure(path, response), status=status, path=path)
 
     def latest(self) -> dict[str, Any] | None:
@@ -138,7 +139,7 @@ class ChangeFeedClient:
             "limit": str(limit),
             "includeMetadata": _bool(include_metadata),
         }
-        return self._list("/v1/changefeed", params)
+        return self._list("/v1/changefeed", params, include_metadata)
 
     def v2_window(
         self, start: datetime, end: datetime, offset: int, limit: int, include_metadata: bool
@@ -154,15 +155,49 @@ class ChangeFeedClient:
             "Limit": str(limit),
             "includeMetadata": _bool(include_metadata),
         }
-        return self._list("/v2/changefeed", params)
+        return self._list("/v2/changefeed", params, include_metadata)
 
-    def _list(self, path: str, params: dict[str, str]) -> list[dict]:
-        body = self._get(path, params)
-        if body is None:
+    def _list(self, path: str, params: dict[str, str], include_metadata: bool) -> list[dict]:
+        content = self._content(path, params)
+        if content is None:
             return []
+        entries = entries_with_raw_metadata(content) if include_metadata else None
+        if entries is not None:
+            return entries
+        body = _parsed(path, content)
         if not isinstance(body, list):
             raise ChangeFeedError(f"GET {path} answered something else than a list", path=path)
         return body
+
+
+def _parsed(path: str, content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        raise ChangeFeedError(
+            f"GET {path} answered 200 with a body that is not JSON", status=200, path=path
+        ) from None
+
+
+def entries_with_raw_metadata(content: bytes) -> list[dict] | None:
+    """A page's entries parsed, but each entry's ``metadata`` kept as the JSON bytes received
+    (the converter reads them natively; parsing them here would cost more than converting
+    them). An empty metadata object becomes null, as the entries read it. None when the page
+    cannot be split so (the native splitter is not built, or the page is not a JSON array of
+    objects): parse it whole instead."""
+    split = shredded.split_member(content, "metadata")
+    if split is None:
+        return None
+    entries = []
+    for rest, metadata in split:
+        try:
+            entry = orjson.loads(rest)
+        except orjson.JSONDecodeError:
+            return None
+        if metadata is not None:
+            entry["metadata"] = metadata
+        entries.append(entry)
+    return entries
 
 
 def _describe_failure(path: str, response: requests.Response) -> str:

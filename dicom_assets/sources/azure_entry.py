@@ -74,8 +74,8 @@ def change_from_json(raw: Mapping[str, Any]) -> FeedChange:
 def entry_from_json(raw: Mapping[str, Any]) -> ChangeFeedEntry:
     """One change-feed entry, metadata (DICOM JSON) included when the service sent it."""
     sequence = _sequence(raw)
-    metadata = raw.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
+    metadata = raw.get("metadata")  # a dict, or its JSON bytes (see azure_client)
+    if metadata is not None and not isinstance(metadata, (dict, bytes)):
         raise ChangeFeedEntryError(
             f"change-feed entry {sequence} has metadata that is not a DICOM JSON object"
         )
