@@ -20,8 +20,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from dicom_assets.devtools.orthanc_server import OrthancServer  # noqa: E402
-from dicom_assets.devtools.samples import (  # noqa: E402
+from dicom_assets.devtools.orthanc_server import OrthancServer
+from dicom_assets.devtools.samples import (
     encode,
     synthetic_instance,
     synthetic_study,

@@ -13,8 +13,10 @@ from dagster import (
 )
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
+from dicom_assets.checks import dicom_instances_window_checks
 from dicom_assets.config import setting
 from dicom_assets.io import DicomLakeIOManager
+from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
 from dicom_assets.resources import (
     DicomServerResource,
     DuckDBWarehouse,
@@ -22,8 +24,6 @@ from dicom_assets.resources import (
     SqlTargetResource,
 )
 from dicom_assets.sensors import dicom_change_feed_sensor
-from dicom_assets.checks import dicom_instances_window_checks
-from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
 
 # The SQL views follow every sync within seconds (the default automation sensor ticks every 30 s).
 dicom_sql_automation_sensor = AutomationConditionSensorDefinition(

@@ -9,7 +9,7 @@ that changes are synced while the hour is still going on.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from dagster import HourlyPartitionsDefinition
 
@@ -27,13 +27,13 @@ dicom_feed_partitions = HourlyPartitionsDefinition(
 
 def window_of(partition_key: str) -> tuple[datetime, datetime]:
     """``[start, end)`` in UTC of a partition key such as ``2026-11-25-17:00``."""
-    start = datetime.strptime(partition_key, PARTITION_KEY_FORMAT).replace(tzinfo=timezone.utc)
+    start = datetime.strptime(partition_key, PARTITION_KEY_FORMAT).replace(tzinfo=UTC)
     return start, start + WINDOW
 
 
 def partition_key_of(timestamp: datetime) -> str:
     """The partition whose window holds ``timestamp``."""
-    utc = timestamp.astimezone(timezone.utc)
+    utc = timestamp.astimezone(UTC)
     return utc.replace(minute=0, second=0, microsecond=0).strftime(PARTITION_KEY_FORMAT)
 
 

@@ -43,15 +43,15 @@ def daemon(orthanc, tmp_path):
         "DICOM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
         "DICOM_SENSOR_INTERVAL_SECONDS": "2",
     }
-    log = open(tmp_path / "daemon.log", "wb")
-    process = subprocess.Popen(
-        ["dagster-daemon", "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp_path / "daemon.log", "wb") as log:  # the child keeps its own copy
+        process = subprocess.Popen(
+            ["dagster-daemon", "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         yield {"home": home, "tmp": tmp_path, "process": process}
     finally:

@@ -78,7 +78,7 @@ def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
     first = evaluate_sensor(resources, None)
     assert first.run_requests, "the sensor requested no run"
     assert {r.tags[SYNC_MODE_TAG] for r in first.run_requests} == {"incremental"}
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert {r.partition_key for r in first.run_requests} <= {
         (now - dt.timedelta(hours=h)).strftime("%Y-%m-%d-%H:00") for h in (0, 1)
     }
@@ -154,4 +154,4 @@ def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
 
 
 def _window_start(key: str) -> dt.datetime:
-    return dt.datetime.strptime(key, "%Y-%m-%d-%H:%M").replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(key, "%Y-%m-%d-%H:%M").replace(tzinfo=dt.UTC)

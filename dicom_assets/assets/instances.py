@@ -4,7 +4,13 @@
 from dagster import AssetExecutionContext, BackfillPolicy, asset
 
 from dicom_assets.io.lake_io_manager import window_state
-from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode, SyncTimings, WindowSync, timed_batches
+from dicom_assets.io.window_sync import (
+    SYNC_MODE_TAG,
+    SyncMode,
+    SyncTimings,
+    WindowSync,
+    timed_batches,
+)
 from dicom_assets.partitions import dicom_feed_partitions, window_folder, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.schema import convert_entries

@@ -10,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import requests
 
@@ -70,19 +71,19 @@ class OrthancServer:
         path.write_text(json.dumps(config, indent=2))
         return path
 
-    def start(self, timeout: float = 30.0) -> "OrthancServer":
+    def start(self, timeout: float = 30.0) -> Self:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", self.port)) == 0:
                 raise RuntimeError(f"port {self.port} is already in use (another Orthanc running?)")
         config = self.write_config()
-        log = open(self.data_dir / "orthanc.log", "ab")
-        self.process = subprocess.Popen(
-            [orthanc_binary(), str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, "TZ": "UTC"},
-        )
+        with open(self.data_dir / "orthanc.log", "ab") as log:  # the child keeps its own copy
+            self.process = subprocess.Popen(
+                [orthanc_binary(), str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "TZ": "UTC"},
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -99,7 +100,7 @@ class OrthancServer:
             stop_process_group(self.process, timeout=15)
         self.process = None
 
-    def __enter__(self) -> "OrthancServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

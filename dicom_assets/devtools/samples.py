@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import pydicom
-import requests
 import pydicom.data
+import requests
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -28,7 +28,7 @@ def pydicom_corpus() -> list[Path]:
     for path in sorted((Path(pydicom.data.__file__).parent / "test_files").rglob("*.dcm")):
         try:
             pydicom.dcmread(path, stop_before_pixels=True)
-        except Exception:  # noqa: BLE001 - deliberately broken files of the corpus
+        except Exception:  # noqa: BLE001, S112 - deliberately broken files of the corpus
             continue
         paths.append(path)
     return sorted(paths)
