@@ -174,7 +174,8 @@ class _Batch:
         for spec, keys in private:
             block = creator_key(spec)
             if block not in creators:
-                creators[block] = creator_column(
+                native = self.source.creators(block) if block is not None else None
+                creators[block] = native if native is not None else creator_column(
                     None if block is None else self.elements([block]), self.n)
             present, creator, vr, value = private_tag_columns(
                 lambda keys=keys: self.elements(keys), creators[block], self.options.max_private_value_chars,

@@ -56,6 +56,10 @@ class PythonElements:
             [pa.field(keys[0], raw_type(spec, shape)) for spec, keys, shape in planned])
         return pa.array(self.metas, struct_type)
 
+    def creators(self, key: str) -> pa.Array | None:
+        """None: on this path creators are read from the elements (see :class:`Shredded`)."""
+        del key
+
     def private_raw(self, private: list[tuple[TagSpec, list[Any]]]) -> dict[str, pa.Array]:
         """One Arrow pass over the private tags whose carrier type can be guessed."""
         guessed = []

@@ -267,6 +267,25 @@ class Shredded:
                 np.frombuffer(column["has_value"], bool), np.frombuffer(column["val_off"], np.int32),
                 values, _strings(count, column["ib_valid"], column["ib_off"], column["ib_data"]))
         return out
+    def creators(self, key: str) -> pa.Array | None:
+        """Each row's private creator under ``key``: the first value of its element when that is
+        a string (:func:`private.creator_of`), read from the raw column; None when the element's
+        values are not all texts (then read from the elements)."""
+        index = self.top.get(key)
+        if index is None:
+            return pa.nulls(self.n, pa.string())
+        column = self.columns[index]
+        if column["complex"] or column["saw_number"]:
+            return None
+        rows = np.frombuffer(column["rows"], np.int32)
+        texts = _strings(column["n_values"], column["val_valid"], column["s_off"], column["s_data"])
+        value_offsets = np.frombuffer(column["val_off"], np.int32)
+        has_value = np.frombuffer(column["has_value"], bool)
+        first = np.full(self.n, -1, dtype=np.int64)
+        nonempty = has_value & (np.diff(value_offsets) > 0)
+        first[rows[nonempty]] = value_offsets[:-1][nonempty]
+        return texts.take(pa.array(first, mask=first < 0))
+
     def metadata_column(self) -> pa.Array | pa.ChunkedArray:
         """``_metadata``: each payload without insignificant whitespace, null where none."""
         offsets = np.frombuffer(self._metadata_offsets, np.int64)

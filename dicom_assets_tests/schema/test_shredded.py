@@ -102,3 +102,18 @@ def test_metadata_is_the_payload_without_insignificant_whitespace():
         '{"00100010":{"vr":"PN","Value":[{"Alphabetic":"Doe ^ John"}]}}', None]
     assert table.column("PatientName").to_pylist() == [
         {"Alphabetic": "Doe ^ John", "Ideographic": None, "Phonetic": None}, None]
+
+
+@pytest.mark.parametrize("creator_value", [
+    ["ACME 1.0"], ["ACME  ", "second"], [], None, [None, "x"], [""], ["é\u00e8"]])
+def test_private_creators_are_read_natively_as_the_python_path_reads_them(creator_value):
+    other = {"00090010": {"vr": "LO", "Value": ["OTHER"]},
+             "00091001": {"vr": "LO", "Value": ["b"]}}
+    odd = {"00090010": {"vr": "LO", **({} if creator_value is None else {"Value": creator_value})},
+           "00091001": {"vr": "DS", "Value": [1.5]}}
+    payloads = [orjson.dumps(other), orjson.dumps(odd), orjson.dumps({})]
+    Shredded(payloads, ConversionOptions())  # native, not a fallback
+    assert_same_as_python_path(payloads)
+    row = convert_entries([entry_for(payloads[1], uids=UIDS)]).table.to_pylist()[0]
+    first = (creator_value or [None])[0]
+    assert [entry["creator"] for entry in row["_private"]] == [first]
