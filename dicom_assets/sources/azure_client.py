@@ -17,7 +17,12 @@ import orjson
 import requests
 
 from dicom_assets.schema import shredded
-from dicom_assets.sources.http import TRANSIENT_STATUSES, CountingSession, ServerUnavailableError
+from dicom_assets.sources.http import (
+    TRANSIENT_STATUSES,
+    CountingSession,
+    ServerUnavailableError,
+    parse_json_answer,
+)
 
 API_VERSIONS = ("v1", "v2")
 V1_MAX_LIMIT = 100  # v1 `limit`: 1..100, caps the *sequence range* of a page
@@ -172,8 +177,8 @@ class ChangeFeedClient:
 
 def _parsed(path: str, content: bytes) -> Any:
     try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
+        return parse_json_answer(content)
+    except ValueError:
         raise ChangeFeedError(
             f"GET {path} answered 200 with a body that is not JSON", status=200, path=path
         ) from None

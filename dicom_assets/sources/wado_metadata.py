@@ -4,8 +4,8 @@ Parsing an answer into Python dicts costs several times what converting it costs
 reads JSON bytes natively (``schema/_shredder.c``). So an answer is split into its instances'
 byte ranges without being parsed, reading on the way only the four identifiers that match an
 instance to its change (Orthanc's IDs hash them). Where the native splitter is not built or the
-answer is not a plain array of objects, the answer is parsed as before and the documents are
-dicts; the converter takes either.
+answer is not a plain array of strictly valid JSON objects, the answer is parsed and the documents
+are dicts; the converter takes either.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from dicom_assets.schema import shredded
+from dicom_assets.sources.http import parse_json_answer
 
 PATIENT_ID, STUDY_UID, SERIES_UID, SOP_UID = "00100020", "0020000D", "0020000E", "00080018"
 IDENTIFIERS = (PATIENT_ID, STUDY_UID, SERIES_UID, SOP_UID)
@@ -57,8 +56,8 @@ def documents_of(body: bytes, what: str) -> list[InstanceDocument]:
     if split is not None:
         return [InstanceDocument(payload, *identifiers) for payload, identifiers in split]
     try:
-        datasets = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
+        datasets = parse_json_answer(body)
+    except ValueError as error:
         raise MetadataAnswerError(f"WADO-RS metadata of {what} is not JSON: {error}") from None
     if not isinstance(datasets, list):
         raise MetadataAnswerError(f"WADO-RS metadata of {what} is not a JSON array")

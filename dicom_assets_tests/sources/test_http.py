@@ -9,7 +9,7 @@ import traceback
 
 import pytest
 
-from dicom_assets.sources.http import CountingSession, ServerUnavailableError
+from dicom_assets.sources.http import CountingSession, ServerUnavailableError, parse_json_answer
 
 from .azure_replay_server import Fault, replay_services
 
@@ -92,3 +92,12 @@ def test_unreachable_server_error_and_logs_name_the_path_only(caplog):
     retried = [r.getMessage() for r in caplog.records if "Retrying" in r.getMessage()]
     assert len(retried) == 1 and "/v1/changefeed?…" in retried[0]
     assert all(secret not in r.getMessage() and token not in r.getMessage() for r in caplog.records)
+
+
+def test_json_answers_that_orjson_refuses_are_still_parsed():
+    assert parse_json_answer(b'[{"a": "\\ud800", "b": 123456789012345678901234567890}]') == [
+        {"a": "\ud800", "b": 123456789012345678901234567890}]
+    assert parse_json_answer(b'{"a": 1}') == {"a": 1}
+    for not_json in (b"<html>", b"[1,", b"\xff\xfe"):
+        with pytest.raises(ValueError):
+            parse_json_answer(not_json)

@@ -7,13 +7,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dicom_assets.schema import shredded
+from dicom_assets.schema import convert_entries, shredded
 from dicom_assets.sources.wado_metadata import (
     IDENTIFIERS,
     MetadataAnswerError,
     document_of,
     documents_of,
 )
+from dicom_assets_tests.schema.feed_entries import entry_for
 from dicom_assets_tests.schema.test_properties import DATASETS, PLAUSIBLE
 
 UID = st.text(st.sampled_from("0123456789."), min_size=1, max_size=20)
@@ -67,3 +68,18 @@ def test_an_answer_that_is_not_an_array_of_objects_is_refused_or_parsed(body):
         assert "WADO-RS metadata of a series" in str(error)
     else:  # valid JSON, not objects: parsed, kept for the converter to quarantine
         assert [d.metadata for d in documents] == orjson.loads(body)
+
+
+def test_an_answer_with_a_lone_surrogate_is_parsed_and_its_instances_kept():
+    # JSON allows the escape; orjson and the native splitter refuse it: the standard library
+    # parses the answer, and the converter flags the odd value instead of the run failing.
+    body = (b'[{"00080018": {"vr": "UI", "Value": ["1.2.3"]}, '
+            b'"00100010": {"vr": "PN", "Value": [{"Alphabetic": "\\ud800"}]}}, '
+            b'{"00080018": {"vr": "UI", "Value": ["1.2.4"]}, "99999999": 12345678901234567890123}]')
+    documents = documents_of(body, "a series")
+    assert [d.sop_uid for d in documents] == ["1.2.3", "1.2.4"]
+    assert documents[0].metadata["00100010"]["Value"][0]["Alphabetic"] == "\ud800"
+    batch = convert_entries([entry_for(d.metadata, i) for i, d in enumerate(documents)])
+    assert batch.table.num_rows + len(batch.quarantined) == 2
+    assert batch.table.column("SOPInstanceUID").to_pylist()[0] == "1.2.3"
+    assert batch.table.column("_invalid").to_pylist()[0] == ["PatientName"]
