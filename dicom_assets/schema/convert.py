@@ -20,7 +20,6 @@ from dicom_assets.schema.elements import ElementReader
 from dicom_assets.schema.entries import RowHead, Unreadable, parsed, payload_text, read_head
 from dicom_assets.schema.finish import Finisher
 from dicom_assets.schema.layout import HEAD_FIELDS, TAIL_FIELDS
-from dicom_assets.schema.metadata_column import metadata_column
 from dicom_assets.schema.model import ConversionOptions, ConvertedBatch, QuarantinedInstance
 from dicom_assets.schema.private import (
     assemble_private,
@@ -203,9 +202,7 @@ class _Batch:
             pa.array([h.action for h in heads], pa.string()),
             *(pa.array([h.uids[f.name] for h in heads], pa.string()) for f in HEAD_FIELDS[3:]),
         ]
-        metadata = (self.source.metadata_column() if isinstance(self.source, Shredded)
-                    else metadata_column([h.metadata_json for h in heads]))
-        tail_arrays = [private, self.invalid_column(), metadata]
+        tail_arrays = [private, self.invalid_column(), self.source.metadata_column()]
         self.columns.sort(key=lambda c: c[0])
         fields = [pa.field(keyword, array.type) for _, keyword, array in self.columns]
         schema = pa.schema(HEAD_FIELDS + fields + TAIL_FIELDS)
@@ -242,7 +239,8 @@ def _python_source(heads: list[tuple[Any, RowHead]], quarantined: list[Quarantin
         if head.metadata is not None:
             survey.add(head.metadata)
         kept.append(head)
-    return kept, PythonElements([h.metadata for h in kept], survey, options)
+    return kept, PythonElements([h.metadata for h in kept], [h.metadata_json for h in kept],
+                                survey, options)
 
 
 def _shredded_source(heads: list[tuple[Any, RowHead]], options: ConversionOptions

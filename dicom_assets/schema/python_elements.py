@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dicom_assets.schema.metadata_column import metadata_column
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.private import guess_carrier, raw_private_type
 from dicom_assets.schema.raw import RawShape, collect_shape, raw_type
@@ -23,9 +24,10 @@ CONVERT_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
 class PythonElements:
     """The top-level elements of a batch's metadata dicts (``None`` = no metadata)."""
 
-    def __init__(self, metadatas: list[dict | None], survey: Survey,
+    def __init__(self, metadatas: list[dict | None], texts: list[bytes | None], survey: Survey,
                  options: ConversionOptions) -> None:
         self.metas = [m if m is not None else _EMPTY for m in metadatas]
+        self.texts = texts  # each dict serialised (see entries.metadata_json), for _metadata
         self.n = len(self.metas)
         self.options = options
         self.keys = survey.keys
@@ -55,6 +57,10 @@ class PythonElements:
         struct_type = pa.struct(
             [pa.field(keys[0], raw_type(spec, shape)) for spec, keys, shape in planned])
         return pa.array(self.metas, struct_type)
+
+    def metadata_column(self) -> pa.Array | pa.ChunkedArray:
+        """``_metadata``: each dict's compact JSON, null where there is no metadata."""
+        return metadata_column(self.texts)
 
     def creators(self, key: str) -> pa.Array | None:
         """None: on this path creators are read from the elements (see :class:`Shredded`)."""
