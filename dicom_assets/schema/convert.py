@@ -173,9 +173,8 @@ class _Batch:
         for spec, keys in private:
             block = creator_key(spec)
             if block not in creators:
-                native = self.source.creators(block) if block is not None else None
-                creators[block] = native if native is not None else creator_column(
-                    None if block is None else self.elements([block]), self.n)
+                creators[block] = (creator_column(None, self.n) if block is None
+                                   else self.source.creators(block))
             present, creator, vr, value = private_tag_columns(
                 lambda keys=keys: self.elements(keys), creators[block], self.options.max_private_value_chars,
                 self.options.vectorised and not self.odd_keys.intersection(keys),

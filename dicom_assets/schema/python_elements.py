@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from dicom_assets.schema.metadata_column import metadata_column
 from dicom_assets.schema.model import ConversionOptions
-from dicom_assets.schema.private import guess_carrier, raw_private_type
+from dicom_assets.schema.private import creator_column, guess_carrier, raw_private_type
 from dicom_assets.schema.raw import RawShape, collect_shape, raw_type
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import TagSpec
@@ -62,9 +62,9 @@ class PythonElements:
         """``_metadata``: each dict's compact JSON, null where there is no metadata."""
         return metadata_column(self.texts)
 
-    def creators(self, key: str) -> pa.Array | None:
-        """None: on this path creators are read from the elements (see :class:`Shredded`)."""
-        del key
+    def creators(self, key: str) -> pa.Array:
+        """Each row's private creator under ``key`` (:func:`private.creator_of`)."""
+        return creator_column(self.elements([key]), self.n)
 
     def private_raw(self, private: list[tuple[TagSpec, list[Any]]]) -> dict[str, pa.Array]:
         """One Arrow pass over the private tags whose carrier type can be guessed."""

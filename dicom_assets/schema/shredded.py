@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from dicom_assets.schema.metadata_column import CHUNK_BYTES, metadata_column
 from dicom_assets.schema.model import ConversionOptions
+from dicom_assets.schema.private import creator_column
 from dicom_assets.schema.raw import RawShape, types_sequence
 from dicom_assets.schema.vr import IDENTITY_KEYS, PN_TYPE, TagSpec, spec_for_key
 
@@ -267,16 +268,17 @@ class Shredded:
                 np.frombuffer(column["has_value"], bool), np.frombuffer(column["val_off"], np.int32),
                 values, _strings(count, column["ib_valid"], column["ib_off"], column["ib_data"]))
         return out
-    def creators(self, key: str) -> pa.Array | None:
+
+    def creators(self, key: str) -> pa.Array:
         """Each row's private creator under ``key``: the first value of its element when that is
-        a string (:func:`private.creator_of`), read from the raw column; None when the element's
-        values are not all texts (then read from the elements)."""
+        a string (:func:`private.creator_of`), taken from the raw column; read from the elements
+        when the element's values are not all texts."""
         index = self.top.get(key)
         if index is None:
-            return pa.nulls(self.n, pa.string())
+            return creator_column(None, self.n)
         column = self.columns[index]
         if column["complex"] or column["saw_number"]:
-            return None
+            return creator_column(self.elements([key]), self.n)
         rows = np.frombuffer(column["rows"], np.int32)
         texts = _strings(column["n_values"], column["val_valid"], column["s_off"], column["s_data"])
         value_offsets = np.frombuffer(column["val_off"], np.int32)

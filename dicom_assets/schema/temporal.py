@@ -20,8 +20,8 @@ try:
 except ImportError:  # not built: every text goes through the reference parsers
     _temporal = None
 
-_KERNEL_KINDS = {"date": (0, np.int32), "time": (1, np.int64), "datetime": (2, np.int64)}
-_STORAGE = {"date": pa.int32(), "time": pa.int64(), "datetime": pa.int64()}
+# The kernel's code for each kind and the integer storage of its Arrow type.
+_KERNEL_KINDS = {"date": (0, pa.int32()), "time": (1, pa.int64()), "datetime": (2, pa.int64())}
 
 
 def parse_distinct(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
@@ -42,10 +42,10 @@ def parse_temporal(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     """Typed values of a string array of DA, TM or DT texts, and where they were invalid."""
     if _temporal is None or strings.type != pa.string() or len(strings) == 0:
         return parse_distinct(strings, kind)
-    code, dtype = _KERNEL_KINDS[kind]
+    code, storage = _KERNEL_KINDS[kind]
     _, offsets, data = strings.buffers()
     raw_values, raw_slow = _temporal.parse(code, len(strings), strings.offset, offsets, data)
-    values = np.frombuffer(raw_values, dtype).copy()
+    values = np.frombuffer(raw_values, storage.to_pandas_dtype())
     valid = strings.is_valid().to_numpy(zero_copy_only=False)
     slow = np.frombuffer(raw_slow, bool) & valid
     null = ~valid
@@ -53,7 +53,8 @@ def parse_temporal(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     if slow.any():
         rows = np.flatnonzero(slow)
         typed, slow_bad = parse_distinct(strings.take(rows), kind)
-        as_numbers = typed.cast(_STORAGE[kind])
+        as_numbers = typed.cast(storage)
+        values = values.copy()  # the kernel's bytes are read-only
         values[rows] = pc.fill_null(as_numbers, 0).to_numpy(zero_copy_only=False)
         null[rows] = as_numbers.is_null().to_numpy(zero_copy_only=False)
         bad[rows] = slow_bad
