@@ -36,7 +36,6 @@ from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc_files import instance_metadata_from_file
 from dicom_assets.sources.wado_metadata import (
     DICOM_JSON,
-    PATIENT_ID,
     InstanceDocument,
     document_of,
     documents_of,
@@ -47,8 +46,6 @@ CHANGES_PAGE = 1000
 FETCH_THREADS = 6
 FETCH_AHEAD = 12
 NEW_INSTANCE = "NewInstance"
-
-__all__ = ["PATIENT_ID", "OrthancChangeFeed", "orthanc_instance_id", "parse_orthanc_date"]
 
 
 def orthanc_instance_id(patient_id: str, study_uid: str, series_uid: str, sop_uid: str) -> str:

@@ -48,7 +48,8 @@ from dicom_assets.partitions import partition_key_of, window_folder
 from dicom_assets.schema import convert_entries
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 from dicom_assets.sources.http import CountingSession
-from dicom_assets.sources.orthanc import PATIENT_ID, orthanc_instance_id
+from dicom_assets.sources.orthanc import orthanc_instance_id
+from dicom_assets.sources.wado_metadata import PATIENT_ID
 
 RECONCILE_PREFIX = "reconcile"
 INSTANCES_PAGE = 10_000
