@@ -92,6 +92,23 @@ def _strings(count: int, valid: bytes, offsets: bytes, data: bytes) -> pa.Array:
         pa.string(), count, [_bitmap(valid), pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def _texts(column: dict) -> pa.Array:
+    """A column's values carried as text."""
+    return _strings(column["n_values"], column["val_valid"], column["s_off"], column["s_data"])
+
+
+def _numbers(column: dict) -> pa.Array:
+    """A column's values carried as numbers."""
+    return pa.Array.from_buffers(pa.float64(), column["n_values"], [
+        _bitmap(column["val_valid"]), pa.py_buffer(column["nums"])])
+
+
+def _per_element(column: dict, name: str) -> pa.Array:
+    """One text per element of a column: its written ``vr``, or its ``ib`` (InlineBinary)."""
+    count = len(column["rows"]) // 4  # int32 rows
+    return _strings(count, column[f"{name}_valid"], column[f"{name}_off"], column[f"{name}_data"])
+
+
 class Shredded:
     """The elements of one batch of payloads (``None`` = no metadata), shredded natively."""
 
@@ -158,15 +175,14 @@ class Shredded:
              ) -> pa.StructArray | None:
         column = self.columns[index]
         rows = np.frombuffer(column["rows"], np.int32)
-        count, values_count = len(rows), column["n_values"]
+        values_count = column["n_values"]
         value_offsets = np.frombuffer(column["val_off"], np.int32)
-        vr = _strings(count, column["vr_valid"], column["vr_off"], column["vr_data"])
+        vr = _per_element(column, "vr")
         kind = column["kind"]
         if kind == TEXT:
-            values = _strings(values_count, column["val_valid"], column["s_off"], column["s_data"])
+            values = _texts(column)
         elif kind == NUMBER:
-            values = pa.Array.from_buffers(pa.float64(), values_count, [
-                _bitmap(column["val_valid"]), pa.py_buffer(column["nums"])])
+            values = _numbers(column)
         elif kind == PN:
             pn = column["pn"]
             groups = [_strings(values_count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1])
@@ -255,18 +271,11 @@ class Shredded:
             column = self.columns[index]
             if column["complex"] or (column["saw_text"] and column["saw_number"]):
                 continue
-            rows = np.frombuffer(column["rows"], np.int32)
-            count, values_count = len(rows), column["n_values"]
-            valid = column["val_valid"]
-            if column["saw_number"]:
-                values = pa.Array.from_buffers(pa.float64(), values_count, [
-                    _bitmap(valid), pa.py_buffer(column["nums"])])
-            else:
-                values = _strings(values_count, valid, column["s_off"], column["s_data"])
             out[keys[0]] = self._dense(
-                rows, self.n, _strings(count, column["vr_valid"], column["vr_off"], column["vr_data"]),
+                np.frombuffer(column["rows"], np.int32), self.n, _per_element(column, "vr"),
                 np.frombuffer(column["has_value"], bool), np.frombuffer(column["val_off"], np.int32),
-                values, _strings(count, column["ib_valid"], column["ib_off"], column["ib_data"]))
+                _numbers(column) if column["saw_number"] else _texts(column),
+                _per_element(column, "ib"))
         return out
 
     def creators(self, key: str) -> pa.Array:
@@ -280,7 +289,7 @@ class Shredded:
         if column["complex"] or column["saw_number"]:
             return creator_column(self.elements([key]), self.n)
         rows = np.frombuffer(column["rows"], np.int32)
-        texts = _strings(column["n_values"], column["val_valid"], column["s_off"], column["s_data"])
+        texts = _texts(column)
         value_offsets = np.frombuffer(column["val_off"], np.int32)
         has_value = np.frombuffer(column["has_value"], bool)
         first = np.full(self.n, -1, dtype=np.int64)
