@@ -24,22 +24,45 @@ _DUMMY = {
     "IS": "0",
     "DS": "0",
     "AS": "000Y",
-    "US": 0, "SS": 0, "UL": 0, "SL": 0, "UV": 0, "SV": 0, "FL": 0, "FD": 0,
+    "US": 0,
+    "SS": 0,
+    "UL": 0,
+    "SL": 0,
+    "UV": 0,
+    "SV": 0,
+    "FL": 0,
+    "FD": 0,
 }
 _DUMMY_TEXT = "ANONYMIZED"
 # Values of the instance that "clean" actions cut out of kept text (C: clean-descriptors etc.).
-_SCRUB_SOURCES = ("00100010", "00100020", "00101000", "00080050", "00100030", "00101040",
-                  "00102154", "00081060", "00080090", "00101001")
+_SCRUB_SOURCES = (
+    "00100010",
+    "00100020",
+    "00101000",
+    "00080050",
+    "00100030",
+    "00101040",
+    "00102154",
+    "00081060",
+    "00080090",
+    "00101001",
+)
 _MIN_SCRUB = 3
 
 
 class InstanceContext:
     """What de-identifying one instance needs: the profile, the key, the patient's shift."""
 
-    __slots__ = ("profile", "pseudonyms", "patient_id", "shift", "scrub")
+    __slots__ = ("patient_id", "profile", "pseudonyms", "scrub", "shift")
 
-    def __init__(self, profile: Profile, pseudonyms: Pseudonyms, patient_id: str,
-                 shift_dates: bool, scrub: re.Pattern | None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        pseudonyms: Pseudonyms,
+        patient_id: str,
+        shift_dates: bool,
+        scrub: re.Pattern | None,
+    ) -> None:
         self.profile = profile
         self.pseudonyms = pseudonyms
         self.patient_id = patient_id
@@ -83,12 +106,22 @@ def scrub_pattern(dataset: dict) -> re.Pattern | None:
 
 def context_for(dataset: dict, profile: Profile, pseudonyms: Pseudonyms) -> InstanceContext:
     options = profile.options
-    cleans = bool(options & {"clean-descriptors", "retain-device-identity",
-                             "retain-patient-characteristics", "retain-institution-identity"})
+    cleans = bool(
+        options
+        & {
+            "clean-descriptors",
+            "retain-device-identity",
+            "retain-patient-characteristics",
+            "retain-institution-identity",
+        }
+    )
     return InstanceContext(
-        profile, pseudonyms, _first_text(dataset.get(PATIENT_ID)),
+        profile,
+        pseudonyms,
+        _first_text(dataset.get(PATIENT_ID)),
         "retain-longitudinal-modified-dates" in options,
-        scrub_pattern(dataset) if cleans else None)
+        scrub_pattern(dataset) if cleans else None,
+    )
 
 
 def _shift_date(text: str, shift: dt.timedelta) -> str | None:
@@ -142,8 +175,10 @@ def _element(key: str, element: Any, action: str, ctx: InstanceContext) -> dict 
         items = element.get("Value")
         if type(items) is not list:
             return {"vr": "SQ"}
-        return {"vr": "SQ", "Value": [_walk(item, ctx) if type(item) is dict else None
-                                      for item in items]}
+        return {
+            "vr": "SQ",
+            "Value": [_walk(item, ctx) if type(item) is dict else None for item in items],
+        }
     if action == "S" and vr not in ("DA", "DT"):
         action = "K" if vr == "TM" else "Z"
     if action == "D" and vr == "UI":
@@ -175,8 +210,9 @@ def _walk(dataset: dict, ctx: InstanceContext) -> dict:
     return out
 
 
-def deidentify_dataset(dataset: dict, profile: Profile, pseudonyms: Pseudonyms,
-                       marks: dict[str, dict]) -> dict:
+def deidentify_dataset(
+    dataset: dict, profile: Profile, pseudonyms: Pseudonyms, marks: dict[str, dict]
+) -> dict:
     """The de-identified copy of one instance's DICOM JSON, with the profile's marks added."""
     out = _walk(dataset, context_for(dataset, profile, pseudonyms))
     out.update(marks)

@@ -22,8 +22,11 @@ from dicom_assets.deid.profile import Profile
 from dicom_assets.deid.pseudonyms import Pseudonyms
 from dicom_assets.deid.settings import DeidSettings
 
-_ENTRY_UIDS = {"study_instance_uid": "0020000D", "series_instance_uid": "0020000E",
-               "sop_instance_uid": "00080018"}
+_ENTRY_UIDS = {
+    "study_instance_uid": "0020000D",
+    "series_instance_uid": "0020000E",
+    "sop_instance_uid": "00080018",
+}
 UNREADABLE_MARKER = "unreadable metadata, not stored (de-identification on)"
 
 
@@ -44,8 +47,11 @@ class Deidentifier:
 
     def fingerprint(self) -> dict[str, Any]:
         """What identifies this de-identification (stored with the lake; reveals no key)."""
-        return {"profile": "basic", "options": sorted(self.settings.options),
-                "key_fingerprint": self.pseudonyms.fingerprint()}
+        return {
+            "profile": "basic",
+            "options": sorted(self.settings.options),
+            "key_fingerprint": self.pseudonyms.fingerprint(),
+        }
 
     def dataset(self, dataset: dict) -> dict:
         return deidentify_dataset(dataset, self.profile, self.pseudonyms, self.marks)
@@ -72,7 +78,9 @@ class Deidentifier:
         return self._unreadable(repr(metadata), f"metadata is a {type(metadata).__name__}")
 
     def _unreadable(self, payload: Any, reason: str) -> list[str]:
-        data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else bytes(payload)
+        data = (
+            payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else bytes(payload)
+        )
         return [UNREADABLE_MARKER, reason, f"keyed digest {self.pseudonyms.digest(data)}"]
 
     def entry(self, entry: Any) -> Any:
@@ -98,10 +106,16 @@ class Deidentifier:
         return out
 
     def _failed(self, entry: Any, exc: Exception) -> Any:
-        marker = self._unreadable(repr(getattr(entry, "metadata", None)),
-                                  f"de-identification failed: {type(exc).__name__}")
-        fields = {"metadata": marker, "study_instance_uid": None, "series_instance_uid": None,
-                  "sop_instance_uid": None}
+        marker = self._unreadable(
+            repr(getattr(entry, "metadata", None)),
+            f"de-identification failed: {type(exc).__name__}",
+        )
+        fields = {
+            "metadata": marker,
+            "study_instance_uid": None,
+            "series_instance_uid": None,
+            "sop_instance_uid": None,
+        }
         if dataclasses.is_dataclass(entry):
             return dataclasses.replace(entry, **fields, extras={})
         copied = copy.copy(entry)

@@ -7,9 +7,13 @@ CODES = {
     "basic": ("113100", "Basic Application Confidentiality Profile"),
     "clean-descriptors": ("113105", "Clean Descriptors Option"),
     "retain-longitudinal-full-dates": (
-        "113106", "Retain Longitudinal Temporal Information Full Dates Option"),
+        "113106",
+        "Retain Longitudinal Temporal Information Full Dates Option",
+    ),
     "retain-longitudinal-modified-dates": (
-        "113107", "Retain Longitudinal Temporal Information Modified Dates Option"),
+        "113107",
+        "Retain Longitudinal Temporal Information Modified Dates Option",
+    ),
     "retain-patient-characteristics": ("113108", "Retain Patient Characteristics Option"),
     "retain-device-identity": ("113109", "Retain Device Identity Option"),
     "retain-uids": ("113110", "Retain UIDs Option"),
@@ -44,6 +48,8 @@ def marks(options: frozenset[str]) -> dict[str, dict]:
         PATIENT_IDENTITY_REMOVED: {"vr": "CS", "Value": ["YES"]},
         DEIDENTIFICATION_METHOD: {"vr": "LO", "Value": [METHOD_TEXT]},
         DEIDENTIFICATION_METHOD_CODES: {
-            "vr": "SQ", "Value": [_code(*CODES[name]) for name in applied]},
+            "vr": "SQ",
+            "Value": [_code(*CODES[name]) for name in applied],
+        },
         LONGITUDINAL_TEMPORAL_MODIFIED: {"vr": "CS", "Value": [temporal]},
     }

@@ -85,7 +85,8 @@ class Profile:
         if {"retain-longitudinal-full-dates", "retain-longitudinal-modified-dates"} <= options:
             raise ValueError(
                 "retain-longitudinal-full-dates and retain-longitudinal-modified-dates exclude "
-                "each other")
+                "each other"
+            )
         self.options = options
         self.exact: dict[str, str] = {}
         self.patterns: list[tuple[int, int, str]] = []
