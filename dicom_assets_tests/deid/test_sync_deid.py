@@ -17,8 +17,8 @@ import requests
 from dagster import DagsterInstance, build_sensor_context, materialize
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
-from dicom_assets.deid import Deidentifier, DeidSettings
 from dicom_assets.definitions import build_resources
+from dicom_assets.deid import Deidentifier, DeidSettings
 from dicom_assets.devtools.samples import encode, upload
 from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets_tests.deid.phi_corpus import found_needles, needles, phi_corpus
@@ -139,7 +139,7 @@ def test_nothing_of_the_patients_lands_anywhere(orthanc, deid_env, tmp_path):
         assert row["PatientID"].startswith("PSEUDO-")
         metadata = orjson.loads(row["_metadata"])
         assert metadata["0020000D"]["Value"] == [row["StudyInstanceUID"]]
-        if "SourceImageSequence" in row and row["SourceImageSequence"]:
+        if row.get("SourceImageSequence"):
             assert row["SourceImageSequence"][0]["ReferencedSOPInstanceUID"] in sops
     with duckdb.connect(deid_env["DICOM_DUCKDB_PATH"], read_only=True) as connection:
         current = connection.execute("SELECT count(*) FROM dicom.current_instances").fetchone()[0]
