@@ -268,7 +268,7 @@ def convert_entries(
     """
     options = options or ConversionOptions()
     if options.deidentifier is not None:  # before anything reads, logs or quarantines them
-        entries = options.deidentifier.entries(entries)
+        entries = options.deidentifier.entries(entries, native=options.native)
     native = options.native and options.vectorised and shredded.available()
     with _gc_paused():
         pairs, quarantined = _read_heads(entries, parse=not native)

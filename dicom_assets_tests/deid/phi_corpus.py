@@ -152,11 +152,24 @@ def needles(corpus: PhiCorpus) -> set[str]:
     return out
 
 
+def _sorted(value):
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value, key=lambda k: (k != "vr", k))}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
 def dicom_json(dataset: Dataset) -> dict:
-    """DICOM JSON as a DICOMweb server answers (binary values as BulkDataURIs)."""
-    return dataset.to_json_dict(
-        bulk_data_threshold=64,
-        bulk_data_element_handler=lambda elem: f"http://127.0.0.1/bulk/{dataset.SOPInstanceUID}",
+    """DICOM JSON as a DICOMweb server answers: attributes in tag order (pydicom keeps them in
+    the order they were set), binary values as BulkDataURIs."""
+    return _sorted(
+        dataset.to_json_dict(
+            bulk_data_threshold=64,
+            bulk_data_element_handler=lambda elem: (
+                f"http://127.0.0.1/bulk/{dataset.SOPInstanceUID}"
+            ),
+        )
     )
 
 
