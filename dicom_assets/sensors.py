@@ -38,7 +38,6 @@ from dagster import (
 )
 
 from dicom_assets.config import setting_value
-from dicom_assets.deid.resource import DeidentificationResource
 from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode
 from dicom_assets.partitions import dicom_feed_partitions, partition_key_of
 from dicom_assets.resources import DicomServerResource, LakeResource
@@ -184,7 +183,6 @@ def maybe_reconcile(
     state: SensorCursor,
     dicom_server: DicomServerResource,
     lake: LakeResource,
-    deidentification: DeidentificationResource | None = None,
 ) -> None:
     """Every interval, write delete rows for instances Orthanc no longer holds."""
     if dicom_server.kind.lower() != "orthanc":
@@ -198,8 +196,10 @@ def maybe_reconcile(
         # Storage failures come out as LakeStorageError: a clean message, never a secret.
         with lake.storage_errors():
             result = reconcile_orthanc(
-                lake.filesystem(), lake.dicom_root(), dicom_server.effective_orthanc_url(),
-                deidentifier=deidentification.deidentifier() if deidentification else None,
+                lake.filesystem(),
+                lake.dicom_root(),
+                dicom_server.effective_orthanc_url(),
+                deidentifier=lake.deidentifier(),
             )
     except ReconcileRefused as refused:
         context.log.warning(str(refused))
@@ -229,10 +229,7 @@ def maybe_reconcile(
     ),
 )
 def dicom_change_feed_sensor(
-    context: SensorEvaluationContext,
-    dicom_server: DicomServerResource,
-    lake: LakeResource,
-    deidentification: DeidentificationResource,
+    context: SensorEvaluationContext, dicom_server: DicomServerResource, lake: LakeResource
 ) -> SensorResult:
     state = SensorCursor.load(context.cursor)
     feed = dicom_server.change_feed()
@@ -256,7 +253,7 @@ def dicom_change_feed_sensor(
             requests = [request for request in requests if request.partition_key != key]
         requests.append(_incremental_request(key, state.pending[key]))
     state.sequence = max(state.sequence, plan.cursor)
-    maybe_reconcile(context, state, dicom_server, lake, deidentification)
+    maybe_reconcile(context, state, dicom_server, lake)
     if poll.changes:
         context.log.info(
             f"{len(poll.changes)} changes: runs for {len(plan.last_by_window)} windows"

@@ -6,7 +6,6 @@ from dagster import AssetExecutionContext, BackfillPolicy, asset
 
 from dicom_assets.deid.errors import redacted_errors
 from dicom_assets.deid.guard import check_lake
-from dicom_assets.deid.resource import DeidentificationResource
 from dicom_assets.io.lake_io_manager import window_state
 from dicom_assets.io.window_sync import (
     SYNC_MODE_TAG,
@@ -29,10 +28,7 @@ from dicom_assets.schema import ConversionOptions, convert_entries
     owners=["team:dicom-assets"],
 )
 def dicom_instances(
-    context: AssetExecutionContext,
-    dicom_server: DicomServerResource,
-    lake: LakeResource,
-    deidentification: DeidentificationResource,
+    context: AssetExecutionContext, dicom_server: DicomServerResource, lake: LakeResource
 ) -> WindowSync:
     """Every change of the DICOM server's change feed in one hour (UTC) of its timestamps.
 
@@ -54,14 +50,14 @@ def dicom_instances(
     if mode is SyncMode.INCREMENTAL:
         folder = lake.path("result/Dicom", window_folder(partition_key))
         after_sequence = int(window_state(lake.filesystem(), folder)["last_sequence"])
-    deidentifier = deidentification.deidentifier()
+    deidentifier = lake.deidentifier()
     with lake.storage_errors():
         check_lake(lake.filesystem(), lake.dicom_root(), deidentifier)
-    convert = partial(convert_entries, options=ConversionOptions(deidentifier=deidentifier))
     feed = dicom_server.change_feed()
-    fetched = iter(feed.entries_between(start, end, after_sequence))
+    fetched, convert = iter(feed.entries_between(start, end, after_sequence)), convert_entries
     if deidentifier is not None:
         fetched = redacted_errors(fetched, deidentifier)
+        convert = partial(convert_entries, options=ConversionOptions(deidentifier=deidentifier))
     context.log.info(
         f"{mode.value} sync of {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC after sequence {after_sequence}"
     )

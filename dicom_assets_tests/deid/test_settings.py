@@ -14,7 +14,7 @@ def test_off_by_default(monkeypatch):
     for name in ("DICOM_DEIDENTIFY", "DICOM_DEID_OPTIONS", "DICOM_DEID_KEY"):
         monkeypatch.delenv(name, raising=False)
     resources = build_resources()
-    assert resources["deidentification"].deidentifier() is None
+    assert resources["lake"].deidentifier() is None
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,8 @@ def test_the_key_is_masked(monkeypatch):
         "DICOM_DEID_OPTIONS", "retain-longitudinal-modified-dates, clean-descriptors"
     )
     resources = build_resources()
-    deidentifier = resources["deidentification"].process_config_and_initialize().deidentifier()
+    lake = resources["lake"].process_config_and_initialize()
+    deidentifier = lake.deidentifier()
     assert deidentifier.settings.options == {
         "retain-longitudinal-modified-dates",
         "clean-descriptors",
@@ -61,6 +62,7 @@ def test_the_key_is_masked(monkeypatch):
         repr(settings),
         repr(deidentifier),
         str(deidentifier.fingerprint()),
-        repr(resources["deidentification"]),
+        repr(resources["lake"]),
+        repr(lake),
     ):
         assert KEY not in shown
