@@ -1,8 +1,9 @@
 """One lake, one de-identification: a lake is never written with two keys, or with and without.
 
-The lake records what wrote it (:func:`lake_fingerprint`: the profile, options and a keyed
-fingerprint of the key, never the key) the first time it is written; every later writer
-compares before writing and refuses a mismatch with :class:`LakeDeidentificationMismatch`.
+A de-identified lake records what wrote it (:func:`lake_fingerprint`: the profile, options and
+a keyed fingerprint of the key, never the key) the first time it is written; every later writer
+compares before writing and refuses a mismatch with :class:`LakeDeidentificationMismatch`. A
+lake without a record holds identified data (or nothing yet).
 
 Where the record lives is :func:`read_record` / :func:`write_record`'s business only (today a
 ``_deidentification.json`` beside the window folders, skipped by readers like every ``_``
@@ -59,18 +60,18 @@ def _holds_data(fs: Any, dicom_root: str) -> bool:
 
 
 def check_lake(fs: Any, dicom_root: str, deidentifier: Deidentifier | None) -> None:
-    """Record this run's de-identification in a new lake, or refuse to write a lake that was
-    written with other settings. A lake with data but no record was written before the record
-    existed, i.e. without de-identification."""
+    """Refuse to write a lake written with other de-identification settings; record them in a
+    new lake. Only de-identified lakes carry a record: a lake without one was written without
+    de-identification (or is empty), so identified lakes look exactly as before."""
     wanted = lake_fingerprint(deidentifier)
     found = read_record(fs, dicom_root)
-    recorded = found is not None
     if found is None:
-        if _holds_data(fs, dicom_root):
-            found = dict(_OFF)
-        else:
+        if deidentifier is None:
+            return
+        if not _holds_data(fs, dicom_root):
             write_record(fs, dicom_root, wanted)
             return
+        found = dict(_OFF)
     if found != wanted:
         same_profile = found.get("profile") == wanted.get("profile") == "basic" and (
             found.get("options") == wanted.get("options")
@@ -86,5 +87,3 @@ def check_lake(fs: Any, dicom_root: str, deidentifier: Deidentifier | None) -> N
             "written with, or start a new lake by pointing DICOM_LAKE_URL (and "
             "DICOM_DUCKDB_PATH) at a new, empty location."
         )
-    if not recorded:
-        write_record(fs, dicom_root, wanted)

@@ -46,4 +46,13 @@ def test_a_lake_written_before_the_record_counts_as_identified(tmp_path):
     with pytest.raises(LakeDeidentificationMismatch, match="DICOM_DEIDENTIFY=off"):
         check_lake(fs, root, deid())
     check_lake(fs, root, None)
-    assert read_record(fs, root) == {"profile": "off"}
+    assert read_record(fs, root) is None  # identified lakes look as before: no record
+
+
+def test_an_identified_lake_stays_identified(tmp_path):
+    fs, root = fsspec.filesystem("file"), str(tmp_path / "Dicom")
+    check_lake(fs, root, None)  # a new lake, synced without de-identification
+    fs.makedirs(f"{root}/2026/11/25/10")
+    check_lake(fs, root, None)
+    with pytest.raises(LakeDeidentificationMismatch):
+        check_lake(fs, root, deid())
