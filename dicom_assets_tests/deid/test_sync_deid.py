@@ -21,6 +21,7 @@ from dicom_assets.definitions import build_resources
 from dicom_assets.deid import Deidentifier, DeidSettings
 from dicom_assets.devtools.samples import encode, upload
 from dicom_assets.sensors import dicom_change_feed_sensor
+from dicom_assets_tests.checks.lake_sync import run_window_checks
 from dicom_assets_tests.deid.phi_corpus import found_needles, needles, phi_corpus
 
 KEY = "sync-test-key-" + "q" * 40
@@ -97,6 +98,9 @@ def test_nothing_of_the_patients_lands_anywhere(orthanc, deid_env, tmp_path):
     first = _tick(instance, resources, None)
     assert first.run_requests
     _sync(instance, resources, first.run_requests)
+    for request in first.run_requests:  # the window checks' metadata is scanned too
+        checks = run_window_checks(resources, instance, request.partition_key)
+        assert checks["identity"].passed  # pseudonyms are well-formed UIDs
     assert materialize([dicom_external_tables], resources=resources, instance=instance).success
 
     # Orthanc's deletes are reconciled on the pseudonymous identities.
