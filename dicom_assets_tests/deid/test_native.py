@@ -10,6 +10,9 @@ unsorted keys, whitespace, broken JSON. For each: the native output is None or e
 from __future__ import annotations
 
 import json
+import math
+import random
+import struct
 
 import orjson
 import pytest
@@ -119,3 +122,15 @@ def test_the_corpus_is_taken_natively_and_exactly():
 def test_cleaning_profiles_always_take_the_reference():
     deid = Deidentifier(DeidSettings.parse("basic", "clean-descriptors", KEY))
     assert not deid.native.usable
+
+
+def test_numbers_copied_as_written_are_the_ones_orjson_writes_so():
+    deid = Deidentifier(DeidSettings.parse("basic", "", KEY))
+    rng = random.Random(5)
+    values = [struct.unpack("d", rng.randbytes(8))[0] for _ in range(1000)]
+    values += [round(rng.uniform(-1e6, 1e6), rng.randint(0, 12)) for _ in range(1000)]
+    values += [rng.uniform(0, 1) * 10 ** rng.randint(-8, 17) for _ in range(1000)]
+    texts = [repr(v) for v in values if math.isfinite(v)]
+    texts += [str(rng.randint(-(10**15), 10**15)) for _ in range(500)]
+    payloads = [b'{"00180050":{"vr":"DS","Value":[' + t.encode() + b"]}}" for t in texts]
+    assert _check(deid, payloads) > len(payloads) // 4
