@@ -136,7 +136,9 @@ class Deidentifier:
             "sop_instance_uid": None,
         }
         if dataclasses.is_dataclass(entry):
-            return dataclasses.replace(entry, **fields, extras={})
+            names = {f.name for f in dataclasses.fields(entry)}
+            fields = {k: v for k, v in {**fields, "extras": {}}.items() if k in names}
+            return dataclasses.replace(entry, **fields)
         copied = copy.copy(entry)
         for name, value in fields.items():
             setattr(copied, name, value)
