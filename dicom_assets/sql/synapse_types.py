@@ -57,7 +57,6 @@ _VR_MAX_CHARACTERS: dict[str, int | None] = {
     "PN": 64 * 3,
     "SH": 16,
     "ST": 1024,
-    "TM": 16,
     "UC": None,
     "UI": 64,
     "UR": None,
