@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dicom_assets.config import is_remote_url, setting_value
-from dicom_assets.resources.lake import LakeResource
+from dicom_assets.lake.resource import LakeResource
 from dicom_assets.sql.lake_schema import read_lake_schema
 from dicom_assets.sql.synapse_config import (
     MAX_EXTERNAL_TABLE_COLUMNS,

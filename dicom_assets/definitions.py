@@ -15,7 +15,7 @@ from dagster import (
 from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.checks import dicom_instances_window_checks
 from dicom_assets.config import setting
-from dicom_assets.io import DicomLakeIOManager
+from dicom_assets.lake.io_manager import DicomLakeIOManager
 from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
 from dicom_assets.resources import (
     DicomServerResource,

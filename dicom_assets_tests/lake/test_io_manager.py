@@ -13,12 +13,12 @@ from dagster import AssetIn, DagsterInstance, TimeWindowPartitionMapping, asset,
 from dagster_shared.serdes import serialize_value
 
 import dicom_assets.assets.instances as instances_module
-import dicom_assets.io.lake_io_manager as lake_io_manager_module
+import dicom_assets.lake.io_manager as lake_io_manager_module
 from dicom_assets.assets import dicom_instances
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY, AzuriteServer
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.io import DicomLakeIOManager, SyncMode, WindowSync
-from dicom_assets.io.window_sync import SYNC_MODE_TAG
+from dicom_assets.lake.window_sync import SYNC_MODE_TAG
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.schema import convert_entries

@@ -10,10 +10,10 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY
 from dicom_assets.devtools.orthanc_server import free_port
-from dicom_assets.io.lake_io_manager import window_state
+from dicom_assets.lake.io_manager import window_state
 from dicom_assets.resources import LakeResource
-from dicom_assets.resources.blob_filesystem import LakeBlobFileSystem
-from dicom_assets.resources.lake_errors import LakeStorageError
+from dicom_assets.lake.blob_filesystem import LakeBlobFileSystem
+from dicom_assets.lake.errors import LakeStorageError
 
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
 
