@@ -37,6 +37,11 @@ DEFAULTS: dict[str, str | None] = {
     "DICOM_MAX_LAG_SECONDS": "300",
     "DICOM_MAX_QUARANTINE_SHARE": "0.01",
     "DICOM_LAG_INTERVAL_SECONDS": "30",
+    # Lake maintenance (lake/maintenance.py): vacuum keeps unreferenced files this long, so a
+    # reader holding an older snapshot still reads it; a day partition with this many small
+    # files is compacted.
+    "DICOM_VACUUM_RETENTION_HOURS": "168",
+    "DICOM_COMPACT_AFTER_FILES": "16",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import duckdb
 import pyarrow.dataset as pads
@@ -15,6 +16,7 @@ from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG
 from dicom_assets.resources import LakeResource
 from dicom_assets.sensors import dicom_change_feed_sensor, parse_cursor
+from dicom_assets.sql.duckdb_secret import emulator_url
 
 
 @pytest.fixture(params=["local", "azurite"])
@@ -58,6 +60,9 @@ def lake_table(lake_url: str):
 
 def warehouse(env: dict) -> duckdb.DuckDBPyConnection:
     """The DuckDB file from a plain connection: no project code, the views work as they are."""
+    # On Azurite only, DuckDB's delta extension needs the emulator's URL in the environment.
+    if "container" in env:
+        os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator_url(LakeResource(url=env["DICOM_LAKE_URL"]))
     return duckdb.connect(env["DICOM_DUCKDB_PATH"], read_only=True)
 
 

@@ -1,5 +1,7 @@
 """``dicom_external_tables``: the SQL tables and views over the lake's Delta table."""
 
+import os
+
 import duckdb
 import pyarrow as pa
 from dagster import (
@@ -16,6 +18,7 @@ from dagster import (
 from dicom_assets.assets.instances import dicom_instances
 from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource
 from dicom_assets.sql.duckdb_secret import duckdb_secret_statement, duckdb_table_uri
+from dicom_assets.sql.duckdb_secret import emulator_url as duckdb_emulator_url
 from dicom_assets.sql.duckdb_views import register_views
 
 # Re-register after any new window was written, once no window is being written; unlike
@@ -48,8 +51,11 @@ def dicom_external_tables(
     DICOM_SQL_TARGET=synapse: a typed external table and the same views in Synapse serverless SQL.
     """
     if sql_target.is_synapse():
-        return _register_in_synapse(context, lake, lake.filesystem(), sql_target)
+        return _register_in_synapse(context, lake, sql_target)
     table = lake.table()
+    emulator = duckdb_emulator_url(lake)
+    if emulator:
+        os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator
     with lake.storage_errors():
         delta = table.open_if_exists()
         version = delta.version() if delta is not None else -1
@@ -79,15 +85,13 @@ def dicom_external_tables(
     )
 
 
-def _register_in_synapse(context, lake, fs, sql_target) -> MaterializeResult:
+def _register_in_synapse(context, lake, sql_target) -> MaterializeResult:
     from dicom_assets.sql.synapse_target import register_in_synapse
 
     with sql_target.synapse_connection() as connection:
         registration = register_in_synapse(
             connection,
-            fs,
-            lake.dicom_root(),
-            lake.url,
+            lake,
             sql_target.synapse_database,
             sql_target.storage_account(),
         )

@@ -80,7 +80,7 @@ def read_window(
 def table_columns(table) -> list[str]:
     """The table's column names (empty when it does not exist)."""
     delta = _location(table).open_if_exists()
-    return [] if delta is None else list(delta.schema().to_arrow().names)
+    return [] if delta is None else list(pa.schema(delta.schema().to_arrow()).names)
 
 
 def current_identities(table, extra_columns: Sequence[str] = ()) -> pa.Table:

@@ -107,7 +107,7 @@ def commit_staged(
         raise ValueError(f"nothing to write to {location.uri} and no schema to create it with")
     schema = with_partition_column(schema.empty_table()).schema
     existing = location.open_if_exists()
-    check_schema(existing.schema().to_arrow() if existing else None, schema, location.uri)
+    check_schema(pa.schema(existing.schema().to_arrow()) if existing else None, schema, location.uri)
     if existing is not None and mode == "append" and staged.rows == 0 and app_id is None:
         return WindowCommit(version=None, rows=0, seconds=time.perf_counter() - started)
     batches = (

@@ -55,3 +55,16 @@ def duckdb_secret_statement(lake) -> str | None:
 
 
 __all__ = ["SECRET_NAME", "duckdb_secret_statement", "duckdb_table_uri", "parse_connection_string"]
+
+
+def emulator_url(lake) -> str | None:
+    """``http://127.0.0.1:<port>`` when the lake is on a local Azurite: DuckDB's delta extension
+    reaches an emulator only through ``AZURITE_BLOB_STORAGE_URL`` in the process environment
+    (a plain connection to such a lake must export it too; docs/storage.md)."""
+    if lake.is_local():
+        return None
+    endpoint = lake.table().storage_options.get("azure_storage_endpoint", "")
+    if endpoint.startswith("http://"):
+        host = endpoint.removeprefix("http://").split("/", 1)[0]
+        return f"http://{host}"
+    return None
