@@ -12,8 +12,6 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.dataset as ds
-
 from dicom_assets.lake.change_log import last_synced_sequence, window_expression
 from dicom_assets.lake.resource import LakeResource
 from dicom_assets.partitions import window_folder
@@ -82,9 +80,15 @@ def _read_identity(table: Any, partition_key: str) -> pa.Table:
         return _empty_rows()
     dataset = delta.to_pyarrow_dataset()
     present = [column for column in ROW_COLUMNS if column in dataset.schema.names]
-    projection = {column: ds.field(column) for column in present}
-    projection[FILE_COLUMN] = ds.field("__filename")
-    read = dataset.to_table(columns=projection, filter=window_expression(partition_key))
+    window = window_expression(partition_key)
+    parts, names = [], []
+    for fragment in dataset.get_fragments(filter=window):
+        part = fragment.to_table(columns=present, filter=window, schema=dataset.schema)
+        parts.append(part)
+        names += [fragment.path] * part.num_rows
+    if not parts:
+        return _empty_rows()
+    read = pa.concat_tables(parts).append_column(FILE_COLUMN, pa.array(names, pa.string()))
     columns = []
     for column, kind in ROW_COLUMNS.items():
         if column in read.column_names:
