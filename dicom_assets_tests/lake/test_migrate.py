@@ -82,4 +82,4 @@ def test_migrate_lake_converts_every_window_once_and_resumes_the_sync(tmp_path, 
     assert lake.table().open().version() == version
     assert not list((tmp_path / "lake" / "result" / "Dicom" / "2026").rglob("*.parquet"))
     assert sorted(lake.table().open().to_pyarrow_table()["_sequence"].to_pylist()) == sorted(
-        sum(expected.values(), []))
+        value for values in expected.values() for value in values)
