@@ -46,18 +46,28 @@ def converted(count: int, first: int = 1) -> pa.Table:
     entries = []
     for offset, dataset in enumerate(list(synthetic_instances(study))[:count]):
         dataset.PixelData = b""
-        entries.append(ChangeFeedEntry(
-            first + offset, dt.datetime(2026, 11, 25, 17, offset % 60, tzinfo=UTC), ChangeAction.CREATE,
-            dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID,
-            dataset.to_json_dict(bulk_data_threshold=1, bulk_data_element_handler=lambda e: "x"),
-        ))
+        entries.append(
+            ChangeFeedEntry(
+                first + offset,
+                dt.datetime(2026, 11, 25, 17, offset % 60, tzinfo=UTC),
+                ChangeAction.CREATE,
+                dataset.StudyInstanceUID,
+                dataset.SeriesInstanceUID,
+                dataset.SOPInstanceUID,
+                dataset.to_json_dict(
+                    bulk_data_threshold=1, bulk_data_element_handler=lambda e: "x"
+                ),
+            )
+        )
     return convert_entries(entries).table
 
 
 def renumbered(table: pa.Table, first: int) -> pa.Table:
     """``table`` with new sequences and SOP Instance UIDs (more distinct instances)."""
     sequences = pa.array(range(first, first + table.num_rows), pa.int64())
-    sops = pc.binary_join_element_wise(table["SOPInstanceUID"], pa.array([str(s) for s in sequences.to_pylist()]), ".")
+    sops = pc.binary_join_element_wise(
+        table["SOPInstanceUID"], pa.array([str(s) for s in sequences.to_pylist()]), "."
+    )
     table = table.set_column(table.schema.get_field_index("_sequence"), "_sequence", sequences)
     return table.set_column(table.schema.get_field_index("SOPInstanceUID"), "SOPInstanceUID", sops)
 
@@ -66,14 +76,26 @@ def commit_cost(folder: Path) -> dict:
     table = DeltaLocation(str(folder / "commits"))
     ten = converted(10)
     for index in range(200):
-        write_window(table, HOUR, renumbered(ten, 1000 + index * 10), "append",
-                     app_id=sync_app_id("dicom_instances", HOUR), version=1000 + index * 10 + 9)
+        write_window(
+            table,
+            HOUR,
+            renumbered(ten, 1000 + index * 10),
+            "append",
+            app_id=sync_app_id("dicom_instances", HOUR),
+            version=1000 + index * 10 + 9,
+        )
     delta, plain = [], []
     for index in range(10):
         rows = renumbered(ten, 10_000 + index * 10)
         started = time.perf_counter()
-        write_window(table, HOUR, rows, "append", app_id=sync_app_id("dicom_instances", HOUR),
-                     version=10_000 + index * 10 + 9)
+        write_window(
+            table,
+            HOUR,
+            rows,
+            "append",
+            app_id=sync_app_id("dicom_instances", HOUR),
+            version=10_000 + index * 10 + 9,
+        )
         delta.append(time.perf_counter() - started)
         started = time.perf_counter()
         pq.write_table(rows, folder / f"plain-{index}.parquet", compression="zstd")
@@ -118,16 +140,22 @@ def main() -> int:
         folder = Path(tmp)
         results = {**commit_cost(folder), **compaction_cost(folder), **count_cost(folder)}
     extra = results["delta_commit_s"] - results["plain_file_s"]
-    print(f"commit of 10 instances: {results['delta_commit_s']:.3f} s (plain Parquet file "
-          f"{results['plain_file_s']:.3f} s): +{extra:.3f} s, goal <= 0.5 s "
-          f"{'OK' if extra <= 0.5 else 'MISSED'}")
-    print(f"compaction of 16 small commits: {results['compaction_s']:.3f} s "
-          f"({results['files_removed']} files merged), goal <= 2 s "
-          f"{'OK' if results['compaction_s'] <= 2 else 'MISSED'}")
-    print(f"count(*) FROM dicom.current_instances, {results['instances']:,} instances: "
-          f"{results['count_current_s']:.3f} s (count distinct over read_parquet "
-          f"{results['parquet_distinct_s']:.3f} s), goal <= 1 s "
-          f"{'OK' if results['count_current_s'] <= 1 else 'MISSED'}")
+    print(
+        f"commit of 10 instances: {results['delta_commit_s']:.3f} s (plain Parquet file "
+        f"{results['plain_file_s']:.3f} s): +{extra:.3f} s, goal <= 0.5 s "
+        f"{'OK' if extra <= 0.5 else 'MISSED'}"
+    )
+    print(
+        f"compaction of 16 small commits: {results['compaction_s']:.3f} s "
+        f"({results['files_removed']} files merged), goal <= 2 s "
+        f"{'OK' if results['compaction_s'] <= 2 else 'MISSED'}"
+    )
+    print(
+        f"count(*) FROM dicom.current_instances, {results['instances']:,} instances: "
+        f"{results['count_current_s']:.3f} s (count distinct over read_parquet "
+        f"{results['parquet_distinct_s']:.3f} s), goal <= 1 s "
+        f"{'OK' if results['count_current_s'] <= 1 else 'MISSED'}"
+    )
     return 0
 
 

@@ -98,8 +98,15 @@ def migrate_lake(
         state = _state_sequence(fs, folder)
         feed = [value for value in rows["_sequence"].to_pylist() if value and value > 0]
         synced = state if state is not None else max(feed, default=0)
-        write_window(table, key, rows, "append", app_id=app_id, version=synced,
-                     metadata={"dicom.operation": "migrate-lake", "dicom.synced_through": str(synced)})
+        write_window(
+            table,
+            key,
+            rows,
+            "append",
+            app_id=app_id,
+            version=synced,
+            metadata={"dicom.operation": "migrate-lake", "dicom.synced_through": str(synced)},
+        )
         existing = existing or table.open_if_exists()
         report.windows += 1
         report.rows += rows.num_rows

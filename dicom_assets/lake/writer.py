@@ -83,8 +83,14 @@ def write_window(
         for part in _parts(data):
             staged.add(part)
         return commit_staged(
-            table, partition_key, staged, mode, app_id=app_id, version=version,
-            empty_schema=empty_schema, metadata=metadata,
+            table,
+            partition_key,
+            staged,
+            mode,
+            app_id=app_id,
+            version=version,
+            empty_schema=empty_schema,
+            metadata=metadata,
         )
 
 
@@ -107,7 +113,9 @@ def commit_staged(
         raise ValueError(f"nothing to write to {location.uri} and no schema to create it with")
     schema = with_partition_column(schema.empty_table()).schema
     existing = location.open_if_exists()
-    check_schema(pa.schema(existing.schema().to_arrow()) if existing else None, schema, location.uri)
+    check_schema(
+        pa.schema(existing.schema().to_arrow()) if existing else None, schema, location.uri
+    )
     if existing is not None and mode == "append" and staged.rows == 0 and app_id is None:
         return WindowCommit(version=None, rows=0, seconds=time.perf_counter() - started)
     batches = (

@@ -24,15 +24,19 @@ def _entries(first: int, hour: int, count: int) -> list[ChangeFeedEntry]:
     entries = []
     for offset, dataset in enumerate(synthetic_instances(study)):
         dataset.PixelData = b""
-        entries.append(ChangeFeedEntry(
-            sequence=first + offset,
-            timestamp=dt.datetime(2026, 11, 20, hour, offset, tzinfo=UTC),
-            action=ChangeAction.CREATE,
-            study_instance_uid=dataset.StudyInstanceUID,
-            series_instance_uid=dataset.SeriesInstanceUID,
-            sop_instance_uid=dataset.SOPInstanceUID,
-            metadata=dataset.to_json_dict(bulk_data_threshold=1, bulk_data_element_handler=lambda e: "x"),
-        ))
+        entries.append(
+            ChangeFeedEntry(
+                sequence=first + offset,
+                timestamp=dt.datetime(2026, 11, 20, hour, offset, tzinfo=UTC),
+                action=ChangeAction.CREATE,
+                study_instance_uid=dataset.StudyInstanceUID,
+                series_instance_uid=dataset.SeriesInstanceUID,
+                sop_instance_uid=dataset.SOPInstanceUID,
+                metadata=dataset.to_json_dict(
+                    bulk_data_threshold=1, bulk_data_element_handler=lambda e: "x"
+                ),
+            )
+        )
     return entries
 
 
@@ -45,16 +49,28 @@ def _old_lake(root: Path) -> dict[str, list[int]]:
     first = convert_entries(_entries(1, 10, 3)).table
     later = convert_entries(_entries(4, 10, 2)).table
     # An offset-less DT column as the old code wrote it (a zone-less timestamp).
-    later = later.append_column("AcquisitionDateTime", pa.array(
-        [dt.datetime(2026, 11, 20, 9, 0)] * later.num_rows, pa.timestamp("us")))
+    later = later.append_column(
+        "AcquisitionDateTime",
+        pa.array([dt.datetime(2026, 11, 20, 9, 0)] * later.num_rows, pa.timestamp("us")),
+    )
     pq.write_table(first, ten / "part-000000000001-0000.parquet")
     pq.write_table(later, ten / "delta-000000000004-0000.parquet")
     pq.write_table(later.slice(0, 1), ten / "delta-000000000004-0001.parquet")  # left by a crash
     (ten / "_state.json").write_text(json.dumps({"last_sequence": 7}))  # 6, 7 were quarantined
-    pq.write_table(convert_entries(_entries(20, 11, 2)).table, eleven / "part-000000000020-0000.parquet")
-    delete = ChangeFeedEntry(-20, dt.datetime(2026, 11, 20, 11, 50, tzinfo=UTC), ChangeAction.DELETE,
-                             "1.2", "1.2.3", first["SOPInstanceUID"][0].as_py())
-    pq.write_table(convert_entries([delete]).table, eleven / "reconcile-20261120T115000000000.parquet")
+    pq.write_table(
+        convert_entries(_entries(20, 11, 2)).table, eleven / "part-000000000020-0000.parquet"
+    )
+    delete = ChangeFeedEntry(
+        -20,
+        dt.datetime(2026, 11, 20, 11, 50, tzinfo=UTC),
+        ChangeAction.DELETE,
+        "1.2",
+        "1.2.3",
+        first["SOPInstanceUID"][0].as_py(),
+    )
+    pq.write_table(
+        convert_entries([delete]).table, eleven / "reconcile-20261120T115000000000.parquet"
+    )
     return {"2026-11-20-10:00": [1, 2, 3, 4, 5], "2026-11-20-11:00": [-20, 20, 21]}
 
 
@@ -82,4 +98,5 @@ def test_migrate_lake_converts_every_window_once_and_resumes_the_sync(tmp_path, 
     assert lake.table().open().version() == version
     assert not list((tmp_path / "lake" / "result" / "Dicom" / "2026").rglob("*.parquet"))
     assert sorted(lake.table().open().to_pyarrow_table()["_sequence"].to_pylist()) == sorted(
-        value for values in expected.values() for value in values)
+        value for values in expected.values() for value in values
+    )

@@ -32,8 +32,12 @@ def synced_corpus(orthanc, orthanc_env, corpus_files) -> dict:
     lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
     sops = lake.table().open().to_pyarrow_table(columns=["SOPInstanceUID"])["SOPInstanceUID"]
     assert len(sops) == len(held)
-    return {**orthanc_env, "rows": len(sops), "instances": len(set(sops.to_pylist())),
-            "uri": lake.table().uri}
+    return {
+        **orthanc_env,
+        "rows": len(sops),
+        "instances": len(set(sops.to_pylist())),
+        "uri": lake.table().uri,
+    }
 
 
 def test_every_reader_reads_a_synced_lake_as_written(synced_corpus):
@@ -48,7 +52,8 @@ def polars_reads_one_schema_with_nested_fields(synced_corpus):
     assert frame.height == synced_corpus["rows"]
     schema = frame.schema
     assert schema["PatientName"] == pl.Struct(
-        {"Alphabetic": pl.String, "Ideographic": pl.String, "Phonetic": pl.String})
+        {"Alphabetic": pl.String, "Ideographic": pl.String, "Phonetic": pl.String}
+    )
     # Column sets differ between files: every column is there, null where a file lacked it.
     assert frame["Rows"].null_count() < frame.height
     assert frame["PatientBirthDate"].dtype == pl.Date
@@ -68,14 +73,33 @@ def duckdb_views_work_from_a_plain_connection_and_the_cli(synced_corpus):
     database = synced_corpus["DICOM_DUCKDB_PATH"]
     clean = {key: value for key, value in os.environ.items() if not key.startswith("DICOM_")}
     # Another process, no project code, nothing registered: only the DuckDB file.
-    out = subprocess.run([sys.executable, "-c", PLAIN, database], capture_output=True, text=True,
-                         env=clean, cwd="/", timeout=120, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PLAIN, database],
+        capture_output=True,
+        text=True,
+        env=clean,
+        cwd="/",
+        timeout=120,
+        check=True,
+    ).stdout.split()
     assert int(out[0]) == synced_corpus["instances"] and int(out[1]) > 0
     cli = Path(sys.executable).parent / "duckdb"
     result = subprocess.run(
-        [str(cli), "-readonly", "-csv", "-noheader", database, "-c",
-         "SELECT count(*) FROM dicom.instances; SELECT version();"],
-        capture_output=True, text=True, env=clean, cwd="/", timeout=120, check=True,
+        [
+            str(cli),
+            "-readonly",
+            "-csv",
+            "-noheader",
+            database,
+            "-c",
+            "SELECT count(*) FROM dicom.instances; SELECT version();",
+        ],
+        capture_output=True,
+        text=True,
+        env=clean,
+        cwd="/",
+        timeout=120,
+        check=True,
     )
     count, version = result.stdout.split()
     assert int(count) == synced_corpus["rows"]
