@@ -75,10 +75,13 @@ def write_window(
     version: int | None = None,
     empty_schema: pa.Schema | None = None,
     metadata: dict[str, str] | None = None,
+    feed_rows_only: bool = True,
 ) -> WindowCommit:
     """Commit ``data`` (rows of the window ``partition_key`` only) to ``table`` in one
     transaction; see the module docstring. ``empty_schema`` types an empty write when the
-    table does not exist yet."""
+    table does not exist yet. ``feed_rows_only`` (overwrite): replace only rows with a positive
+    ``_sequence`` (the change log keeps reconciliation's delete rows); a table derived per window
+    passes False to replace all of the window's rows."""
     with StagedRows() as staged:
         for part in _parts(data):
             staged.add(part)
@@ -91,6 +94,7 @@ def write_window(
             version=version,
             empty_schema=empty_schema,
             metadata=metadata,
+            feed_rows_only=feed_rows_only,
         )
 
 
@@ -104,6 +108,7 @@ def commit_staged(
     version: int | None = None,
     empty_schema: pa.Schema | None = None,
     metadata: dict[str, str] | None = None,
+    feed_rows_only: bool = True,
 ) -> WindowCommit:
     """:func:`write_window` for rows staged already (the IO manager stages while it converts)."""
     started = time.perf_counter()
@@ -133,7 +138,7 @@ def commit_staged(
         location.uri,
         reader,
         mode=mode,
-        predicate=window_predicate(partition_key) if mode == "overwrite" else None,
+        predicate=window_predicate(partition_key, feed_rows_only) if mode == "overwrite" else None,
         partition_by=[PARTITION_COLUMN],
         schema_mode="merge",
         storage_options=location.storage_options or None,

@@ -140,3 +140,10 @@ def test_the_maintenance_job_runs_on_the_lake(tmp_path):
     assert result.success
     assert len(lake.table().open().file_uris()) == 1
     assert sorted(read_window(lake, HOUR)["_sequence"].to_pylist()) == list(range(1, 17))
+
+
+def test_a_derived_table_replaces_all_of_a_windows_rows(tmp_path):
+    table = str(tmp_path / "derived")
+    write_window(table, HOUR, rows([-1, 1, 2]), "append")
+    write_window(table, HOUR, rows([-1, 1]), "overwrite", feed_rows_only=False)
+    assert sorted(read_window(table, HOUR)["_sequence"].to_pylist()) == [-1, 1]
