@@ -7,7 +7,6 @@ on Synapse serverless, for a given lake, so that DBAs can review it or run it th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,13 +72,13 @@ def _synapse_config(arguments: argparse.Namespace, lake_url: str) -> SynapseConf
         if not is_remote_url(lake_url):
             raise ValueError("a local lake needs --data-source-url (the lake's Azure location)")
         location, derived_prefix = location_for_lake(
-            lake_url, os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+            lake_url, setting_value("AZURE_STORAGE_ACCOUNT_NAME") or None
         )
         prefix = derived_prefix if prefix is None else prefix
     return SynapseConfig(
         data_source_location=location,
         lake_prefix=prefix or "",
-        database=arguments.database or os.environ.get("SYNAPSE_DATABASE") or "dicomdb",
+        database=arguments.database or setting_value("SYNAPSE_DATABASE"),
         max_columns=arguments.max_columns,
     )
 

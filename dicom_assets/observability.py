@@ -42,8 +42,8 @@ from dagster import (
     sensor,
 )
 
-from dicom_assets.checks.settings import lag_interval_seconds, max_lag_seconds
 from dicom_assets.checks.window_checks import describe_error
+from dicom_assets.config import value_of
 from dicom_assets.io.lake_io_manager import window_state
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sources.entries import FeedChange
@@ -166,7 +166,7 @@ def measured_freshness(
 ) -> tuple[LakeLag | None, AssetCheckResult]:
     """Measure the lag now and judge it; a feed or lake that cannot be read is a failure
     ("lag unknown"), never an exception: the measurement matters most when things break."""
-    bound = max_lag_seconds()
+    bound = value_of("DICOM_MAX_LAG_SECONDS")
     try:
         with lake.storage_errors():
             lag = measure_lag(dicom_server.change_feed(), lake)
@@ -197,7 +197,7 @@ def dicom_lake_freshness(dicom_server: DicomServerResource, lake: LakeResource) 
 
 @sensor(
     name="dicom_lake_lag_sensor",
-    minimum_interval_seconds=lag_interval_seconds(),
+    minimum_interval_seconds=value_of("DICOM_LAG_INTERVAL_SECONDS"),
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Measures how far the lake is behind the change feed (seconds and changes) and records "
@@ -222,5 +222,5 @@ def dicom_lake_lag_sensor(
     )
     events: list = [evaluation]
     if lag is not None:
-        events.insert(0, AssetObservation(asset_key=INSTANCES, metadata=lag_metadata(lag, max_lag_seconds())))
+        events.insert(0, AssetObservation(asset_key=INSTANCES, metadata=lag_metadata(lag, value_of("DICOM_MAX_LAG_SECONDS"))))
     return SensorResult(asset_events=events)

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import HourlyPartitionsDefinition
 
-from dicom_assets.config import setting_value
+from dicom_assets.config import PARTITION_START_FORMAT, value_of
 
 WINDOW = timedelta(hours=1)
 PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
 
 dicom_feed_partitions = HourlyPartitionsDefinition(
-    start_date=setting_value("DICOM_PARTITIONS_START"),
+    start_date=value_of("DICOM_PARTITIONS_START").strftime(PARTITION_START_FORMAT),
     timezone="UTC",
     end_offset=1,
 )

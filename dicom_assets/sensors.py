@@ -37,7 +37,7 @@ from dagster import (
     sensor,
 )
 
-from dicom_assets.config import setting_value
+from dicom_assets.config import setting_value, value_of
 from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode
 from dicom_assets.partitions import dicom_feed_partitions, partition_key_of
 from dicom_assets.resources import DicomServerResource, LakeResource
@@ -175,7 +175,7 @@ def follow_up_pending(context: SensorEvaluationContext, pending: dict[str, int])
 
 
 def _reconcile_interval() -> float:
-    return float(setting_value("DICOM_RECONCILE_INTERVAL_SECONDS"))
+    return value_of("DICOM_RECONCILE_INTERVAL_SECONDS")
 
 
 def maybe_reconcile(
@@ -217,7 +217,7 @@ def maybe_reconcile(
 @sensor(
     name="dicom_change_feed_sensor",
     asset_selection=AssetSelection.keys("dicom_instances"),
-    minimum_interval_seconds=int(setting_value("DICOM_SENSOR_INTERVAL_SECONDS")),
+    minimum_interval_seconds=value_of("DICOM_SENSOR_INTERVAL_SECONDS"),
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Polls the DICOM server's change feed and requests an incremental run of "

@@ -23,7 +23,7 @@ from dagster import (
 
 from dicom_assets.assets import dicom_instances
 from dicom_assets.config import PROJECT_ROOT
-from dicom_assets.definitions import build_resources
+from dicom_assets.wiring import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.resources import DicomServerResource
 from dicom_assets.sensors import (

@@ -17,6 +17,7 @@ fsspec). ADLS Gen2 serves the same data on its Blob endpoint, so nothing is lost
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,7 +36,7 @@ from dicom_assets.resources.azure_storage import (
     parse_lake_url,
     register_lake_blob_filesystem,
 )
-from dicom_assets.resources.lake_errors import translated_storage_errors
+from dicom_assets.resources.lake_errors import LakeStorageError, translated_storage_errors
 
 register_lake_blob_filesystem()
 
@@ -43,7 +44,9 @@ DICOM_FOLDER = "result/Dicom"
 QUARANTINE_FOLDER = "result/Dicom_Quarantine"
 
 
-def azure_storage_options(url: str, retries: int = DEFAULT_RETRIES, retry_backoff: float = DEFAULT_RETRY_BACKOFF) -> dict[str, Any]:
+def azure_storage_options(
+    url: str, retries: int = DEFAULT_RETRIES, retry_backoff: float = DEFAULT_RETRY_BACKOFF
+) -> dict[str, Any]:
     """Filesystem options (secrets inside) for an ``abfs(s)://`` lake, from the environment."""
     location = parse_lake_url(url)
     options = dict(choose_credential(location).options)
@@ -86,7 +89,9 @@ class LakeResource(ConfigurableResource):
         if self.is_local():
             return f"local folder {self.root()}"
         location = self.location()
-        return f"{location.describe()}, prefix '{location.prefix}', via {self.credential().describe()}"
+        return (
+            f"{location.describe()}, prefix '{location.prefix}', via {self.credential().describe()}"
+        )
 
     def storage_options(self) -> dict[str, Any]:
         """Options of the lake's fsspec filesystem. They hold secrets: never log them."""
@@ -103,10 +108,27 @@ class LakeResource(ConfigurableResource):
     def storage_errors(self) -> Iterator[None]:
         """Storage failures inside the block become one clear :class:`LakeStorageError`."""
         if self.is_local():
-            yield
+            with self._local_errors():
+                yield
             return
         with translated_storage_errors(self.location, self.credential):
             yield
+
+    @contextmanager
+    def _local_errors(self) -> Iterator[None]:
+        """A lake folder that cannot be created or written names DICOM_LAKE_URL; a file that is
+        simply not there stays a ``FileNotFoundError`` for the caller to handle."""
+        try:
+            yield
+        except LakeStorageError:
+            raise
+        except OSError as error:
+            if isinstance(error, FileNotFoundError) and os.path.isdir(self.root()):
+                raise
+            raise LakeStorageError(
+                f"DICOM_LAKE_URL={self.url!r}: the local lake folder {self.root()} cannot be "
+                f"written: {error.strerror or error} ({getattr(error, 'filename', None) or ''})"
+            ) from None
 
     def path(self, *parts: str) -> str:
         """A path under the lake root, in the form the filesystem expects (no protocol)."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dicom_assets.config import setting_value
+from dicom_assets.config import value_of
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc_files import instance_metadata_from_file
@@ -102,7 +102,7 @@ class OrthancChangeFeed:
         self.orthanc_url = orthanc_url.rstrip("/")
         self.session = session or CountingSession()
         self.dicomweb_url = dicomweb_url.rstrip("/")
-        self.batch_size = batch_size or int(setting_value("DICOM_BATCH_SIZE"))
+        self.batch_size = batch_size or value_of("DICOM_BATCH_SIZE")
         # DICOM JSON documents received from the server (series-level calls count every
         # instance of the answer): the cost that must stay below twice the changes synced.
         self.metadata_documents = 0
