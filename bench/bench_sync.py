@@ -62,7 +62,7 @@ def child_sync(orthanc_url: str, lake: str) -> dict:
     from dagster import materialize
 
     from dicom_assets.assets import dicom_instances
-    from dicom_assets.definitions import build_resources
+    from dicom_assets.wiring import build_resources
     from dicom_assets.partitions import partition_key_of
     from dicom_assets.sources.orthanc import OrthancChangeFeed
 

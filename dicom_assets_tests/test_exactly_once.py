@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from dagster import AssetKey, build_output_context, materialize
 
 from dicom_assets.assets import dicom_instances
-from dicom_assets.definitions import build_resources
+from dicom_assets.wiring import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.io.lake_io_manager import ParquetLakeIOManager, window_state
 from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
@@ -115,7 +115,7 @@ CHILD_RUN = """
 import sys
 from dagster import materialize
 from dicom_assets.assets import dicom_instances
-from dicom_assets.definitions import build_resources
+from dicom_assets.wiring import build_resources
 from dicom_assets.io import lake_io_manager
 from dicom_assets.io.window_sync import SYNC_MODE_TAG
 lake_io_manager.ROW_GROUP_ROWS = 3  # a part file per batch of 3: the kill lands between files

@@ -17,7 +17,7 @@ from dagster import (
     build_sensor_context,
 )
 
-from dicom_assets.definitions import build_resources, defs
+from dicom_assets.wiring import build_resources, defs
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.observability import dicom_lake_lag_sensor, newest_window_folders
 from dicom_assets_tests.checks.lake_sync import sync
