@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dicom_assets.config import is_remote_url, setting_value
+from dicom_assets.config import SettingError, is_remote_url, setting_value
 from dicom_assets.resources.lake import LakeResource
 from dicom_assets.sql.lake_schema import read_lake_schema
 from dicom_assets.sql.synapse_config import (
@@ -56,7 +56,35 @@ def _parser() -> argparse.ArgumentParser:
         default=MAX_EXTERNAL_TABLE_COLUMNS,
         help=f"external table column limit (default {MAX_EXTERNAL_TABLE_COLUMNS})",
     )
+    commands.add_parser(
+        "partitions-start",
+        help="print the DICOM_PARTITIONS_START that fits the server's feed",
+        description="Ask the change feed (DICOM_SERVER_URL, DICOM_SERVER_KIND, ...) for its "
+        "first entry and print the hourly window it falls in, as DICOM_PARTITIONS_START=...: "
+        "set it once when deploying, so the partitions start where the data starts.",
+    )
     return parser
+
+
+def partitions_start() -> str:
+    """``DICOM_PARTITIONS_START=<window of the feed's first change>``."""
+    from dicom_assets.config import validate_settings
+    from dicom_assets.partitions import first_change_window
+    from dicom_assets.resources import DicomServerResource
+
+    validate_settings()
+    server = DicomServerResource(
+        url=setting_value("DICOM_SERVER_URL"),
+        kind=setting_value("DICOM_SERVER_KIND"),
+        orthanc_url=setting_value("ORTHANC_URL"),
+        api_version=setting_value("DICOM_API_VERSION"),
+        auth=setting_value("DICOM_AUTH"),
+        audience=setting_value("DICOM_AUDIENCE"),
+    )
+    window = first_change_window(server.change_feed())
+    if window is None:
+        raise ValueError("the change feed is empty: set DICOM_PARTITIONS_START to today, 00:00")
+    return f"DICOM_PARTITIONS_START={window}\n"
 
 
 def _lake_url(argument: str | None) -> str:
@@ -98,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "synapse-sql":
             sys.stdout.write(synapse_sql(arguments))
-    except ValueError as error:
+        elif arguments.command == "partitions-start":
+            sys.stdout.write(partitions_start())
+    except (ValueError, SettingError) as error:
         print(f"dicom-assets {arguments.command}: {error}", file=sys.stderr)
         return 2
     return 0

@@ -5,6 +5,7 @@ Every server is started by the fixture, in a temporary directory, and stopped af
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +46,9 @@ def corpus_files() -> list[Path]:
 
 def _json_of(dataset) -> dict:
     # Binary values as BulkDataURIs, as a DICOMweb server answers metadata requests.
-    return dataset.to_json_dict(bulk_data_threshold=64,
-                                bulk_data_element_handler=lambda elem: "http://127.0.0.1/bulk")
+    return dataset.to_json_dict(
+        bulk_data_threshold=64, bulk_data_element_handler=lambda elem: "http://127.0.0.1/bulk"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -102,13 +104,25 @@ def lake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def orthanc_env(orthanc, lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-                ) -> dict[str, str]:
+def orthanc_env(
+    orthanc, lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """The product's environment for the test's Orthanc (DICOMweb only) and a test-local lake."""
     monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
     monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
     monkeypatch.delenv("ORTHANC_URL", raising=False)
     return lake_env
+
+
+@pytest.fixture
+def definitions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The code location module, loaded with valid settings (it checks them when it loads)."""
+    import importlib
+
+    monkeypatch.setenv(
+        "DICOM_SERVER_URL", os.environ.get("DICOM_SERVER_URL") or "http://127.0.0.1:9/dicom-web/"
+    )
+    return importlib.import_module("dicom_assets.definitions")
 
 
 __all__ = ["store_synthetic", "synthetic_study"]

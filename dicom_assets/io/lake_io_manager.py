@@ -142,6 +142,7 @@ class ParquetLakeIOManager(UPathIOManager):
         metadata = report.metadata(self.lake.url_of(folder))
         metadata["lake"] = MetadataValue.text(self.lake.describe())  # names only, no secret
         context.add_output_metadata(metadata)
+        context.log.info(f"synced window {obj.partition_key}: {report.summary()}")
 
     def _quarantine(self, fs: Any, obj: WindowSync, start: int, index: int, quarantined) -> None:
         folder = f"{self.lake.path(QUARANTINE_FOLDER)}/{window_folder(obj.partition_key)}"

@@ -80,6 +80,14 @@ class SyncReport:
         self.first_timestamp = _min(self.first_timestamp, timestamps["min"].as_py())
         self.last_timestamp = _max(self.last_timestamp, timestamps["max"].as_py())
 
+    def summary(self) -> str:
+        """One line for logs: rows by action, instances, files."""
+        actions = ", ".join(f"{n} {a}s" for a, n in sorted(self.actions.items()))
+        return (
+            f"{self.rows} rows ({actions or 'no change'}), {len(self.sop_instances)} instances, "
+            f"{len(self.files)} files, {self.quarantined} quarantined"
+        )
+
     def _count_modalities(self, table: pa.Table) -> None:
         """Rows per modality, deletes left out (they carry no metadata); rows without one count
         as "(none)", so the table sums to the rows written."""
