@@ -245,7 +245,11 @@ SETTINGS: dict[str, Setting] = {
         Setting("SYNAPSE_MASTER_KEY_PASSWORD", None, text, "a password", secret=True),
         Setting("DICOM_PARTITIONS_START", "2025-01-01-00:00", partition_start,
                 "the first hourly window as YYYY-MM-DD-HH:MM (UTC), e.g. 2026-11-25-00:00"),
-        Setting("DICOM_SENSOR_INTERVAL_SECONDS", "5", integer(1), "a whole number of seconds >= 1"),
+        # The sensor's minimum interval; Dagster's daemon starts ticks at most every 5 s anyway,
+        # and a tick that finds nothing polls again every POLL seconds for up to WAIT seconds.
+        Setting("DICOM_SENSOR_INTERVAL_SECONDS", "1", integer(1), "a whole number of seconds >= 1"),
+        Setting("DICOM_SENSOR_WAIT_SECONDS", "4", number(0, 50), "seconds from 0 to 50"),
+        Setting("DICOM_SENSOR_POLL_SECONDS", "0.5", number(0.05, 60), "seconds from 0.05 to 60"),
         # Orthanc deletions (sources/reconcile.py).
         Setting("DICOM_RECONCILE_INTERVAL_SECONDS", "60", number(0), SECONDS),
         # Entries converted at a time: bounds a run's memory (DICOM JSON of a realistic instance

@@ -114,6 +114,13 @@ def orthanc_env(
     return lake_env
 
 
+@pytest.fixture(autouse=True)
+def sensor_ticks_return_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests evaluate sensor ticks one by one: a tick that finds nothing returns at once instead
+    of polling on for seconds (that wait has its own test in test_sensors.py)."""
+    monkeypatch.setenv("DICOM_SENSOR_WAIT_SECONDS", "0")
+
+
 @pytest.fixture
 def definitions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """The code location module, loaded with valid settings (it checks them when it loads)."""

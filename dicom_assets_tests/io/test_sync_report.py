@@ -17,8 +17,8 @@ from dagster import (
 )
 
 from dicom_assets.assets import dicom_external_tables
-from dicom_assets.wiring import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.wiring import build_resources
 from dicom_assets_tests.checks.lake_sync import part_files, sync
 
 
