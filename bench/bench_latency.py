@@ -4,8 +4,8 @@ every 10 s, <= 15 s with one every 2 s).
 
 Scenarios: each source (Orthanc, and the Azure change-feed replay server of the tests standing
 in for the Azure DICOM service) x each variant (``baseline``: Dagster's DefaultRunLauncher, a
-new Python process per run, sensor every 5 s; ``warm``: this project's ``dagster.yaml``, runs
-forked from a warm process, sensor every 2 s) x each interval between series. Every scenario
+new Python process per run, sensor every 5 s, one poll per tick; ``warm``: this project's
+``dagster.yaml``, runs forked from a warm process, sensor ticks polling the feed every 0.5 s) x each interval between series. Every scenario
 gets a fresh server and a fresh Dagster instance under a temp folder; ``dagster-daemon run``
 (or ``dagster dev`` with ``--dev``) drives the sensor. One series is stored every interval for
 ``--duration`` seconds, while a poller queries the DuckDB file. Baseline and change run in the
@@ -248,7 +248,7 @@ def run_scenario(args, source_class, variant: str, interval: float) -> dict:
     if variant == "baseline":
         instance_yaml += "\n" + BASELINE_LAUNCHER
     (dagster_home / "dagster.yaml").write_text(instance_yaml)
-    sensor_interval = args.sensor_interval or ("5" if variant == "baseline" else "2")
+    sensor_interval = args.sensor_interval or ("5" if variant == "baseline" else "1")
     poller = VisibilityPoller(work / "warehouse.duckdb")
     source = source_class(work)
     env = {
@@ -258,6 +258,8 @@ def run_scenario(args, source_class, variant: str, interval: float) -> dict:
         "DICOM_LAKE_URL": str(work / "lake"),
         "DICOM_DUCKDB_PATH": str(work / "warehouse.duckdb"),
         "DICOM_SENSOR_INTERVAL_SECONDS": str(sensor_interval),
+        # The baseline's sensor returns after one poll, as before; the change polls within a tick.
+        "DICOM_SENSOR_WAIT_SECONDS": "0" if variant == "baseline" else "4",
         "DICOM_PARTITIONS_START": time.strftime("%Y-%m-%d-00:00", time.gmtime(time.time() - 86400)),
     }
     label = (
