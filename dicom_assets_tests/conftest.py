@@ -114,6 +114,13 @@ def orthanc_env(
     return lake_env
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """``dicom_assets.definitions`` checks every setting when it is imported, and DICOM_SERVER_URL
+    is required: modules importing it at collection get a URL nothing listens on (port 9,
+    discard) unless the environment sets one. Tests that talk to a server set their own."""
+    os.environ.setdefault("DICOM_SERVER_URL", "http://127.0.0.1:9/dicom-web/")
+
+
 @pytest.fixture(autouse=True)
 def sensor_ticks_return_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests evaluate sensor ticks one by one: a tick that finds nothing returns at once instead
