@@ -58,7 +58,7 @@ MAX_COUNTED_CHANGES = 2_000
 NEWEST_WINDOWS = 3
 
 
-DEFAULT_MEANING = "change-feed sequence numbers, one per instance change"
+DEFAULT_MEANING = "the change feed's sequence numbers, one per instance change"
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ def lag_metadata(lag: LakeLag, bound: float) -> dict[str, Any]:
         "lag": MetadataValue.text(lag_summary(lag)),
         "what_the_numbers_count": MetadataValue.text(
             "lag_seconds: age of the oldest instance change not yet in the lake (0: none); "
-            "lag_changes: instance changes not yet in the lake; lake_last_sequence / "
-            f"feed_last_sequence: {lag.sequence_meaning}"
+            "lag_changes: instance changes not yet in the lake; lake_last_sequence and "
+            f"feed_last_sequence are {lag.sequence_meaning}"
         ),
     }
     if lag.oldest_unsynced is not None:
@@ -179,8 +179,8 @@ def lag_summary(lag: LakeLag) -> str:
 def freshness_result(lag: LakeLag, bound: float) -> AssetCheckResult:
     """ERROR when the oldest change not yet in the lake is older than ``bound`` seconds."""
     description = (
-        f"{lag_summary(lag)}. Bound {bound:.0f} s (DICOM_MAX_LAG_SECONDS). Counted: "
-        f"instance changes; sequences are {lag.sequence_meaning}."
+        f"{lag_summary(lag)}. Bound {bound:.0f} s (DICOM_MAX_LAG_SECONDS). Changes behind "
+        f"count instance changes; the sequences are {lag.sequence_meaning}."
     )
     return AssetCheckResult(
         asset_key=INSTANCES,

@@ -63,7 +63,7 @@ def test_lag_grows_while_the_sync_is_stopped_and_falls_after_it_runs(orthanc, or
     assert fresh.description.startswith(
         f"in sync: 0 s behind, 0 changes behind; lake through sequence {lake_at}, feed at"
     ), fresh.description
-    assert "Orthanc change numbers" in fresh.description
+    assert "the sequences are Orthanc's change numbers (/changes Seq)" in fresh.description
     assert synced.metadata["lag"].value == fresh.description.split(". Bound")[0]
 
     # The change-feed sensor is stopped; new changes arrive and wait.

@@ -32,11 +32,8 @@ COMPACT_AFTER_DELTAS = 16
 
 def committed_deltas(parts: dict[str, tuple[str, int, int]], start: int) -> list[str]:
     """Names of the delta files holding changes before ``start``, in sequence order."""
-    deltas = [
-        (first, index, name)
-        for name, (kind, first, index) in parts.items()
-        if kind == "delta" and first < start
-    ]
+    deltas = [(first, index, name) for name, (kind, first, index) in parts.items()
+              if kind == "delta" and first < start]
     return [name for _, _, name in sorted(deltas)]
 
 
@@ -61,17 +58,13 @@ def _one_row_per_sequence(table: pa.Table) -> pa.Table:
     sequences = table.column("_sequence")
     if pc.count_distinct(sequences).as_py() == table.num_rows:
         return table
-    first_rows = (
-        pa.table({"_sequence": sequences, "row": pa.array(range(table.num_rows))})
-        .group_by("_sequence", use_threads=False)
-        .aggregate([("row", "min")])
-    )
+    first_rows = (pa.table({"_sequence": sequences, "row": pa.array(range(table.num_rows))})
+                  .group_by("_sequence", use_threads=False).aggregate([("row", "min")]))
     return table.take(np.sort(first_rows.column("row_min").to_numpy()))
 
 
-def compact_deltas(
-    fs: Any, folder: str, parts: dict[str, tuple[str, int, int]], start: int
-) -> list[str]:
+def compact_deltas(fs: Any, folder: str, parts: dict[str, tuple[str, int, int]],
+                   start: int) -> list[str]:
     """Merge the window's committed deltas when there are enough of them; returns the names
     of the files merged away (empty if nothing was merged)."""
     names = committed_deltas(parts, start)

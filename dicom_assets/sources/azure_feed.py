@@ -58,7 +58,7 @@ class AzureChangeFeed:
 
     # What its sequence numbers count, for people reading the lag (observability.py).
     sequence_meaning = (
-        "change-feed sequence numbers: one per create, update or delete of an instance "
+        "the change feed's sequence numbers, one per create, update or delete of an instance "
         "(numbers may skip values)"
     )
 
@@ -144,9 +144,7 @@ class AzureChangeFeed:
         if self.api_version == "v2":
             offset = 0
             while True:
-                page = self._client.v2_window(
-                    start, end, offset, self.page_limit, include_metadata=False
-                )
+                page = self._client.v2_window(start, end, offset, self.page_limit, include_metadata=False)
                 for raw in page:
                     change = change_from_json(raw)
                     if start <= change.timestamp < end:
@@ -156,9 +154,7 @@ class AzureChangeFeed:
                 offset += len(page)
         else:
             latest = self.latest_sequence()
-            cursor = last_sequence_before(
-                self._client, start - TIMESTAMP_SKEW, 0, latest, self._range
-            )
+            cursor = last_sequence_before(self._client, start - TIMESTAMP_SKEW, 0, latest, self._range)
             while cursor < latest:
                 page = self._client.v1_range(cursor, self._range, include_metadata=False)
                 found = [change_from_json(raw) for raw in page]

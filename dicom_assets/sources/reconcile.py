@@ -119,9 +119,7 @@ def _file_rows(fs: fsspec.AbstractFileSystem, path: str) -> Iterable[tuple]:
     metadata = None
     if any(patient is None for patient in patients) and "_metadata" in names:
         # Rows without a PatientID value: Orthanc hashed whatever the file holds (or "").
-        metadata = pq.read_table(path, columns=["_metadata"], filesystem=fs)[
-            "_metadata"
-        ].to_pylist()
+        metadata = pq.read_table(path, columns=["_metadata"], filesystem=fs)["_metadata"].to_pylist()
     for row in range(table.num_rows):
         patient = patients[row]
         if patient is None:
@@ -136,9 +134,7 @@ def _file_rows(fs: fsspec.AbstractFileSystem, path: str) -> Iterable[tuple]:
         )
 
 
-def current_lake_instances(
-    fs: fsspec.AbstractFileSystem, dicom_root: str
-) -> dict[str, LakeInstance]:
+def current_lake_instances(fs: fsspec.AbstractFileSystem, dicom_root: str) -> dict[str, LakeInstance]:
     """The instances the lake holds now: latest row per SOP Instance UID that is not a delete."""
     latest: dict[str, tuple] = {}
     for path in sorted(fs.glob(f"{dicom_root.rstrip('/')}/**/*.parquet")):
@@ -191,10 +187,7 @@ def deletion_entries(deleted: list[LakeInstance], detected_at: datetime) -> list
 
 
 def write_deletions(
-    fs: fsspec.AbstractFileSystem,
-    dicom_root: str,
-    entries: list[ChangeFeedEntry],
-    detected_at: datetime,
+    fs: fsspec.AbstractFileSystem, dicom_root: str, entries: list[ChangeFeedEntry], detected_at: datetime
 ) -> str | None:
     """One atomically written Parquet file of delete rows in the detection time's window."""
     if not entries:

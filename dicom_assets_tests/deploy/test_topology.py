@@ -324,7 +324,7 @@ def test_the_asset_page_shows_filled_partitions_and_the_lag(deployment, tmp_path
             page.get_by_text("freshness", exact=True).first.click()
             lag = page.get_by_text(re.compile(r"s behind, \d+\+? changes behind"))
             expect(lag.first).to_be_visible(timeout=UI_TIMEOUT_MS)
-            expect(page.get_by_text(re.compile("Orthanc change numbers")).first).to_be_visible()
+            expect(page.get_by_text(re.compile("Orthanc's change numbers")).first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "asset-lag.png"), full_page=True)
         finally:
             browser.close()
