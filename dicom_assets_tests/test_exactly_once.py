@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 from dagster import AssetKey, build_output_context, materialize
 
 from dicom_assets.assets import dicom_instances
-from dicom_assets.wiring import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.io.lake_io_manager import ParquetLakeIOManager, window_state
 from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
@@ -24,6 +23,7 @@ from dicom_assets.resources import LakeResource
 from dicom_assets.schema import convert_entries
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 from dicom_assets.sql.duckdb_views import register_views
+from dicom_assets.wiring import build_resources
 
 UTC = dt.UTC
 
