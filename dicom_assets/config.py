@@ -185,6 +185,30 @@ def connection_string(value: str) -> str:
     return value
 
 
+def deid_options(value: str, environ: Mapping[str, str]) -> str:
+    """The options the de-identification profile knows, in a combination it allows."""
+    from dicom_assets.deid.settings import MIN_KEY_CHARS, DeidSettings
+
+    mode = environ.get("DICOM_DEIDENTIFY") or "off"
+    try:
+        DeidSettings.parse(mode, value, "k" * MIN_KEY_CHARS)  # the key is checked on its own row
+    except ValueError as error:
+        raise ValueError(str(error).removeprefix("DICOM_DEID_OPTIONS: ")) from None
+    return value
+
+
+deid_options.reads_environ = True  # type: ignore[attr-defined]
+
+
+def min_length(characters: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if len(value) < characters:
+            raise ValueError(f"shorter than {characters} characters")
+        return value
+
+    return check
+
+
 def storage_account(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9]{3,24}", value):
         raise ValueError("not a storage account name (3-24 lowercase letters and digits)")
@@ -259,6 +283,15 @@ SETTINGS: dict[str, Setting] = {
         Setting("DICOM_MAX_LAG_SECONDS", "300", number(0), SECONDS),
         Setting("DICOM_MAX_QUARANTINE_SHARE", "0.01", number(0, 1), "a share from 0 to 1, e.g. 0.01"),
         Setting("DICOM_LAG_INTERVAL_SECONDS", "30", integer(1), "a whole number of seconds >= 1"),
+        # De-identification before landing (docs/deidentification.md, dicom_assets/deid/).
+        Setting("DICOM_DEIDENTIFY", "off", one_of("off", "basic"), "off or basic"),
+        Setting("DICOM_DEID_OPTIONS", "", deid_options,
+                "comma-separated profile options (docs/deidentification.md), only with "
+                "DICOM_DEIDENTIFY=basic"),
+        Setting("DICOM_DEID_KEY", None, min_length(32),
+                "a secret of at least 32 characters, e.g. from "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'", secret=True,
+                required_when=lambda get: get("DICOM_DEIDENTIFY").lower() == "basic"),
         # Lake credentials (resources/azure_storage.py picks the first that is set).
         Setting("AZURE_STORAGE_CONNECTION_STRING", None, connection_string,
                 "a storage connection string (AccountName=...;AccountKey=...;...)", secret=True),

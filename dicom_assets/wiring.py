@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dicom_assets.config import setting
+from dicom_assets.deid.settings import settings_from_environment
 from dicom_assets.io import DicomLakeIOManager
 from dicom_assets.resources import (
     DicomServerResource,
@@ -15,7 +16,13 @@ from dicom_assets.resources import (
 
 
 def build_resources() -> dict[str, Any]:
-    lake = LakeResource(url=setting("DICOM_LAKE_URL"))
+    settings_from_environment()  # a wrong DICOM_DEID* setting fails the load, naming it
+    lake = LakeResource(
+        url=setting("DICOM_LAKE_URL"),
+        deidentify=setting("DICOM_DEIDENTIFY"),
+        deid_options=setting("DICOM_DEID_OPTIONS"),
+        deid_key=setting("DICOM_DEID_KEY"),
+    )
     return {
         "dicom_server": DicomServerResource(
             url=setting("DICOM_SERVER_URL"),
