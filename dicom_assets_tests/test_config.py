@@ -180,3 +180,20 @@ def test_a_run_failing_on_the_lake_names_the_setting_first(
     first_line = failure.step_failure_data.error.message.splitlines()[0]
     assert "DICOM_LAKE_URL=" in first_line, first_line
     assert "handling output" not in first_line
+
+
+def test_deidentification_settings_are_rows_of_the_table():
+    key = "k" * 40
+    assert problems(DICOM_DEIDENTIFY="basic", DICOM_DEID_KEY=key) == []
+    (line,) = problems(DICOM_DEIDENTIFY="basic")
+    assert line.startswith("DICOM_DEID_KEY is not set")
+    (line,) = problems(DICOM_DEIDENTIFY="basic", DICOM_DEID_KEY="short-secret")
+    assert line == (
+        "DICOM_DEID_KEY='***' (12 characters, masked) is not accepted: shorter than 32 "
+        "characters (accepted: " + SETTINGS["DICOM_DEID_KEY"].accepted + ")"
+    )
+    (line,) = problems(DICOM_DEIDENTIFY="basic", DICOM_DEID_KEY=key, DICOM_DEID_OPTIONS="nope")
+    assert line.startswith("DICOM_DEID_OPTIONS='nope' is not accepted: unknown option(s) nope")
+    assert key not in "\n".join(
+        problems(DICOM_DEIDENTIFY="basic", DICOM_DEID_KEY=key, DICOM_DEID_OPTIONS="nope")
+    )
