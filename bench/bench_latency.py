@@ -277,10 +277,9 @@ def run_scenario(args, source_class, variant: str, interval: float) -> dict:
         while not set(warm) <= set(poller.seen) and time.time() < deadline:
             time.sleep(0.5)
         if not set(warm) <= set(poller.seen):
-            print(
-                f"warm-up instance never became visible; see {work / 'dagster.log'}",
-                file=sys.stderr,
-            )
+            print("warm-up instance never became visible within 240 s", file=sys.stderr)
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
             return {"label": label, "failed": True}
         print(
             f"warm-up visible after {poller.seen[next(iter(warm))] - next(iter(warm.values())):.1f} s"
