@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dicom_assets.schema import ConversionOptions, convert_entries
 from dicom_assets.schema.entries import metadata_json
-from dicom_assets.schema.shredded import NotShreddable, Shredded, available
+from dicom_assets.schema.shredded import Shredded, available
 from dicom_assets_tests.schema.feed_entries import entry_for
 from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE
 
@@ -73,7 +73,7 @@ def test_the_shredder_is_built():
 def test_realistic_instances_take_the_native_path(synthetic_metadata, pydicom_metadata):
     # Not a fallback in disguise: every realistic payload is read natively.
     for metadata in [*synthetic_metadata, *pydicom_metadata]:
-        Shredded([orjson.dumps(metadata)], ConversionOptions())
+        assert Shredded([orjson.dumps(metadata)], ConversionOptions()).set_aside == []
     assert_same_as_python_path([orjson.dumps(m) for m in synthetic_metadata])
     assert_same_as_python_path([orjson.dumps(m) for m in pydicom_metadata])
 
@@ -89,9 +89,16 @@ def test_realistic_instances_take_the_native_path(synthetic_metadata, pydicom_me
     (b'[]', "not a JSON object"),
 ])
 def test_what_the_shredder_leaves_to_the_python_path(payload, reason):
-    with pytest.raises(NotShreddable, match=reason):
-        Shredded([payload], ConversionOptions())
-    assert_same_as_python_path([payload, b'{"00080060": {"vr": "CS", "Value": ["CT"]}}'])
+    plain = b'{"00080060": {"vr": "CS", "Value": ["CT"]}}'
+    source = Shredded([plain, payload, plain], ConversionOptions())
+    assert [index for index, _ in source.set_aside] == [1]
+    assert reason in source.set_aside[0][1]
+    assert source.kept == [0, 2] and source.n == 2  # the others stay native
+    assert_same_as_python_path([plain, payload, plain])
+    batch = convert_entries([entry_for(p, sequence=i, uids=UIDS)
+                             for i, p in enumerate([plain, payload, plain])])
+    assert batch.rows_by_reader["native"] == 2
+    assert batch.rows_by_reader["python"] == batch.table.num_rows - 2
 
 
 def test_metadata_is_the_payload_without_insignificant_whitespace():
@@ -112,7 +119,7 @@ def test_private_creators_are_read_natively_as_the_python_path_reads_them(creato
     odd = {"00090010": {"vr": "LO", **({} if creator_value is None else {"Value": creator_value})},
            "00091001": {"vr": "DS", "Value": [1.5]}}
     payloads = [orjson.dumps(other), orjson.dumps(odd), orjson.dumps({})]
-    Shredded(payloads, ConversionOptions())  # native, not a fallback
+    assert Shredded(payloads, ConversionOptions()).set_aside == []  # native, not a fallback
     assert_same_as_python_path(payloads)
     row = convert_entries([entry_for(payloads[1], uids=UIDS)]).table.to_pylist()[0]
     first = (creator_value or [None])[0]
