@@ -4,6 +4,8 @@
 -fno-omit-frame-pointer`` into ``build/asan/`` (setup.py's ``-O3`` build stays untouched);
 ``install()`` loads them in place of the regular ones, in a Python started by ``environment()``
 (libasan and libubsan preloaded, ``PYTHONMALLOC=malloc`` so every object is its own heap block).
+``build("ubsan")`` / ``environment("ubsan")`` give the UndefinedBehaviorSanitizer-only build the
+fuzzer runs (gcc's libasan, preloaded, takes over libFuzzer's coverage hooks: see run.py).
 
 CPython keeps a NUL after every ``bytes`` object, which hides one-byte over-reads: ``install()``
 wraps the entry points so that the byte after each input is poisoned first (ASan's manual
@@ -23,9 +25,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "dicom_assets" / "schema"
-BUILD = ROOT / "build" / "asan"
-FLAGS = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-         "-fno-sanitize-recover=undefined", "-std=c99", "-fPIC", "-shared"]
+SANITIZERS = {"asan": "address,undefined", "ubsan": "undefined"}
+FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-std=c99",
+         "-fPIC", "-shared"]
 EXTENSIONS = {
     "_shredder": ["_shredder.c", "_split.c"],
     "_temporal": ["_temporal.c"],
@@ -41,34 +43,35 @@ def _library(name: str) -> str:
                           check=True).stdout.strip()
 
 
-def module_path(name: str) -> Path:
-    return BUILD / f"{name}{sysconfig.get_config_var('EXT_SUFFIX')}"
+def module_path(name: str, kind: str = "asan") -> Path:
+    return ROOT / "build" / kind / f"{name}{sysconfig.get_config_var('EXT_SUFFIX')}"
 
 
-def build() -> Path:
+def build(kind: str = "asan") -> Path:
     """Compiles the sanitized extensions when their sources changed; returns the folder."""
-    BUILD.mkdir(parents=True, exist_ok=True)
     include = sysconfig.get_paths()["include"]
     for name, sources in EXTENSIONS.items():
-        target = module_path(name)
+        target = module_path(name, kind)
+        target.parent.mkdir(parents=True, exist_ok=True)
         inputs = [SCHEMA / s for s in sources + HEADERS]
         if target.exists() and target.stat().st_mtime > max(p.stat().st_mtime for p in inputs):
             continue
-        subprocess.run(["gcc", *FLAGS, f"-I{include}", *(str(SCHEMA / s) for s in sources),
-                        "-o", str(target)], check=True)
-    return BUILD
+        subprocess.run(["gcc", f"-fsanitize={SANITIZERS[kind]}", *FLAGS, f"-I{include}",
+                        *(str(SCHEMA / s) for s in sources), "-o", str(target)], check=True)
+    return target.parent
 
 
-def environment() -> dict[str, str]:
+def environment(kind: str = "asan") -> dict[str, str]:
     """The environment of a Python that runs the sanitized extensions."""
     env = dict(os.environ)
     env.update({
-        "LD_PRELOAD": f"{_library('libasan.so')}:{_library('libubsan.so')}",
-        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:halt_on_error=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
         "PYTHONMALLOC": "malloc",
-        "DICOM_ASSETS_SANITIZED": "1",
+        "DICOM_ASSETS_SANITIZED": kind,
     })
+    if kind == "asan":
+        env["LD_PRELOAD"] = f"{_library('libasan.so')}:{_library('libubsan.so')}"
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:halt_on_error=1"
     return env
 
 
@@ -131,16 +134,20 @@ class _Temporal:
 def install() -> None:
     """Loads the sanitized extensions in place of the regular ones (before any conversion)."""
     global _poison
-    if not os.environ.get("LD_PRELOAD", "").count("libasan"):
-        raise RuntimeError("run under sanitizer.environment() (libasan preloaded)")
-    _poison = ctypes.CDLL(None).__asan_poison_memory_region
-    _poison.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    kind = os.environ.get("DICOM_ASSETS_SANITIZED")
+    if kind not in SANITIZERS:
+        raise RuntimeError("run under sanitizer.environment()")
+    if kind == "asan":
+        if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+            raise RuntimeError("libasan is not preloaded")
+        _poison = ctypes.CDLL(None).__asan_poison_memory_region
+        _poison.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     from dicom_assets.schema import shredded, temporal
 
     modules = {}
     for name in EXTENSIONS:
         spec = importlib.util.spec_from_file_location(
-            f"dicom_assets.schema.{name}", module_path(name))
+            f"dicom_assets.schema.{name}", module_path(name, kind))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         modules[name] = module

@@ -1,6 +1,7 @@
 """The native shredder (metadata as JSON bytes) gives the same tables as the Python path."""
 
 import json
+import os
 
 import orjson
 import pyarrow as pa
@@ -13,10 +14,12 @@ from dicom_assets.schema import ConversionOptions, convert_entries
 from dicom_assets.schema.entries import metadata_json
 from dicom_assets.schema.shredded import Shredded, available
 from dicom_assets_tests.schema.feed_entries import entry_for
-from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE
+from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE, spelled
 
 UIDS = ("1.2.3", "1.2.3.4", "1.2.3.4.5")
 PYTHON_PATH = ConversionOptions(native=False)
+# Under the sanitizers (fuzz/test_sanitized.py) each example costs several times more.
+EXAMPLES = 300 // (4 if os.environ.get("DICOM_ASSETS_SANITIZED") else 1)
 
 
 def as_bytes(payload, indent: bool = False) -> bytes | None:
@@ -47,13 +50,21 @@ def assert_same_as_python_path(payloads: list[bytes | None]) -> None:
     pq.write_table(native.table, pa.BufferOutputStream())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PLAUSIBLE | st.none(), max_size=8), st.booleans())
 def test_plausible_json_converts_as_the_python_path(payloads, indent):
     assert_same_as_python_path([as_bytes(p, indent) for p in payloads])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_spelling_of_plausible_json_converts_as_the_python_path(data):
+    # Escaped names and texts, exponents, "-0", whitespace: one meaning on both paths.
+    payloads = data.draw(st.lists(PLAUSIBLE | st.none(), max_size=6))
+    assert_same_as_python_path([None if p is None else data.draw(spelled(p)) for p in payloads])
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PAYLOADS, max_size=6))
 def test_hostile_json_converts_as_the_python_path(payloads):
     encoded = []
