@@ -23,8 +23,9 @@ from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.shredded import Shredded
 
 
-def read_natively(pairs: Sequence[tuple[Any, RowHead]], options: ConversionOptions
-                  ) -> tuple[list[tuple[list[int], Shredded]], list[int], list[str]]:
+def read_natively(
+    pairs: Sequence[tuple[Any, RowHead]], options: ConversionOptions
+) -> tuple[list[tuple[list[int], Shredded]], list[int], list[str]]:
     """Shredded parts (indices into ``pairs``, source), the indices left to the Python path
     (ascending) and the shredder's reasons for them.
 
@@ -79,8 +80,9 @@ def merged(parts: list[tuple[list[int], pa.Table, set[str]]]) -> pa.Table:
         if (names - set(table.column_names)) & keywords:
             raise NotMergeable("a column left out of a part that holds its attribute")
     table = one_table([table for _, table, _ in parts])
-    order = np.argsort(np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _, _ in parts]),
-                       kind="stable")
+    order = np.argsort(
+        np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _, _ in parts]), kind="stable"
+    )
     if np.any(order != np.arange(len(order))):
         table = table.take(pa.array(order))
     schema = pa.schema([field.with_type(_items_in_tag_order(field.type)) for field in table.schema])

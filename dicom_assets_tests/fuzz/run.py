@@ -38,29 +38,62 @@ def fuzz(target: str, seconds: int) -> dict[str, str]:
     artifacts.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     run = subprocess.run(
-        [sys.executable, "-m", "dicom_assets_tests.fuzz.fuzz", target,
-         f"-max_total_time={seconds}", f"-dict={HERE / 'dicom_json.dict'}", "-max_len=16384",
-         "-timeout=20", "-rss_limit_mb=4096", "-print_final_stats=1",
-         f"-artifact_prefix={artifacts}/{target}-", str(corpus), str(HERE / "seeds" / target),
-         str(HERE / "corpus" / target)],
-        cwd=sanitizer.ROOT, env=sanitizer.environment("ubsan"), capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "dicom_assets_tests.fuzz.fuzz",
+            target,
+            f"-max_total_time={seconds}",
+            f"-dict={HERE / 'dicom_json.dict'}",
+            "-max_len=16384",
+            "-timeout=20",
+            "-rss_limit_mb=4096",
+            "-print_final_stats=1",
+            f"-artifact_prefix={artifacts}/{target}-",
+            str(corpus),
+            str(HERE / "seeds" / target),
+            str(HERE / "corpus" / target),
+        ],
+        cwd=sanitizer.ROOT,
+        env=sanitizer.environment("ubsan"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     replay = subprocess.run(
-        [sys.executable, "-m", "dicom_assets_tests.fuzz.replay", target, str(corpus),
-         str(HERE / "seeds" / target), str(HERE / "corpus" / target), str(artifacts)],
-        cwd=sanitizer.ROOT, env=sanitizer.environment("asan"), capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "dicom_assets_tests.fuzz.replay",
+            target,
+            str(corpus),
+            str(HERE / "seeds" / target),
+            str(HERE / "corpus" / target),
+            str(artifacts),
+        ],
+        cwd=sanitizer.ROOT,
+        env=sanitizer.environment("asan"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     output = run.stdout + run.stderr + "\n--- ASan replay ---\n" + replay.stdout + replay.stderr
     replayed = re.findall(r"replayed (\d+) inputs", replay.stdout)
     (WORK / f"{target}.log").write_text(output)
     executions = re.findall(r"stat::number_of_executed_units:\s*(\d+)", output)
-    findings = [line for line in output.splitlines()
-                if any(m in line for m in (*sanitizer.REPORT_MARKERS, "==ERROR", "Uncaught"))]
+    findings = [
+        line
+        for line in output.splitlines()
+        if any(m in line for m in (*sanitizer.REPORT_MARKERS, "==ERROR", "Uncaught"))
+    ]
     return {
         "target": target,
         "seconds": f"{time.monotonic() - started:.0f}",
         "executions": executions[-1] if executions else "?",
         "corpus": str(len(list(corpus.iterdir()))),
         "replayed under ASan": replayed[-1] if replayed else "?",
-        "result": "nothing found" if run.returncode == replay.returncode == 0 and not findings
+        "result": "nothing found"
+        if run.returncode == replay.returncode == 0 and not findings
         else f"FINDING (exit {run.returncode}/{replay.returncode}): {findings[:1]}",
     }
 
@@ -73,10 +106,18 @@ def main() -> None:
     sanitizer.build("ubsan")
     sanitizer.build("asan")
     rows = [fuzz(target, args.seconds) for target in args.targets]
-    lines = ["| target | seconds | executions (UBSan, coverage-guided) | corpus files | "
-             "replayed under ASan | result |", "|---|---:|---:|---:|---:|---|"]
-    lines += [f"| {r['target']} | {r['seconds']} | {r['executions']} | {r['corpus']} | "
-              f"{r['replayed under ASan']} | {r['result']} |" for r in rows]
+    lines = [
+        (
+            "| target | seconds | executions (UBSan, coverage-guided) | corpus files | "
+            "replayed under ASan | result |"
+        ),
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {r['target']} | {r['seconds']} | {r['executions']} | {r['corpus']} | "
+        f"{r['replayed under ASan']} | {r['result']} |"
+        for r in rows
+    ]
     report = "\n".join(lines)
     (WORK / "report.md").write_text(report + "\n")
     print(report)

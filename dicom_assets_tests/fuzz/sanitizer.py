@@ -26,21 +26,33 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "dicom_assets" / "schema"
 SANITIZERS = {"asan": "address,undefined", "ubsan": "undefined"}
-FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-std=c99",
-         "-fPIC", "-shared"]
+FLAGS = [
+    "-O1",
+    "-g",
+    "-fno-omit-frame-pointer",
+    "-fno-sanitize-recover=undefined",
+    "-std=c99",
+    "-fPIC",
+    "-shared",
+]
 EXTENSIONS = {
     "_shredder": ["_shredder.c", "_split.c"],
     "_temporal": ["_temporal.c"],
 }
 HEADERS = ["_json.h", "_split.h"]
 # Sanitizer reports: any of these in a run's output is a finding.
-REPORT_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
-                  "UndefinedBehaviorSanitizer")
+REPORT_MARKERS = (
+    "ERROR: AddressSanitizer",
+    "runtime error:",
+    "ERROR: LeakSanitizer",
+    "UndefinedBehaviorSanitizer",
+)
 
 
 def _library(name: str) -> str:
-    return subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["gcc", f"-print-file-name={name}"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def module_path(name: str, kind: str = "asan") -> Path:
@@ -56,19 +68,31 @@ def build(kind: str = "asan") -> Path:
         inputs = [SCHEMA / s for s in sources + HEADERS]
         if target.exists() and target.stat().st_mtime > max(p.stat().st_mtime for p in inputs):
             continue
-        subprocess.run(["gcc", f"-fsanitize={SANITIZERS[kind]}", *FLAGS, f"-I{include}",
-                        *(str(SCHEMA / s) for s in sources), "-o", str(target)], check=True)
+        subprocess.run(
+            [
+                "gcc",
+                f"-fsanitize={SANITIZERS[kind]}",
+                *FLAGS,
+                f"-I{include}",
+                *(str(SCHEMA / s) for s in sources),
+                "-o",
+                str(target),
+            ],
+            check=True,
+        )
     return target.parent
 
 
 def environment(kind: str = "asan") -> dict[str, str]:
     """The environment of a Python that runs the sanitized extensions."""
     env = dict(os.environ)
-    env.update({
-        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
-        "PYTHONMALLOC": "malloc",
-        "DICOM_ASSETS_SANITIZED": kind,
-    })
+    env.update(
+        {
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+            "PYTHONMALLOC": "malloc",
+            "DICOM_ASSETS_SANITIZED": kind,
+        }
+    )
     if kind == "asan":
         env["LD_PRELOAD"] = f"{_library('libasan.so')}:{_library('libubsan.so')}"
         env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:halt_on_error=1"
@@ -127,8 +151,7 @@ class _Temporal:
 
     def parse(self, kind: int, count: int, offset: int, offsets: Any, data: Any) -> Any:
         CALLS["temporal"] += 1
-        copy = (lambda b: b if b is None else exact(memoryview(b)))  # noqa: E731
-        return self._module.parse(kind, count, offset, copy(offsets), copy(data))
+        return self._module.parse(kind, count, offset, exact(offsets), exact(data))
 
 
 def install() -> None:
@@ -147,7 +170,8 @@ def install() -> None:
     modules = {}
     for name in EXTENSIONS:
         spec = importlib.util.spec_from_file_location(
-            f"dicom_assets.schema.{name}", module_path(name, kind))
+            f"dicom_assets.schema.{name}", module_path(name, kind)
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         modules[name] = module

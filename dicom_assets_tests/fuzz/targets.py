@@ -151,7 +151,8 @@ def assert_same(payloads: list[bytes | None]) -> None:
     assert comparable(native.table) == comparable(python.table)
     assert native.invalid_values == python.invalid_values
     assert [(q.entry.sequence, q.reason) for q in native.quarantined] == [
-        (q.entry.sequence, q.reason) for q in python.quarantined]
+        (q.entry.sequence, q.reason) for q in python.quarantined
+    ]
     assert sum(native.rows_by_reader.values()) == native.table.num_rows
     assert python.rows_by_reader == {"native": 0, "python": python.table.num_rows}
 

@@ -4,6 +4,7 @@ runs this file again under AddressSanitizer and UndefinedBehaviorSanitizer)."""
 
 import gc
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,15 +32,24 @@ def _exact(data: bytes) -> memoryview:
     return memoryview(np.frombuffer(data, np.uint8).copy())
 
 
-@pytest.mark.parametrize(("payload", "column", "expected"), [
-    (rb'{"00100020":{"vr":"LO","V\u0061lue":["X"]}}', "PatientID", "X"),
-    (rb'{"00100020":{"\u0076r":"LO","Value":["X"]}}', "PatientID", "X"),
-    (rb'{"\u00300100020":{"vr":"LO","Value":["X"]}}', "PatientID", "X"),
-    (rb'{"00100010":{"vr":"PN","Value":[{"Alph\u0061betic":"Doe^J"}]}}', "PatientName",
-     {"Alphabetic": "Doe^J", "Ideographic": None, "Phonetic": None}),
-    (rb'{"00081140":{"vr":"SQ","Value":[{"0008115\u0030":{"vr":"UI","V\u0061lue":["1.2"]}}]}}',
-     "ReferencedImageSequence", [{"ReferencedSOPClassUID": "1.2"}]),
-])
+@pytest.mark.parametrize(
+    ("payload", "column", "expected"),
+    [
+        (rb'{"00100020":{"vr":"LO","V\u0061lue":["X"]}}', "PatientID", "X"),
+        (rb'{"00100020":{"\u0076r":"LO","Value":["X"]}}', "PatientID", "X"),
+        (rb'{"\u00300100020":{"vr":"LO","Value":["X"]}}', "PatientID", "X"),
+        (
+            rb'{"00100010":{"vr":"PN","Value":[{"Alph\u0061betic":"Doe^J"}]}}',
+            "PatientName",
+            {"Alphabetic": "Doe^J", "Ideographic": None, "Phonetic": None},
+        ),
+        (
+            rb'{"00081140":{"vr":"SQ","Value":[{"0008115\u0030":{"vr":"UI","V\u0061lue":["1.2"]}}]}}',
+            "ReferencedImageSequence",
+            [{"ReferencedSOPClassUID": "1.2"}],
+        ),
+    ],
+)
 def test_escaped_member_names_are_read_natively_as_spelled(payload, column, expected):
     assert Shredded([payload], OPTIONS).set_aside == []  # read natively, not handed over
     assert _row(payload)[column] == expected
@@ -47,11 +57,14 @@ def test_escaped_member_names_are_read_natively_as_spelled(payload, column, expe
 
 
 def test_escaped_private_members_and_creators_are_read_natively():
-    payload = (rb'{"00090010":{"vr":"LO","V\u0061lue":["ACME"]},'
-               rb'"00091010":{"\u0076r":"LO","V\u0061lue":["x"]}}')
+    payload = (
+        rb'{"00090010":{"vr":"LO","V\u0061lue":["ACME"]},'
+        rb'"00091010":{"\u0076r":"LO","V\u0061lue":["x"]}}'
+    )
     assert Shredded([payload], OPTIONS).set_aside == []
     assert _row(payload)["_private"] == [
-        {"creator": "ACME", "tag": "00091010", "vr": "LO", "value": "x"}]
+        {"creator": "ACME", "tag": "00091010", "vr": "LO", "value": "x"}
+    ]
     assert_same([payload])
 
 
@@ -63,10 +76,11 @@ def test_a_plain_and_an_escaped_spelling_of_one_member_are_a_duplicate():
 
 
 def test_splitters_compare_decoded_keys_and_the_last_spelling_wins():
-    body = (rb'[{"0020000D":{"vr":"UI","Value":["1"]},"\u0030020000D":{"vr":"UI",'
-            rb'"V\u0061lue":["2"]}},{"\u0030020000E":{"vr":"UI","Value":["3"]}}]')
-    assert [ids for _, ids in split_array(body, ("0020000D", "0020000E"))] == [
-        ("2", ""), ("", "3")]
+    body = (
+        rb'[{"0020000D":{"vr":"UI","Value":["1"]},"\u0030020000D":{"vr":"UI",'
+        rb'"V\u0061lue":["2"]}},{"\u0030020000E":{"vr":"UI","Value":["3"]}}]'
+    )
+    assert [ids for _, ids in split_array(body, ("0020000D", "0020000E"))] == [("2", ""), ("", "3")]
     page = rb'[{"m\u0065tadata":{"00100020":{"vr":"LO","Value":["X"]}},"sequence":1}]'
     [(rest, value)] = split_member(page, "metadata")
     assert orjson.loads(rest) == {"metadata": None, "sequence": 1}
@@ -84,8 +98,10 @@ def test_a_private_value_that_is_not_an_array_renders_as_null_on_both_paths(valu
 
 def test_negative_zero_follows_one_rule_on_both_paths():
     # A JSON integer -0 is the integer 0; the floats -0.0 and -0e0 keep their sign.
-    payload = (b'{"00180050":{"vr":"DS","Value":[-0]},"00280030":{"vr":"DS","Value":[-0.0,-0e0]},'
-               b'"00091011":{"vr":"DS","Value":[-0,-0.0]}}')
+    payload = (
+        b'{"00180050":{"vr":"DS","Value":[-0]},"00280030":{"vr":"DS","Value":[-0.0,-0e0]},'
+        b'"00091011":{"vr":"DS","Value":[-0,-0.0]}}'
+    )
     for options in (OPTIONS, ConversionOptions(native=False)):
         row = _row(payload, options)
         assert math.copysign(1.0, row["SliceThickness"]) == 1.0
@@ -94,16 +110,19 @@ def test_negative_zero_follows_one_rule_on_both_paths():
     assert_same([payload])
 
 
-@pytest.mark.parametrize("body", [b'[{"0020000D":', b'[{"0020000D":{"Value":',
-                                  b'[{"0020000D":{"Value":["1"', b"[{"])
+@pytest.mark.parametrize(
+    "body", [b'[{"0020000D":', b'[{"0020000D":{"Value":', b'[{"0020000D":{"Value":["1"', b"[{"]
+)
 def test_truncated_answers_are_refused_without_reading_past_their_end(body):
     assert isinstance(shredded._shredder.split_array(_exact(body), ("0020000D",)), str)
     member = body.replace(b"0020000D", b"metadata")
     assert isinstance(shredded._shredder.split_member(_exact(member), "metadata"), str)
 
 
-@pytest.mark.parametrize("payload", [b'{"00091010":', b'{"00091010":{', b'{"00100020":',
-                                     b'{"00091010":{"vr":"LO","Value":["a"'])
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"00091010":', b'{"00091010":{', b'{"00100020":', b'{"00091010":{"vr":"LO","Value":["a"'],
+)
 def test_truncated_elements_are_set_aside(payload):
     [(index, reason)] = Shredded([payload], OPTIONS).set_aside
     assert index == 0 and ("end" in reason or "expected" in reason or "not an object" in reason)
@@ -119,17 +138,29 @@ def test_an_empty_first_string_is_read():  # memcpy(NULL, src, 0) before: undefi
 def test_numbers_are_read_the_same_in_a_decimal_comma_locale(tmp_path: Path):
     locales = tmp_path / "locales"
     locales.mkdir()
-    subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8", str(locales / "de_DE.UTF-8")],
-                   capture_output=True)  # exit status 1: warnings only
+    subprocess.run(
+        ["localedef", "-i", "de_DE", "-f", "UTF-8", str(locales / "de_DE.UTF-8")],
+        capture_output=True,
+        check=False,
+    )  # exit status 1: warnings only
     assert (locales / "de_DE.UTF-8" / "LC_NUMERIC").exists()
     script = (
+        "import os\n"
+        "if os.environ.get('DICOM_ASSETS_SANITIZED'):\n"
+        "    from dicom_assets_tests.fuzz import sanitizer; sanitizer.install()\n"
         "import locale; locale.setlocale(locale.LC_NUMERIC, 'de_DE.UTF-8')\n"
         "assert locale.localeconv()['decimal_point'] == ','\n"
         "from dicom_assets_tests.schema.test_shredded_regressions import _row\n"
-        "payload = b'{\"00280030\":{\"vr\":\"DS\",\"Value\":[1.5e-30,0.30000000000000004]}}'\n"
-        "print(repr(_row(payload)['PixelSpacing']))\n")
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         env={**__import__("os").environ, "LOCPATH": str(locales)})
+        'payload = b\'{"00280030":{"vr":"DS","Value":[1.5e-30,0.30000000000000004]}}\'\n'
+        "print(repr(_row(payload)['PixelSpacing']))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LOCPATH": str(locales)},
+        check=False,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip() == "[1.5e-30, 0.30000000000000004]"
 
@@ -140,7 +171,7 @@ def test_the_temporal_kernel_refuses_offsets_whose_bounds_overflow():
     for offset in (2**61, 2**62 - 1, 3):
         with pytest.raises(ValueError, match="too short"):
             kernel.parse(0, 1, offset, offsets, b"")
-    values, slow = kernel.parse(0, 1, 2, offsets, b"")  # the last offsets pair: in bounds
+    _, slow = kernel.parse(0, 1, 2, offsets, b"")  # the last offsets pair: in bounds
     assert slow == b"\x01"
 
 
@@ -165,8 +196,15 @@ def test_shred_holds_its_payloads_while_kind_of_runs():
 
 
 def test_batches_are_shredded_in_parts_under_the_offset_bound(monkeypatch):
-    payloads = [orjson.dumps({"00100020": {"vr": "LO", "Value": [f"P{i}"]},
-                              "00180050": {"vr": "DS", "Value": [i + 0.5]}}) for i in range(7)]
+    payloads = [
+        orjson.dumps(
+            {
+                "00100020": {"vr": "LO", "Value": [f"P{i}"]},
+                "00180050": {"vr": "DS", "Value": [i + 0.5]},
+            }
+        )
+        for i in range(7)
+    ]
     payloads[3] = b'{"00180050":{"vr":"DS","Value":["3.5"]}}'  # set aside: a string DS
     monkeypatch.setattr(shredded, "SHRED_BATCH_BYTES", 2 * len(payloads[0]))
     batch = convert_entries([entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)])
@@ -183,9 +221,15 @@ def test_the_shredder_refuses_a_batch_over_2_gib():
 
 
 def test_one_odd_instance_leaves_the_rest_of_the_batch_native():
-    payloads = [orjson.dumps({"00100020": {"vr": "LO", "Value": [f"P{i}"]},
-                              "00280010": {"vr": "US", "Value": [512]}}) for i in range(100)]
-    payloads[41] = b'{"00100020":{"vr":"LO","Value":["P41"]},"00280010":{"vr":"US","Value":["512"]}}'
+    payloads = [
+        orjson.dumps(
+            {"00100020": {"vr": "LO", "Value": [f"P{i}"]}, "00280010": {"vr": "US", "Value": [512]}}
+        )
+        for i in range(100)
+    ]
+    payloads[41] = (
+        b'{"00100020":{"vr":"LO","Value":["P41"]},"00280010":{"vr":"US","Value":["512"]}}'
+    )
     entries = [entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)]
     batch = convert_entries(entries)
     assert batch.rows_by_reader == {"native": 99, "python": 1}
