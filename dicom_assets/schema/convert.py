@@ -21,7 +21,13 @@ from dicom_assets.schema.elements import ElementReader
 from dicom_assets.schema.entries import RowHead, Unreadable, parsed, payload_text, read_head
 from dicom_assets.schema.finish import Finisher
 from dicom_assets.schema.layout import HEAD_FIELDS, TAIL_FIELDS
-from dicom_assets.schema.mixed import NotMergeable, merged, read_natively
+from dicom_assets.schema.mixed import (
+    NotMergeable,
+    merged,
+    native_holds,
+    python_holds,
+    read_natively,
+)
 from dicom_assets.schema.model import ConversionOptions, ConvertedBatch, QuarantinedInstance
 from dicom_assets.schema.private import (
     assemble_private,
@@ -247,10 +253,6 @@ def _python_source(heads: list[tuple[Any, RowHead]], quarantined: list[Quarantin
                                            [h.metadata_json for h in kept], survey, options)
 
 
-def _keywords(keys: Any) -> set[str]:
-    return {spec_for_key(key).keyword for key in keys}
-
-
 def _converted(heads: list[RowHead], source: PythonElements | Shredded,
                options: ConversionOptions) -> tuple[pa.Table, int]:
     batch = _Batch(heads, source, options)
@@ -274,21 +276,22 @@ def convert_entries(
     native = options.native and options.vectorised and shredded.available()
     with _gc_paused():
         pairs, quarantined = _read_heads(entries, parse=not native)
-        parts: list[tuple[list[int], pa.Table, set[str]]] = []
+        parts: list[tuple[list[int], pa.Table, Any]] = []
         invalid_values = 0
         python_rows, reasons = list(range(len(pairs))), []
         if native:
             shredded_parts, python_rows, reasons = read_natively(pairs, options)
             for rows, source in shredded_parts:
                 table, invalid = _converted([pairs[i][1] for i in rows], source, options)
-                parts.append((rows, table, _keywords(source.keys)))
+                parts.append((rows, table, native_holds(source)))
                 invalid_values += invalid
         native_rows = sum(table.num_rows for _, table, _ in parts)
         if python_rows or not parts:
             positions, heads, source = _python_source(
                 [pairs[i] for i in python_rows], quarantined, options)
             table, invalid = _converted(heads, source, options)
-            parts.append(([python_rows[p] for p in positions], table, _keywords(source.keys)))
+            parts.append(([python_rows[p] for p in positions], table,
+                          python_holds([h.metadata for h in heads])))
             invalid_values += invalid
         if reasons:
             log.info("%d of %d instances converted by the Python path, the rest natively "

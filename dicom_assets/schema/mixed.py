@@ -9,7 +9,7 @@ column set, column order and item-field order a single Python-path conversion wo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from dicom_assets.schema.entries import RowHead
 from dicom_assets.schema.layout import one_table
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.shredded import Shredded
+from dicom_assets.schema.vr import spec_for_key
 
 
 def read_natively(
@@ -66,20 +67,63 @@ class NotMergeable(Exception):
     """The parts' tables, merged, would not be the table of one conversion of the batch."""
 
 
-def merged(parts: list[tuple[list[int], pa.Table, set[str]]]) -> pa.Table:
-    """The parts' tables as one, rows in the order of their indices (they partition a batch);
-    each part comes with the keywords of the attributes its instances hold.
+Path = tuple[str, ...]  # tag keys: the sequences down to an attribute, then the attribute
 
-    A part converted alone leaves out a column that has nothing to type in it (a sequence
-    whose items carry no typed attribute there), where one conversion of the batch would give
-    its rows a value (``[]`` for a sequence without items): then :class:`NotMergeable`."""
+
+def native_holds(source: Shredded) -> Callable[[Path], bool]:
+    """Whether any instance of a shredded part holds an attribute at a path."""
+
+    def holds(path: Path) -> bool:
+        parents = {-1}
+        for key in path:
+            parents = {
+                i
+                for i, column in enumerate(source.columns)
+                if column["key"] == key and column["parent"] in parents
+            }
+            if not parents:
+                return False
+        return True
+
+    return holds
+
+
+def python_holds(metadatas: list[Any]) -> Callable[[Path], bool]:
+    """Whether any instance of a parsed part holds an attribute at a path."""
+
+    def holds(path: Path) -> bool:
+        level = [m for m in metadatas if type(m) is dict]
+        for depth, key in enumerate(path):
+            found = [e for item in level for k, e in item.items() if spec_for_key(k).key == key]
+            if depth == len(path) - 1:
+                return bool(found)
+            level = [
+                item
+                for e in found
+                if type(e) is dict and type(e.get("Value")) is list
+                for item in e["Value"]
+                if type(item) is dict
+            ]
+        return False
+
+    return holds
+
+
+def merged(parts: list[tuple[list[int], pa.Table, Callable[[Path], bool]]]) -> pa.Table:
+    """The parts' tables as one, rows in the order of their indices (they partition a batch);
+    each part comes with a test of whether its instances hold an attribute (``*_holds``).
+
+    A part converted alone leaves out a column or an item field that has nothing to type in it
+    (a sequence whose items carry no typed attribute there), where one conversion of the batch
+    would give its rows a value (``[]`` for a sequence without items): then
+    :class:`NotMergeable`."""
     if len(parts) == 1:
         return parts[0][1]
-    names = set().union(*(table.column_names for _, table, _ in parts))
-    for _, table, keywords in parts:
-        if (names - set(table.column_names)) & keywords:
-            raise NotMergeable("a column left out of a part that holds its attribute")
     table = one_table([table for _, table, _ in parts])
+    for _, part, holds in parts:
+        for path in _left_out(table.schema, part.schema):
+            if holds(path):
+                raise NotMergeable("an attribute left out of a part that holds it")
     order = np.argsort(
         np.concatenate([np.asarray(rows, dtype=np.int64) for rows, _, _ in parts]), kind="stable"
     )
@@ -87,6 +131,28 @@ def merged(parts: list[tuple[list[int], pa.Table, set[str]]]) -> pa.Table:
         table = table.take(pa.array(order))
     schema = pa.schema([field.with_type(_items_in_tag_order(field.type)) for field in table.schema])
     return table if schema == table.schema else table.cast(schema)
+
+
+def _left_out(
+    whole: pa.Schema | pa.StructType, part: pa.Schema | pa.StructType | None, path: Path = ()
+) -> list[Path]:
+    """The attributes (as paths) of ``whole``'s columns or item fields that ``part`` lacks."""
+    out: list[Path] = []
+    names = set(part.names) if part is not None else set()
+    for field in whole:
+        tag = tag_for_keyword(field.name)
+        if tag is None:
+            continue  # _private, PN groups...: not attributes
+        here = (*path, f"{tag:08X}")
+        if field.name not in names:
+            out.append(here)
+            continue
+        inner, other = field.type, part.field(field.name).type
+        while pa.types.is_list(inner) and pa.types.is_list(other):
+            inner, other = inner.value_type, other.value_type
+        if pa.types.is_struct(inner) and pa.types.is_struct(other):
+            out.extend(_left_out(inner, other, here))
+    return out
 
 
 def _items_in_tag_order(kind: pa.DataType) -> pa.DataType:

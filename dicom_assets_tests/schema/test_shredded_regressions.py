@@ -240,3 +240,20 @@ def test_one_odd_instance_leaves_the_rest_of_the_batch_native():
     report.add_batch(convert_entries(entries[:10], ConversionOptions(native=False)))
     metadata = report.metadata("/lake/window")
     assert metadata["rows_native"].value == 99 and metadata["rows_python"].value == 11
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_parts_merge_as_one_conversion_when_only_the_odd_part_types_a_sequence(nested):
+    # Found by the convert fuzz target: a part converted alone leaves out a sequence (or an
+    # item field) whose items carry no typed attribute there; one conversion gives it [].
+    empty = {"00400008": {"vr": "SQ"}, "00400009": {"vr": "SH", "Value": ["SPS1"]}}
+    typed = {"00400008": {"vr": "SQ", "Value": [{"00080100": {"vr": "SH", "Value": ["C"]}}]}}
+    if nested:
+        plain = {"00400275": {"vr": "SQ", "Value": [empty]}}
+        odd = {"00400275": {"vr": "SQ", "Value": [typed]}}
+    else:
+        plain, odd = empty, typed
+    odd["00180050"] = {"vr": "DS", "Value": ["1.5"]}  # sets this instance aside
+    payloads = [orjson.dumps(plain), orjson.dumps(odd), orjson.dumps(plain)]
+    assert [i for i, _ in Shredded(payloads, OPTIONS).set_aside] == [1]
+    assert_same(payloads)
