@@ -46,7 +46,7 @@ def fuzz(target: str, seconds: int) -> dict[str, str]:
             f"-max_total_time={seconds}",
             f"-dict={HERE / 'dicom_json.dict'}",
             "-max_len=16384",
-            "-timeout=20",
+            "-timeout=60",
             "-rss_limit_mb=4096",
             "-print_final_stats=1",
             f"-artifact_prefix={artifacts}/{target}-",
