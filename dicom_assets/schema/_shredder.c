@@ -31,7 +31,9 @@ static void init_plain(void) {
 }
 
 enum { K_SKIP = 0, K_STR = 1, K_NUM = 2, K_PN = 3, K_SEQ = 4, K_SPAN = 5 };
-#define N_BUFS 24
+enum { B_ROWS, B_VR_OFF, B_VR_DATA, B_VR_VALID, B_HAS_VALUE, B_VAL_OFF, B_VAL_VALID, B_S_OFF,
+       B_S_DATA, B_NUMS, B_SPAN_START, B_SPAN_END, B_IB_OFF, B_IB_DATA, B_IB_VALID,
+       B_PN_OFF, B_PN_DATA = B_PN_OFF + 3, B_PN_VALID = B_PN_DATA + 3, N_BUFS = B_PN_VALID + 3 };
 
 typedef struct {
     int parent;      /* column id of the enclosing sequence, -1 at the top level */
@@ -39,13 +41,12 @@ typedef struct {
     int kind, depth;
     int32_t last_row;
     int32_t n_values;
-    Buf rows, vr_off, vr_data, vr_valid, has_value, val_off, val_valid;
-    Buf s_off, s_data;             /* K_STR */
-    Buf nums;                      /* K_NUM */
-    Buf pn_off[3], pn_data[3];     /* K_PN; a group's validity is its own flag buffer */
-    Buf pn_valid[3];
-    Buf span_start, span_end;      /* int32, every top-level element, for the reference reader */
-    Buf ib_off, ib_data, ib_valid; /* K_SPAN: InlineBinary text */
+    /* rows, vr_*, has_value, val_*: every kind; s_* text (K_STR); nums (K_NUM); pn_*: per PN
+     * group (a group's validity is its own flag buffer); span_*: int32, every top-level
+     * element, for the reference reader; ib_*: K_SPAN's InlineBinary text. */
+    Buf b[N_BUFS];
+    int n_used;               /* the buffers this column's kind writes, for its snapshots */
+    unsigned char used[N_BUFS];
     int saw_text, saw_number, complex;  /* K_SPAN: value types met (complex: not flat) */
     int odd;  /* K_SPAN: a "Value" that is neither an array nor null (the reference reader's) */
     /* The state before the payload being read first touched this column, for its rollback. */
@@ -55,20 +56,27 @@ typedef struct {
     int snap_flags[4];
 } Column;
 
-/* Every buffer of a column, for snapshots, rollbacks and freeing. */
-static void column_bufs(Column *c, Buf *out[N_BUFS]) {
-    Buf *fixed[] = {&c->rows, &c->vr_off, &c->vr_data, &c->vr_valid, &c->has_value,
-                    &c->val_off, &c->val_valid, &c->s_off, &c->s_data, &c->nums,
-                    &c->span_start, &c->span_end, &c->ib_off, &c->ib_data, &c->ib_valid};
+/* The buffers a column of each kind writes (set once, at its creation). */
+static void column_uses(Column *c, int top_level) {
+    static const unsigned char COMMON[] = {B_ROWS, B_VR_OFF, B_VR_DATA, B_VR_VALID, B_HAS_VALUE,
+                                           B_VAL_OFF, B_VAL_VALID};
     int n = 0;
-    for (size_t j = 0; j < sizeof fixed / sizeof *fixed; j++) out[n++] = fixed[j];
-    for (int g = 0; g < 3; g++) { out[n++] = &c->pn_off[g]; out[n++] = &c->pn_data[g]; out[n++] = &c->pn_valid[g]; }
+    if (c->kind != K_SKIP) {
+        for (size_t j = 0; j < sizeof COMMON; j++) c->used[n++] = COMMON[j];
+        if (top_level) { c->used[n++] = B_SPAN_START; c->used[n++] = B_SPAN_END; }
+    }
+    if (c->kind == K_STR || c->kind == K_SPAN) { c->used[n++] = B_S_OFF; c->used[n++] = B_S_DATA; }
+    if (c->kind == K_NUM || c->kind == K_SPAN) c->used[n++] = B_NUMS;
+    if (c->kind == K_SPAN) {
+        c->used[n++] = B_IB_OFF; c->used[n++] = B_IB_DATA; c->used[n++] = B_IB_VALID;
+    }
+    if (c->kind == K_PN)
+        for (int g = 0; g < 9; g++) c->used[n++] = (unsigned char)(B_PN_OFF + g);
+    c->n_used = n;
 }
 
 static void column_snapshot(Column *c, Py_ssize_t row) {
-    Buf *bufs[N_BUFS];
-    column_bufs(c, bufs);
-    for (int j = 0; j < N_BUFS; j++) c->snap_len[j] = bufs[j]->len;
+    for (int j = 0; j < c->n_used; j++) c->snap_len[j] = c->b[c->used[j]].len;
     c->snap_n_values = c->n_values;
     c->snap_last_row = c->last_row;
     c->snap_flags[0] = c->saw_text; c->snap_flags[1] = c->saw_number;
@@ -77,9 +85,7 @@ static void column_snapshot(Column *c, Py_ssize_t row) {
 }
 
 static void column_restore(Column *c) {
-    Buf *bufs[N_BUFS];
-    column_bufs(c, bufs);
-    for (int j = 0; j < N_BUFS; j++) bufs[j]->len = c->snap_len[j];
+    for (int j = 0; j < c->n_used; j++) c->b[c->used[j]].len = c->snap_len[j];
     c->n_values = c->snap_n_values;
     c->last_row = c->snap_last_row;
     c->saw_text = c->snap_flags[0]; c->saw_number = c->snap_flags[1];
@@ -172,10 +178,11 @@ static int column_for(P *p, int parent, int depth, uint64_t key, const unsigned 
     c->depth = depth;
     c->last_row = -1;
     c->snap_row = sh->row;  /* new in this payload: a rollback drops it */
-    if (put_i32(&c->vr_off, 0) < 0 || put_i32(&c->val_off, 0) < 0 || put_i32(&c->s_off, 0) < 0 ||
-        put_i32(&c->ib_off, 0) < 0)
+    column_uses(c, parent < 0);
+    if (put_i32(&c->b[B_VR_OFF], 0) < 0 || put_i32(&c->b[B_VAL_OFF], 0) < 0 || put_i32(&c->b[B_S_OFF], 0) < 0 ||
+        put_i32(&c->b[B_IB_OFF], 0) < 0)
         return nomem(p);
-    for (int g = 0; g < 3; g++) if (put_i32(&c->pn_off[g], 0) < 0) return nomem(p);
+    for (int g = 0; g < 3; g++) if (put_i32(&c->b[B_PN_OFF + g], 0) < 0) return nomem(p);
     sh->table[h] = sh->n_cols + 1;
     return sh->n_cols++;
 }
@@ -208,20 +215,20 @@ static int parse_pn(P *p, Column *c) {
         if (!more) break;
     }
     for (int g = 0; g < 3; g++) {
-        if (ga[g] && decode_into(&c->pn_data[g], ga[g], gb[g], ge[g]) < 0) return nomem(p);
-        if (put_i32(&c->pn_off[g], (int32_t)c->pn_data[g].len) < 0 ||
-            put_u8(&c->pn_valid[g], ga[g] != NULL) < 0) return nomem(p);
+        if (ga[g] && decode_into(&c->b[B_PN_DATA + g], ga[g], gb[g], ge[g]) < 0) return nomem(p);
+        if (put_i32(&c->b[B_PN_OFF + g], (int32_t)c->b[B_PN_DATA + g].len) < 0 ||
+            put_u8(&c->b[B_PN_VALID + g], ga[g] != NULL) < 0) return nomem(p);
     }
     return 0;
 }
 
 static int push_null_value(P *p, Column *c) {
-    if (put_u8(&c->val_valid, 0) < 0) return nomem(p);
-    if (c->kind == K_STR) { if (put_i32(&c->s_off, (int32_t)c->s_data.len) < 0) return nomem(p); }
-    else if (c->kind == K_NUM) { if (put_f64(&c->nums, 0.0) < 0) return nomem(p); }
+    if (put_u8(&c->b[B_VAL_VALID], 0) < 0) return nomem(p);
+    if (c->kind == K_STR) { if (put_i32(&c->b[B_S_OFF], (int32_t)c->b[B_S_DATA].len) < 0) return nomem(p); }
+    else if (c->kind == K_NUM) { if (put_f64(&c->b[B_NUMS], 0.0) < 0) return nomem(p); }
     else if (c->kind == K_PN) {
         for (int g = 0; g < 3; g++)
-            if (put_i32(&c->pn_off[g], (int32_t)c->pn_data[g].len) < 0 || put_u8(&c->pn_valid[g], 0) < 0)
+            if (put_i32(&c->b[B_PN_OFF + g], (int32_t)c->b[B_PN_DATA + g].len) < 0 || put_u8(&c->b[B_PN_VALID + g], 0) < 0)
                 return nomem(p);
     } else return bail(p, "null sequence item");
     c->n_values++;
@@ -242,24 +249,24 @@ static int parse_value_array(P *p, int col, int depth) {
             int e;
             if (ch != '"') return bail(p, "a text value is not a string");
             if (scan_string(p, &a, &b, &e) < 0) return -1;
-            if (decode_into(&c->s_data, a, b, e) < 0 || put_i32(&c->s_off, (int32_t)c->s_data.len) < 0 ||
-                put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (decode_into(&c->b[B_S_DATA], a, b, e) < 0 || put_i32(&c->b[B_S_OFF], (int32_t)c->b[B_S_DATA].len) < 0 ||
+                put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else if (c->kind == K_NUM) {
             double v;
             if (ch != '-' && (ch < '0' || ch > '9')) return bail(p, "a numeric value is not a number");
             if (parse_number(p, &v) < 0) return -1;
-            if (put_f64(&c->nums, v) < 0 || put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (put_f64(&c->b[B_NUMS], v) < 0 || put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else if (c->kind == K_PN) {
             if (ch != '{') return bail(p, "a PN value is not an object");
             if (parse_pn(p, c) < 0) return -1;
-            if (put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else {  /* K_SEQ */
             if (ch != '{') return bail(p, "a sequence item is not an object");
             int32_t item = c->n_values++;
-            if (put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             if (parse_object_of_elements(p, col, depth + 1, item) < 0) return -1;
         }
         int more = next_item(p, ']');
@@ -301,10 +308,10 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
     }
     Column *c = &p->sh->cols[col];
     int vr_valid = vra != NULL && vre >= 0;
-    if (vr_valid && decode_into(&c->vr_data, vra, vrb, vre) < 0) return nomem(p);
-    if (put_i32(&c->rows, row) < 0 || put_i32(&c->vr_off, (int32_t)c->vr_data.len) < 0 ||
-        put_u8(&c->vr_valid, (uint8_t)vr_valid) < 0 || put_u8(&c->has_value, (uint8_t)has_value) < 0 ||
-        put_i32(&c->val_off, c->n_values) < 0) return nomem(p);
+    if (vr_valid && decode_into(&c->b[B_VR_DATA], vra, vrb, vre) < 0) return nomem(p);
+    if (put_i32(&c->b[B_ROWS], row) < 0 || put_i32(&c->b[B_VR_OFF], (int32_t)c->b[B_VR_DATA].len) < 0 ||
+        put_u8(&c->b[B_VR_VALID], (uint8_t)vr_valid) < 0 || put_u8(&c->b[B_HAS_VALUE], (uint8_t)has_value) < 0 ||
+        put_i32(&c->b[B_VAL_OFF], c->n_values) < 0) return nomem(p);
     return 0;
 }
 
@@ -346,7 +353,7 @@ static int parse_loose_element(P *p, int col, int32_t row) {
                     unsigned char vc = peek(p);
                     if (vc == '"') {
                         if (scan_string(p, &sa, &sb, &se) < 0) return -1;
-                        if (decode_into(&c->s_data, sa, sb, se) < 0) return nomem(p);
+                        if (decode_into(&c->b[B_S_DATA], sa, sb, se) < 0) return nomem(p);
                         c->saw_text = 1;
                     } else if (vc == '-' || (vc >= '0' && vc <= '9')) {
                         if (parse_number(p, &v) < 0) return -1;
@@ -359,8 +366,8 @@ static int parse_loose_element(P *p, int col, int32_t row) {
                         c->complex = 1;
                         valid = 0;
                     }
-                    if (put_i32(&c->s_off, (int32_t)c->s_data.len) < 0 || put_f64(&c->nums, v) < 0 ||
-                        put_u8(&c->val_valid, valid) < 0) return nomem(p);
+                    if (put_i32(&c->b[B_S_OFF], (int32_t)c->b[B_S_DATA].len) < 0 || put_f64(&c->b[B_NUMS], v) < 0 ||
+                        put_u8(&c->b[B_VAL_VALID], valid) < 0) return nomem(p);
                     c->n_values++;
                     int more = next_item(p, ']');
                     if (more < 0) return -1;
@@ -377,12 +384,12 @@ static int parse_loose_element(P *p, int col, int32_t row) {
     }
     Column *c = &p->sh->cols[col];
     c->odd |= value_odd;
-    if ((vra && decode_into(&c->vr_data, vra, vrb, vre) < 0) ||
-        (iba && decode_into(&c->ib_data, iba, ibb, ibe) < 0)) return nomem(p);
-    if (put_i32(&c->rows, row) < 0 || put_i32(&c->vr_off, (int32_t)c->vr_data.len) < 0 ||
-        put_u8(&c->vr_valid, vra != NULL) < 0 || put_u8(&c->has_value, (uint8_t)has_value) < 0 ||
-        put_i32(&c->val_off, c->n_values) < 0 || put_i32(&c->ib_off, (int32_t)c->ib_data.len) < 0 ||
-        put_u8(&c->ib_valid, iba != NULL) < 0) return nomem(p);
+    if ((vra && decode_into(&c->b[B_VR_DATA], vra, vrb, vre) < 0) ||
+        (iba && decode_into(&c->b[B_IB_DATA], iba, ibb, ibe) < 0)) return nomem(p);
+    if (put_i32(&c->b[B_ROWS], row) < 0 || put_i32(&c->b[B_VR_OFF], (int32_t)c->b[B_VR_DATA].len) < 0 ||
+        put_u8(&c->b[B_VR_VALID], vra != NULL) < 0 || put_u8(&c->b[B_HAS_VALUE], (uint8_t)has_value) < 0 ||
+        put_i32(&c->b[B_VAL_OFF], c->n_values) < 0 || put_i32(&c->b[B_IB_OFF], (int32_t)c->b[B_IB_DATA].len) < 0 ||
+        put_u8(&c->b[B_IB_VALID], iba != NULL) < 0) return nomem(p);
     return 0;
 }
 
@@ -397,10 +404,15 @@ static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
         uint64_t key;
         unsigned char decoded[6 * SHORT_KEY];
         if (member_key(p, &a, &b, &e) < 0) return -1;
-        Py_ssize_t n = decode_short(a, b, e, decoded, 8);  /* "\u0030010..." is "0010..." */
-        if (n != 8 || key_of(decoded, decoded + 8, &key) < 0)
-            return bail(p, "tag key is not 8 upper-case hex digits");
-        int col = column_for(p, parent, depth, key, decoded);
+        const unsigned char *text = a;  /* decoded: "\u0030010..." is "0010..." */
+        if (e) {
+            if (decode_short(a, b, e, decoded, 8) != 8)
+                return bail(p, "tag key is not 8 upper-case hex digits");
+            text = decoded;
+            b = decoded + 8;
+        }
+        if (key_of(text, b, &key) < 0) return bail(p, "tag key is not 8 upper-case hex digits");
+        int col = column_for(p, parent, depth, key, text);
         if (col < 0) return -1;
         Column *c = &p->sh->cols[col];
         if (c->last_row == row) return bail(p, "duplicate tag key");
@@ -414,8 +426,8 @@ static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
         } else if (parse_element(p, col, depth, row) < 0) return -1;
         if (kind != K_SKIP && parent < 0) {  /* spans of top-level elements: see Column */
             c = &p->sh->cols[col];
-            if (put_i32(&c->span_start, (int32_t)(start - p->base)) < 0 ||
-                put_i32(&c->span_end, (int32_t)(p->s - p->base)) < 0) return nomem(p);
+            if (put_i32(&c->b[B_SPAN_START], (int32_t)(start - p->base)) < 0 ||
+                put_i32(&c->b[B_SPAN_END], (int32_t)(p->s - p->base)) < 0) return nomem(p);
         }
         int more = next_item(p, '}');
         if (more <= 0) return more;
@@ -449,29 +461,27 @@ static PyObject *column_tuple(Column *c) {
     PyObject *pn = PyTuple_New(9);
     if (!pn) return NULL;
     for (int g = 0; g < 3; g++) {
-        PyTuple_SET_ITEM(pn, g * 3, as_bytes(&c->pn_off[g]));
-        PyTuple_SET_ITEM(pn, g * 3 + 1, as_bytes(&c->pn_data[g]));
-        PyTuple_SET_ITEM(pn, g * 3 + 2, as_bytes(&c->pn_valid[g]));
+        PyTuple_SET_ITEM(pn, g * 3, as_bytes(&c->b[B_PN_OFF + g]));
+        PyTuple_SET_ITEM(pn, g * 3 + 1, as_bytes(&c->b[B_PN_DATA + g]));
+        PyTuple_SET_ITEM(pn, g * 3 + 2, as_bytes(&c->b[B_PN_VALID + g]));
     }
     return Py_BuildValue(
         "{s:i,s:s,s:i,s:i,s:i,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,"
         "s:N,s:N,s:N,s:i,s:i,s:i,s:i}",
         "parent", c->parent, "key", key, "kind", c->kind, "depth", c->depth,
-        "n_values", c->n_values, "rows", as_bytes(&c->rows), "vr_off", as_bytes(&c->vr_off),
-        "vr_data", as_bytes(&c->vr_data), "vr_valid", as_bytes(&c->vr_valid),
-        "has_value", as_bytes(&c->has_value), "val_off", as_bytes(&c->val_off),
-        "val_valid", as_bytes(&c->val_valid), "s_off", as_bytes(&c->s_off),
-        "s_data", as_bytes(&c->s_data), "nums", as_bytes(&c->nums), "pn", pn,
-        "span_start", as_bytes(&c->span_start), "span_end", as_bytes(&c->span_end),
-        "ib_off", as_bytes(&c->ib_off), "ib_data", as_bytes(&c->ib_data),
-        "ib_valid", as_bytes(&c->ib_valid), "saw_text", c->saw_text,
+        "n_values", c->n_values, "rows", as_bytes(&c->b[B_ROWS]), "vr_off", as_bytes(&c->b[B_VR_OFF]),
+        "vr_data", as_bytes(&c->b[B_VR_DATA]), "vr_valid", as_bytes(&c->b[B_VR_VALID]),
+        "has_value", as_bytes(&c->b[B_HAS_VALUE]), "val_off", as_bytes(&c->b[B_VAL_OFF]),
+        "val_valid", as_bytes(&c->b[B_VAL_VALID]), "s_off", as_bytes(&c->b[B_S_OFF]),
+        "s_data", as_bytes(&c->b[B_S_DATA]), "nums", as_bytes(&c->b[B_NUMS]), "pn", pn,
+        "span_start", as_bytes(&c->b[B_SPAN_START]), "span_end", as_bytes(&c->b[B_SPAN_END]),
+        "ib_off", as_bytes(&c->b[B_IB_OFF]), "ib_data", as_bytes(&c->b[B_IB_DATA]),
+        "ib_valid", as_bytes(&c->b[B_IB_VALID]), "saw_text", c->saw_text,
         "saw_number", c->saw_number, "complex", c->complex, "odd", c->odd);
 }
 
 static void column_free(Column *c) {
-    Buf *bufs[N_BUFS];
-    column_bufs(c, bufs);
-    for (int j = 0; j < N_BUFS; j++) buf_free(bufs[j]);
+    for (int j = 0; j < N_BUFS; j++) buf_free(&c->b[j]);
 }
 
 static void shred_free(Shred *sh) {
