@@ -37,6 +37,10 @@ DEFAULTS: dict[str, str | None] = {
     "DICOM_MAX_LAG_SECONDS": "300",
     "DICOM_MAX_QUARANTINE_SHARE": "0.01",
     "DICOM_LAG_INTERVAL_SECONDS": "30",
+    # De-identification before landing (docs/deidentification.md); the key is a secret.
+    "DICOM_DEIDENTIFY": "off",
+    "DICOM_DEID_OPTIONS": "",
+    "DICOM_DEID_KEY": None,
 }
 
 

@@ -15,6 +15,7 @@ from dagster import (
 from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.checks import dicom_instances_window_checks
 from dicom_assets.config import setting
+from dicom_assets.deid.settings import settings_from_environment
 from dicom_assets.io import DicomLakeIOManager
 from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
 from dicom_assets.resources import (
@@ -36,7 +37,13 @@ dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
 
 def build_resources() -> dict[str, Any]:
     """The resources, configured from the environment as it is now (see ``config.py``)."""
-    lake = LakeResource(url=setting("DICOM_LAKE_URL"))
+    settings_from_environment()  # a wrong DICOM_DEID* setting fails the load, naming it
+    lake = LakeResource(
+        url=setting("DICOM_LAKE_URL"),
+        deidentify=setting("DICOM_DEIDENTIFY"),
+        deid_options=setting("DICOM_DEID_OPTIONS"),
+        deid_key=setting("DICOM_DEID_KEY"),
+    )
     return {
         "dicom_server": DicomServerResource(
             url=setting("DICOM_SERVER_URL"),

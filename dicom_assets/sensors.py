@@ -196,7 +196,10 @@ def maybe_reconcile(
         # Storage failures come out as LakeStorageError: a clean message, never a secret.
         with lake.storage_errors():
             result = reconcile_orthanc(
-                lake.filesystem(), lake.dicom_root(), dicom_server.effective_orthanc_url()
+                lake.filesystem(),
+                lake.dicom_root(),
+                dicom_server.effective_orthanc_url(),
+                deidentifier=lake.deidentifier(),
             )
     except ReconcileRefused as refused:
         context.log.warning(str(refused))
