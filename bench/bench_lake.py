@@ -53,8 +53,7 @@ def child_sync(orthanc_url: str, lake_url: str) -> dict:
     resources = build_resources()
     totals = {
         "rows": 0,
-        "bytes_written": 0,
-        "files": 0,
+        "files_added": 0,
         "server_seconds": 0.0,
         "conversion_seconds": 0.0,
         "write_seconds": 0.0,
@@ -65,9 +64,14 @@ def child_sync(orthanc_url: str, lake_url: str) -> dict:
         metadata = result.asset_materializations_for_node("dicom_instances")[0].metadata
         for name in totals:
             totals[name] += metadata[name].value
+    seconds = time.perf_counter() - started
+    import pyarrow as pa
+
+    actions = pa.table(resources["lake"].table().open().get_add_actions())
+    totals["bytes_written"] = int(sum(actions["size_bytes"].to_pylist()))
     return {
         **totals,
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
         "windows": len(windows),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -77,7 +81,7 @@ def raw_write(fs, path: str, megabytes: int) -> float:
     """Seconds to stream ``megabytes`` MiB of incompressible rows into one Parquet file."""
     import pyarrow as pa
 
-    from dicom_assets.io.writer import stream_parquet_atomically
+    from dicom_assets.lake.atomic_files import stream_parquet_atomically
 
     schema = pa.schema([("n", pa.int64()), ("payload", pa.binary())])
 
@@ -120,7 +124,7 @@ def raw_phase(azurite: AzuriteServer, tmp_path: Path, megabytes: int, rounds: in
     """MB/s of ``raw_write`` into a local folder and an Azurite container (best round each)."""
     import fsspec
 
-    from dicom_assets.resources.blob_filesystem import LakeBlobFileSystem
+    from dicom_assets.lake.blob_filesystem import LakeBlobFileSystem
 
     local = fsspec.filesystem("file")
     remote = LakeBlobFileSystem(connection_string=azurite.connection_string())

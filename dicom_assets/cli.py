@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dicom_assets.config import is_remote_url, setting_value
-from dicom_assets.resources.lake import LakeResource
-from dicom_assets.sql.lake_schema import read_lake_schema
+from dicom_assets.lake.resource import LakeResource
+from dicom_assets.sql.lake_schema import read_table_schema
 from dicom_assets.sql.synapse_config import (
     MAX_EXTERNAL_TABLE_COLUMNS,
     SynapseConfig,
@@ -57,7 +57,32 @@ def _parser() -> argparse.ArgumentParser:
         default=MAX_EXTERNAL_TABLE_COLUMNS,
         help=f"external table column limit (default {MAX_EXTERNAL_TABLE_COLUMNS})",
     )
+    migrate = commands.add_parser(
+        "migrate-lake",
+        help="convert a lake of the previous version (Parquet folders) into the Delta table",
+        description="Commit every result/Dicom/YYYY/MM/DD/HH/ window of Parquet files of the "
+        "previous version to the Delta table result/Dicom/, one commit per window with its last "
+        "synced sequence. The DICOM server is not called. Safe to re-run.",
+    )
+    migrate.add_argument("--lake", help="lake root (default: DICOM_LAKE_URL, else data/lake)")
+    migrate.add_argument(
+        "--remove-old", action="store_true",
+        help="delete the old Parquet files and _state.json once every window is migrated",
+    )
     return parser
+
+
+def migrate(arguments: argparse.Namespace) -> str:
+    from dicom_assets.lake.migrate import migrate_lake
+
+    lake = LakeResource(url=_lake_url(arguments.lake))
+    with lake.storage_errors():
+        report = migrate_lake(lake, remove_old=arguments.remove_old, progress=print)
+    return (
+        f"migrated {report.windows} windows ({report.rows} rows, {report.duplicates_dropped} "
+        f"duplicate rows dropped), {report.skipped} already migrated, "
+        f"{report.files_removed} old files removed\n"
+    )
 
 
 def _lake_url(argument: str | None) -> str:
@@ -88,9 +113,10 @@ def synapse_sql(arguments: argparse.Namespace) -> str:
     """The rendered script for the lake and options in ``arguments``."""
     lake = LakeResource(url=_lake_url(arguments.lake))
     config = _synapse_config(arguments, lake.url)
-    columns, total_rows = read_lake_schema(lake.filesystem(), lake.dicom_root())
+    with lake.storage_errors():
+        columns, total_rows = read_table_schema(lake)
     if total_rows == 0 and not columns:
-        raise ValueError(f"no Parquet files under {lake.url_of(lake.dicom_root())}: sync first")
+        raise ValueError(f"no Delta table at {lake.url_of(lake.dicom_root())}: sync first")
     return render_script(build_synapse_script(columns, config))
 
 
@@ -99,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if arguments.command == "synapse-sql":
             sys.stdout.write(synapse_sql(arguments))
+        elif arguments.command == "migrate-lake":
+            sys.stdout.write(migrate(arguments))
     except ValueError as error:
         print(f"dicom-assets {arguments.command}: {error}", file=sys.stderr)
         return 2

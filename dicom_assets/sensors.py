@@ -38,7 +38,7 @@ from dagster import (
 )
 
 from dicom_assets.config import setting_value
-from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode
+from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode
 from dicom_assets.partitions import dicom_feed_partitions, partition_key_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sources.entries import FeedChange
@@ -190,16 +190,18 @@ def maybe_reconcile(
     now = time.time()
     if now - state.reconciled_at < _reconcile_interval():
         return
+    from dicom_assets.deid.guard import check_lake
     from dicom_assets.sources.reconcile import ReconcileRefused, reconcile_orthanc
 
     try:
         # Storage failures come out as LakeStorageError: a clean message, never a secret.
         with lake.storage_errors():
+            deidentifier = lake.deidentifier()
+            check_lake(lake.filesystem(), lake.dicom_root(), deidentifier)
             result = reconcile_orthanc(
-                lake.filesystem(),
-                lake.dicom_root(),
+                lake.table(),
                 dicom_server.effective_orthanc_url(),
-                deidentifier=lake.deidentifier(),
+                deidentifier=deidentifier,
             )
     except ReconcileRefused as refused:
         context.log.warning(str(refused))
@@ -211,7 +213,7 @@ def maybe_reconcile(
     state.reconciled_at = now
     if result.deleted:
         context.log.info(
-            f"{len(result.deleted)} instances deleted in Orthanc: delete rows in {result.file} "
+            f"{len(result.deleted)} instances deleted in Orthanc: delete rows in table version {result.version} "
             f"({result.lake_instances} in the lake, {result.orthanc_instances} in Orthanc, "
             f"{result.http_calls} calls, {result.seconds:.2f} s)"
         )

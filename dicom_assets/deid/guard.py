@@ -5,9 +5,9 @@ a keyed fingerprint of the key, never the key) the first time it is written; eve
 compares before writing and refuses a mismatch with :class:`LakeDeidentificationMismatch`. A
 lake without a record holds identified data (or nothing yet).
 
-Where the record lives is :func:`read_record` / :func:`write_record`'s business only (today a
-``_deidentification.json`` beside the window folders, skipped by readers like every ``_``
-file; with the Delta table it belongs in the table's properties).
+Where the record lives is :func:`read_record` / :func:`write_record`'s business only (a
+``_deidentification.json`` in the Delta table's folder: readers only read the files the
+Delta log names, and vacuum leaves ``_`` files alone).
 """
 
 from __future__ import annotations
@@ -51,12 +51,13 @@ def write_record(fs: Any, dicom_root: str, record: dict[str, Any]) -> None:
 
 
 def _holds_data(fs: Any, dicom_root: str) -> bool:
+    """The lake was written before: the Delta table has a log (or, in a lake not yet migrated
+    to Delta, there are window folders)."""
     try:
-        return any(
-            not name.rsplit("/", 1)[-1].startswith("_") for name in fs.ls(dicom_root, detail=False)
-        )
+        names = [name.rsplit("/", 1)[-1] for name in fs.ls(dicom_root, detail=False)]
     except FileNotFoundError:
         return False
+    return any(name == "_delta_log" or not name.startswith("_") for name in names)
 
 
 def check_lake(fs: Any, dicom_root: str, deidentifier: Deidentifier | None) -> None:

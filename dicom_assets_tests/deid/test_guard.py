@@ -56,3 +56,13 @@ def test_an_identified_lake_stays_identified(tmp_path):
     check_lake(fs, root, None)
     with pytest.raises(LakeDeidentificationMismatch):
         check_lake(fs, root, deid())
+
+
+def test_an_identified_delta_table_counts_as_identified(tmp_path):
+    """The Delta table's own folders start with "_" (its log, the ``_date=`` partitions): a
+    table written without de-identification still holds data a de-identified run must refuse."""
+    fs, root = fsspec.filesystem("file"), str(tmp_path / "Dicom")
+    fs.makedirs(f"{root}/_delta_log")
+    fs.makedirs(f"{root}/_date=2026-11-25")
+    with pytest.raises(LakeDeidentificationMismatch, match="DICOM_DEIDENTIFY=off"):
+        check_lake(fs, root, deid())

@@ -13,8 +13,8 @@ import numpy as np
 import orjson
 import pytest
 
-from dicom_assets.io.sync_report import SyncReport
-from dicom_assets.io.window_sync import SyncMode
+from dicom_assets.lake.sync_report import SyncReport
+from dicom_assets.lake.window_sync import SyncMode
 from dicom_assets.schema import ConversionOptions, convert_entries, shredded, temporal
 from dicom_assets.schema.shredded import Shredded, split_array, split_member
 from dicom_assets_tests.fuzz.targets import assert_same
