@@ -37,6 +37,7 @@ class SyncReport:
     columns: dict = field(default_factory=dict)  # name -> Arrow type (text), in order seen
     quarantined: int = 0
     invalid_values: int = 0
+    rows_by_reader: Counter = field(default_factory=Counter)  # "native" / "python" (schema.mixed)
     first_sequence: int | None = None
     last_sequence: int | None = None  # of the rows written
     # Highest sequence handled, rows and quarantined changes alike: where the next incremental
@@ -52,6 +53,7 @@ class SyncReport:
     def add_batch(self, batch: ConvertedBatch) -> None:
         self.quarantined += len(batch.quarantined)
         self.invalid_values += batch.invalid_values
+        self.rows_by_reader.update(batch.rows_by_reader)
         for item in batch.quarantined:
             self.synced_through = _max(self.synced_through, item.entry.sequence)
         table = batch.table
@@ -113,6 +115,8 @@ class SyncReport:
             "modalities": self._modalities_table(),
             "quarantined": MetadataValue.int(self.quarantined),
             "invalid_values": MetadataValue.int(self.invalid_values),
+            "rows_native": MetadataValue.int(self.rows_by_reader["native"]),
+            "rows_python": MetadataValue.int(self.rows_by_reader["python"]),
             "first_sequence": MetadataValue.int(self.first_sequence or 0),
             "last_sequence": MetadataValue.int(self.last_sequence or 0),
             "http_calls": MetadataValue.int(self.http_calls),
