@@ -42,7 +42,7 @@ import duckdb
 from dicom_assets.devtools.orthanc_server import OrthancServer, free_port
 from dicom_assets.devtools.processes import stop_process_group
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets_tests.sources.azure_replay_server import ReplayChangeFeedService, make_entry
+from dicom_assets_tests.sources.azure.replay_server import ReplayChangeFeedService, make_entry
 
 BASELINE_LAUNCHER = "run_launcher:\n  module: dagster\n  class: DefaultRunLauncher\n"
 

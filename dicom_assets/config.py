@@ -274,7 +274,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("DICOM_SENSOR_INTERVAL_SECONDS", "1", integer(1), "a whole number of seconds >= 1"),
         Setting("DICOM_SENSOR_WAIT_SECONDS", "4", number(0, 50), "seconds from 0 to 50"),
         Setting("DICOM_SENSOR_POLL_SECONDS", "0.5", number(0.05, 60), "seconds from 0.05 to 60"),
-        # Orthanc deletions (sources/reconcile.py).
+        # Orthanc deletions (sources/orthanc/reconcile.py).
         Setting("DICOM_RECONCILE_INTERVAL_SECONDS", "60", number(0), SECONDS),
         # Entries converted at a time: bounds a run's memory (DICOM JSON of a realistic instance
         # takes ~150 kB as Python dicts) while keeping conversion at full speed (>= 1,000).

@@ -25,6 +25,7 @@ from dicom_assets.lake.maintenance_job import (
     dicom_lake_maintenance_schedule,
 )
 from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
+from dicom_assets.reconcile_job import dicom_orthanc_reconcile, dicom_orthanc_reconcile_sensor
 from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets.wiring import build_resources
 
@@ -39,8 +40,13 @@ dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
 defs = Definitions(
     assets=[dicom_instances, dicom_external_tables],
     asset_checks=[dicom_instances_window_checks, dicom_lake_freshness],
-    sensors=[dicom_change_feed_sensor, dicom_sql_automation_sensor, dicom_lake_lag_sensor],
-    jobs=[dicom_lake_maintenance],
+    sensors=[
+        dicom_change_feed_sensor,
+        dicom_sql_automation_sensor,
+        dicom_lake_lag_sensor,
+        dicom_orthanc_reconcile_sensor,
+    ],
+    jobs=[dicom_lake_maintenance, dicom_orthanc_reconcile],
     schedules=[dicom_lake_maintenance_schedule],
     resources=build_resources(),
     # Each run syncs one window in one step: a second process per step would only add start-up.

@@ -1,6 +1,6 @@
 """``dicom_change_feed_sensor``: polls the change feed and requests a run per window that changed.
 
-Cursor (JSON): ``{"sequence": N, "pending": {"<window>": S, ...}, "reconciled_at": T}``.
+Cursor (JSON): ``{"sequence": N, "pending": {"<window>": S, ...}}``.
 
 - ``sequence``: the last feed sequence handed to runs. Every change after it maps to the window
   of its own timestamp, so a late change in a past window asks for a run of that past window.
@@ -20,8 +20,8 @@ Cursor (JSON): ``{"sequence": N, "pending": {"<window>": S, ...}, "reconciled_at
   ``DICOM_SENSOR_POLL_SECONDS`` (0.5 s; one cheap call) for up to
   ``DICOM_SENSOR_WAIT_SECONDS`` (4 s) and returns as soon as a change arrives: a change is seen
   within about half a second while the daemon's loop stays as it is (docs/performance.md).
-- ``reconciled_at``: when Orthanc deletions were last reconciled (see ``sources/reconcile.py``);
-  a pass runs every ``DICOM_RECONCILE_INTERVAL_SECONDS`` (default 60) for Orthanc servers.
+- Deletions a feed forgets (Orthanc) are not found here: ``reconcile_job.py`` runs them as a
+  job of their own, asked for by ``dicom_orthanc_reconcile_sensor``.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from dagster import (
 from dicom_assets.config import setting_value, value_of
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode
 from dicom_assets.partitions import dicom_feed_partitions, partition_key_of
-from dicom_assets.resources import DicomServerResource, LakeResource
+from dicom_assets.resources import DicomServerResource
 from dicom_assets.sources.entries import FeedChange
 
 MAX_CHANGES_PER_TICK = 20_000
@@ -59,7 +59,6 @@ PARTITION_TAG = "dagster/partition"
 class SensorCursor:
     sequence: int = 0
     pending: dict[str, int] = field(default_factory=dict)
-    reconciled_at: float = 0.0
 
     @classmethod
     def load(cls, cursor: str | None) -> SensorCursor:
@@ -69,7 +68,6 @@ class SensorCursor:
         return cls(
             sequence=int(data.get("sequence", 0)),
             pending={key: int(value) for key, value in (data.get("pending") or {}).items()},
-            reconciled_at=float(data.get("reconciled_at", 0.0)),
         )
 
     def dump(self) -> str:
@@ -77,7 +75,6 @@ class SensorCursor:
             {
                 "sequence": self.sequence,
                 "pending": dict(sorted(self.pending.items())),
-                "reconciled_at": self.reconciled_at,
             }
         )
 
@@ -180,51 +177,6 @@ def follow_up_pending(context: SensorEvaluationContext, pending: dict[str, int])
     return result
 
 
-def _reconcile_interval() -> float:
-    return value_of("DICOM_RECONCILE_INTERVAL_SECONDS")
-
-
-def maybe_reconcile(
-    context: SensorEvaluationContext,
-    state: SensorCursor,
-    dicom_server: DicomServerResource,
-    lake: LakeResource,
-) -> None:
-    """Every interval, write delete rows for instances Orthanc no longer holds."""
-    if dicom_server.kind.lower() != "orthanc":
-        return  # the Azure change feed reports deletes itself
-    now = time.time()
-    if now - state.reconciled_at < _reconcile_interval():
-        return
-    from dicom_assets.deid.guard import check_lake
-    from dicom_assets.sources.reconcile import ReconcileRefused, reconcile_orthanc
-
-    try:
-        # Storage failures come out as LakeStorageError: a clean message, never a secret.
-        with lake.storage_errors():
-            deidentifier = lake.deidentifier()
-            check_lake(lake.filesystem(), lake.dicom_root(), deidentifier)
-            result = reconcile_orthanc(
-                lake.table(),
-                dicom_server.effective_orthanc_url(),
-                deidentifier=deidentifier,
-            )
-    except ReconcileRefused as refused:
-        context.log.warning(str(refused))
-        state.reconciled_at = now  # asked again after the interval, not every tick
-        return
-    except Exception as error:  # noqa: BLE001 - polling goes on; the next tick tries again
-        context.log.warning(f"reconciling deletions failed, retrying next tick: {error}")
-        return
-    state.reconciled_at = now
-    if result.deleted:
-        context.log.info(
-            f"{len(result.deleted)} instances deleted in Orthanc: delete rows in table version {result.version} "
-            f"({result.lake_instances} in the lake, {result.orthanc_instances} in Orthanc, "
-            f"{result.http_calls} calls, {result.seconds:.2f} s)"
-        )
-
-
 def poll_until_changes(feed, after_sequence: int):
     """Poll; while nothing is new, poll again every ``DICOM_SENSOR_POLL_SECONDS`` for up to
     ``DICOM_SENSOR_WAIT_SECONDS``."""
@@ -245,11 +197,11 @@ def poll_until_changes(feed, after_sequence: int):
     description=(
         "Polls the DICOM server's change feed and requests an incremental run of "
         "dicom_instances for every hourly window that received changes, late ones included; "
-        "asks again for runs that failed; reconciles Orthanc deletions every minute."
+        "asks again for runs that failed."
     ),
 )
 def dicom_change_feed_sensor(
-    context: SensorEvaluationContext, dicom_server: DicomServerResource, lake: LakeResource
+    context: SensorEvaluationContext, dicom_server: DicomServerResource
 ) -> SensorResult:
     state = SensorCursor.load(context.cursor)
     feed = dicom_server.change_feed()
@@ -273,7 +225,6 @@ def dicom_change_feed_sensor(
             requests = [request for request in requests if request.partition_key != key]
         requests.append(_incremental_request(key, state.pending[key]))
     state.sequence = max(state.sequence, plan.cursor)
-    maybe_reconcile(context, state, dicom_server, lake)
     if poll.changes:
         context.log.info(
             f"{len(poll.changes)} changes: runs for {len(plan.last_by_window)} windows"

@@ -13,7 +13,7 @@ from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets.wiring import build_resources
 
-from .sources.azure_replay_server import make_entry, replay_services
+from .sources.azure.replay_server import make_entry, replay_services
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 UID = "1.2.826.0.1.3680043.8.498.4242"

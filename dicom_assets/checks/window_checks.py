@@ -14,7 +14,6 @@ silenced here only.
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
@@ -35,6 +34,7 @@ from dicom_assets.config import value_of
 from dicom_assets.lake.azure_storage import redact
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
+from dicom_assets.sources.feed import ChangeFeed
 
 INSTANCES = AssetKey("dicom_instances")
 
@@ -67,26 +67,10 @@ def _specs() -> list[AssetCheckSpec]:
     ]
 
 
-def feed_window(feed: Any, start: datetime, end: datetime) -> rules.FeedWindow | None:
-    """Ask the feed for the window's changes without metadata; ``None`` when it cannot.
-
-    Feeds provide ``changes_between(start, end) -> list[FeedChange]`` (sequences, so a failure
-    can name them) or at least ``count_between(start, end) -> int``; see docs/operations.md.
-    """
-    if hasattr(feed, "changes_between"):
-        changes = list(feed.changes_between(start, end))
-        return rules.FeedWindow(count=len(changes), changes=changes)
-    if hasattr(feed, "count_between"):
-        return rules.FeedWindow(count=int(feed.count_between(start, end)))
-    return None
-
-
-def forgets_deleted_changes(feed: Any) -> bool:
-    """Orthanc's ``/changes`` drops the entries of deleted resources, so the lake rightly holds
-    changes the feed no longer lists; the Azure feed keeps every entry."""
-    from dicom_assets.sources.orthanc import OrthancChangeFeed
-
-    return isinstance(feed, OrthancChangeFeed)
+def feed_window(feed: ChangeFeed, start: datetime, end: datetime) -> rules.FeedWindow:
+    """The window's changes as the feed lists them, without metadata (``changes_between``)."""
+    changes = list(feed.changes_between(start, end))
+    return rules.FeedWindow(count=len(changes), changes=changes)
 
 
 def sync_started_at(context: AssetCheckExecutionContext, partition_key: str) -> datetime:
@@ -108,20 +92,11 @@ def completeness_result(
     feed = dicom_server.change_feed()
     start, end = window_of(contents.partition_key)
     listing = feed_window(feed, start, end)
-    if listing is None:
-        return AssetCheckResult(
-            passed=False,
-            severity=AssetCheckSeverity.WARN,
-            description=(
-                f"{type(feed).__name__} cannot list a window's changes (needs changes_between "
-                "or count_between): completeness is unknown"
-            ),
-        )
     result = rules.completeness(
         contents,
         listing,
         synced_before=sync_started_at(context, contents.partition_key),
-        feed_forgets_deleted=forgets_deleted_changes(feed),
+        feed_forgets_deleted=feed.forgets_deleted_changes,
     )
     return AssetCheckResult(
         passed=result.passed,

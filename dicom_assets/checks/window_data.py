@@ -53,7 +53,7 @@ class WindowContents:
     @property
     def feed_sequences(self) -> set[int]:
         """Sequences of rows that come from the feed; reconciliation's delete rows have
-        negative sequences of their own (see ``sources/reconcile.py``)."""
+        negative sequences of their own (see ``sources/orthanc/reconcile.py``)."""
         return {value for value in self.sequences if value > 0}
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from dicom_assets.sources.entries import ChangeFeed
-from dicom_assets.sources.http import CountingSession
+from dicom_assets.sources.feed import ChangeFeed, open_change_feed
 
 
 class DicomServerResource(ConfigurableResource):
@@ -24,7 +23,7 @@ class DicomServerResource(ConfigurableResource):
         description="Entra ID audience of the DICOM service (DICOM_AUDIENCE).",
     )
 
-    def _validated_url(self) -> str:
+    def validated_url(self) -> str:
         if not self.url:
             raise ValueError(
                 "DICOM_SERVER_URL is not set: point it at the DICOMweb base URL of the server "
@@ -36,27 +35,9 @@ class DicomServerResource(ConfigurableResource):
         """``ORTHANC_URL``, or the DICOMweb URL without its ``/dicom-web`` root."""
         if self.orthanc_url:
             return self.orthanc_url.rstrip("/")
-        base = self._validated_url().rstrip("/")
+        base = self.validated_url().rstrip("/")
         return base.removesuffix("/dicom-web")
 
     def change_feed(self) -> ChangeFeed:
         """A new change-feed client (with its own HTTP call count)."""
-        kind = self.kind.lower()
-        if kind == "orthanc":
-            from dicom_assets.sources.orthanc import OrthancChangeFeed
-
-            return OrthancChangeFeed(self._validated_url(), self.effective_orthanc_url())
-        if kind == "azure":
-            from dicom_assets.sources import azure
-
-            auth_header = None
-            if self.auth.lower() == "azure":
-                auth_header = azure.bearer_token_provider(self.audience)
-            elif self.auth.lower() != "none":
-                raise ValueError(f"DICOM_AUTH must be 'none' or 'azure', not {self.auth!r}")
-            return azure.AzureChangeFeed(
-                self._validated_url(),
-                api_version=self.api_version,
-                session=CountingSession(auth_header=auth_header),
-            )
-        raise ValueError(f"DICOM_SERVER_KIND must be 'orthanc' or 'azure', not {self.kind!r}")
+        return open_change_feed(self)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 
 class ChangeAction(str, enum.Enum):
@@ -51,23 +50,3 @@ class FeedPoll:
 
     changes: list[FeedChange]
     next_cursor: int
-
-
-class ChangeFeed(Protocol):
-    """A DICOM server's change feed, as the sensor and the asset use it.
-
-    ``http_calls`` counts every HTTP request made so far (the server may charge per call).
-    """
-
-    http_calls: int
-
-    def poll(self, after_sequence: int, max_changes: int = 10_000) -> FeedPoll:
-        """Changes with a sequence greater than ``after_sequence`` (cheap: no metadata)."""
-        ...
-
-    def entries_between(
-        self, start: datetime, end: datetime, after_sequence: int = 0
-    ) -> Iterator[list[ChangeFeedEntry]]:
-        """Batches of entries whose timestamp is in ``[start, end)``, with metadata, in order
-        of sequence; entries with a sequence at or below ``after_sequence`` are skipped."""
-        ...

@@ -23,6 +23,7 @@ from dicom_assets.devtools.samples import encode, upload
 from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets_tests.checks.lake_sync import run_window_checks
 from dicom_assets_tests.deid.phi_corpus import found_needles, needles, phi_corpus
+from dicom_assets_tests.sources.orthanc.test_reconcile import reconcile
 
 KEY = "sync-test-key-" + "q" * 40
 OTHER_KEY = "other-test-key-" + "w" * 40
@@ -108,6 +109,8 @@ def test_nothing_of_the_patients_lands_anywhere(orthanc, deid_env, tmp_path):
     assert requests.delete(f"{orthanc.url}/instances/{answers[0]['ID']}", timeout=10).ok
     second = _tick(instance, resources, first.cursor)
     _sync(instance, resources, second.run_requests)  # Orthanc's stable-series changes, if any
+    _, [reconciled] = reconcile(resources, instance=instance)  # its run's metadata is scanned
+    assert reconciled["deletes_found"] == 1
     deid = Deidentifier(DeidSettings.parse("basic", "", KEY))
     rows = _lake_rows(deid_env["DICOM_LAKE_URL"])
     deletes = [row for row in rows if row["_action"] == "delete"]

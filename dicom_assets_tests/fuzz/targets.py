@@ -24,7 +24,7 @@ import orjson
 import pyarrow as pa
 
 from dicom_assets.schema import ConversionOptions, convert_entries, shredded, temporal
-from dicom_assets.sources.wado_metadata import IDENTIFIERS, first_text
+from dicom_assets.sources.dicomweb import IDENTIFIERS, first_text
 from dicom_assets_tests.deid.fuzz_deid import deid
 from dicom_assets_tests.schema.feed_entries import entry_for
 

@@ -18,7 +18,7 @@ from dicom_assets.assets import dicom_external_tables
 from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import upload
 from dicom_assets.resources import LakeResource
-from dicom_assets_tests.sources.test_reconcile import sync
+from dicom_assets_tests.sources.orthanc.test_reconcile import sync
 
 
 @pytest.fixture

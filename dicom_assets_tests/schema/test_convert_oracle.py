@@ -25,7 +25,7 @@ from dicom_assets.schema import ConversionOptions, convert_entries
 from dicom_assets.schema.portable import non_portable_fields
 from dicom_assets.schema.shredded import Shredded
 from dicom_assets.schema.vr import spec_for_key
-from dicom_assets.sources.wado_metadata import DICOM_JSON, InstanceDocument, documents_of
+from dicom_assets.sources.dicomweb import DICOM_JSON, InstanceDocument, documents_of
 from dicom_assets_tests.schema.feed_entries import entry_for
 from dicom_assets_tests.schema.pydicom_oracle import UNCONVERTIBLE, expected_value, typed_keys
 

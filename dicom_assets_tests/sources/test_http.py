@@ -11,7 +11,7 @@ import pytest
 
 from dicom_assets.sources.http import CountingSession, ServerUnavailableError, parse_json_answer
 
-from .azure_replay_server import Fault, replay_services
+from .azure.replay_server import Fault, replay_services
 
 LATEST = "/v1/changefeed/latest"
 

@@ -146,7 +146,7 @@ def test_every_column_the_lake_writer_produces_maps_to_tsql(tmp_path) -> None:
     import fsspec
 
     from dicom_assets.schema.convert import convert_entries
-    from dicom_assets.sources.azure_entry import entry_from_json
+    from dicom_assets.sources.azure.entry import entry_from_json
     from dicom_assets.sql.lake_schema import read_lake_schema
     from dicom_assets_tests.sql.lake_files import START, write_part
 

@@ -7,7 +7,7 @@ changes, (3) resolve the new instances to their series, one ``/instances/{id}/se
 one WADO-RS call, keeping the instances of the window. Orthanc IDs are
 ``sha1("PatientID|StudyUID|SeriesUID|SOPUID")``, so each metadata item is matched to its change
 without another call. Answers are split into per-instance JSON bytes without being parsed
-(:mod:`wado_metadata`): the converter reads bytes natively, and parsing them into dicts here
+(:mod:`dicom_assets.sources.dicomweb`): the converter reads bytes natively, and parsing them into dicts here
 (as dicomweb-client's ``retrieve_*_metadata`` do) would cost several times the conversion.
 
 Steady state (the sensor's incremental runs of the open window) must not pay twice: an
@@ -31,15 +31,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dicom_assets.config import value_of
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
-from dicom_assets.sources.http import CountingSession
-from dicom_assets.sources.orthanc_files import instance_metadata_from_file
-from dicom_assets.sources.wado_metadata import (
+from dicom_assets.sources.dicomweb import (
     DICOM_JSON,
     InstanceDocument,
     document_of,
     documents_of,
 )
+from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
+from dicom_assets.sources.http import CountingSession
+from dicom_assets.sources.orthanc.files import instance_metadata_from_file
 
 CHANGES_PAGE = 1000
 # Series fetched at once, and how many may wait converted-to-be (bounds memory).
@@ -99,6 +99,9 @@ class OrthancChangeFeed:
         "so the feed's last number can be ahead of the lake's with 0 changes behind"
     )
 
+    # /changes drops the changes of a deleted instance and logs none: see reconcile().
+    forgets_deleted_changes = True
+
     def __init__(
         self,
         dicomweb_url: str,
@@ -118,6 +121,15 @@ class OrthancChangeFeed:
     @property
     def http_calls(self) -> int:
         return self.session.http_calls
+
+    def reconcile(self, table, deidentifier=None):
+        """Delete rows for the lake's current instances Orthanc no longer holds (one pass of
+        :func:`dicom_assets.sources.orthanc.reconcile.reconcile_orthanc`)."""
+        from dicom_assets.sources.orthanc.reconcile import reconcile_orthanc
+
+        return reconcile_orthanc(
+            table, self.orthanc_url, session=self.session, deidentifier=deidentifier
+        )
 
     # --- /changes -------------------------------------------------------------------------
     def _changes_page(self, since: int, limit: int = CHANGES_PAGE) -> dict[str, Any]:

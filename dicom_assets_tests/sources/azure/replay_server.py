@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from dicom_assets.sources.http import CountingSession
 
-from .azure_openapi import DATA, request_violations
+from .openapi import DATA, request_violations
 
 RECORDED_PAGE = DATA / "changefeed-v1-page.json"
 RECORDED_LATEST = (DATA / "changefeed-latest-1.json", DATA / "changefeed-latest-2.json")

@@ -22,14 +22,14 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from dicom_assets.sources.azure_client import (
+from dicom_assets.sources.azure.client import (
     V1_MAX_LIMIT,
     V2_MAX_LIMIT,
     ChangeFeedClient,
     ChangeFeedError,
 )
-from dicom_assets.sources.azure_entry import change_from_json, entry_from_json, parse_timestamp
-from dicom_assets.sources.azure_v1_search import last_sequence_before
+from dicom_assets.sources.azure.entry import change_from_json, entry_from_json, parse_timestamp
+from dicom_assets.sources.azure.v1_search import last_sequence_before
 from dicom_assets.sources.entries import ChangeFeedEntry, FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
 
@@ -61,6 +61,9 @@ class AzureChangeFeed:
         "the change feed's sequence numbers, one per create, update or delete of an instance "
         "(numbers may skip values)"
     )
+
+    # The feed keeps every entry and reports deletes itself: nothing to reconcile.
+    forgets_deleted_changes = False
 
     def __init__(
         self,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dicom_assets.sources.azure_client import ChangeFeedClient
-from dicom_assets.sources.azure_entry import change_from_json
+from dicom_assets.sources.azure.client import ChangeFeedClient
+from dicom_assets.sources.azure.entry import change_from_json
 from dicom_assets.sources.entries import FeedChange
 
 

@@ -11,10 +11,10 @@ import orjson
 import pytest
 
 from dicom_assets.sources.azure import AzureChangeFeed
-from dicom_assets.sources.azure_entry import parse_timestamp
+from dicom_assets.sources.azure.entry import parse_timestamp
 from dicom_assets.sources.entries import ChangeAction
 
-from .azure_replay_server import (
+from .replay_server import (
     fast_session,
     hourly_feed,
     make_entry,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import duckdb
 import pytest
 import requests
-from dagster import build_sensor_context, materialize
+from dagster import SkipReason, build_sensor_context, materialize
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.reconcile_job import dicom_orthanc_reconcile, dicom_orthanc_reconcile_sensor
 from dicom_assets.resources import LakeResource
-from dicom_assets.sensors import SensorCursor, dicom_change_feed_sensor
-from dicom_assets.sources.reconcile import (
+from dicom_assets.sensors import dicom_change_feed_sensor
+from dicom_assets.sources.orthanc.reconcile import (
     current_lake_instances,
     delete_sequence,
     lake_order_key,
@@ -21,7 +22,7 @@ from dicom_assets.wiring import build_resources
 
 
 def sync(resources: dict, cursor: str | None) -> str:
-    """One sensor tick (reconciliation included) and the runs it asked for."""
+    """One change-feed sensor tick and the runs it asked for."""
     with build_sensor_context(cursor=cursor, resources=resources) as context:
         result = dicom_change_feed_sensor(context)
     for request in result.run_requests:
@@ -30,6 +31,25 @@ def sync(resources: dict, cursor: str | None) -> str:
         )
         assert outcome.success
     return result.cursor
+
+
+def reconcile(resources: dict, cursor: str | None = None, instance=None):
+    """One tick of the reconciliation sensor and the runs it asked for: (cursor, their op
+    metadata)."""
+    with build_sensor_context(cursor=cursor, resources=resources, instance=instance) as context:
+        result = dicom_orthanc_reconcile_sensor(context)
+    if isinstance(result, SkipReason):
+        return cursor, []
+    found = []
+    for _request in result.run_requests:
+        outcome = dicom_orthanc_reconcile.execute_in_process(resources=resources, instance=instance)
+        assert outcome.success
+        [output] = [
+            event for event in outcome.all_node_events if event.event_type_value == "STEP_OUTPUT"
+        ]
+        metadata = output.event_specific_data.metadata
+        found.append({key: value.value for key, value in metadata.items()})
+    return result.cursor, found
 
 
 def current_sops(resources: dict, duckdb_path: str) -> dict[str, tuple[int, str]]:
@@ -97,8 +117,14 @@ def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, m
     create_sequence = current[gone.SOPInstanceUID][0]
     assert requests.delete(f"{orthanc.url}/instances/{answers[1]['ID']}", timeout=10).ok
 
-    cursor = sync(resources, cursor)  # the tick reconciles: interval 0
-    assert SensorCursor.load(cursor).reconciled_at > 0
+    cursor = sync(resources, cursor)  # Orthanc's /changes says nothing of the delete
+    assert set(current_sops(resources, orthanc_env["DICOM_DUCKDB_PATH"])) == {
+        ds.SOPInstanceUID for ds in datasets
+    }
+    _, [metadata] = reconcile(resources)  # a run of dicom_orthanc_reconcile: interval 0
+    assert metadata["deletes_found"] == 1 and metadata["reconciled"] is True
+    assert metadata["lake_instances"] == 3 and metadata["server_instances"] == 2
+    assert metadata["http_calls"] == 1 and metadata["table_version"] >= 0
     current = current_sops(resources, orthanc_env["DICOM_DUCKDB_PATH"])
     assert set(current) == {datasets[0].SOPInstanceUID, datasets[2].SOPInstanceUID}
     table = LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).table().open()
@@ -139,14 +165,39 @@ def test_reconcile_waits_for_its_interval(orthanc, orthanc_env, monkeypatch):
     resources = build_resources()
     datasets = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=2)))
     answers = upload(orthanc.url, [encode(ds) for ds in datasets])
-    first = sync(resources, None)  # first tick reconciles (never reconciled before)
-    reconciled_at = SensorCursor.load(first).reconciled_at
-    assert reconciled_at > 0
+    sync(resources, None)
+    first, runs = reconcile(resources)  # asks for a run at once (never asked before)
+    assert len(runs) == 1 and runs[0]["deletes_found"] == 0 and float(first) > 0
     assert requests.delete(f"{orthanc.url}/instances/{answers[0]['ID']}", timeout=10).ok
-    second = sync(resources, first)
-    assert SensorCursor.load(second).reconciled_at == reconciled_at
+    second, runs = reconcile(resources, first)
+    assert (second, runs) == (first, [])  # within the interval: no run
     table = LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).table().open().to_pyarrow_table(columns=["_sequence"])
     assert min(table["_sequence"].to_pylist()) > 0  # no delete row written
+
+
+def test_no_reconciliation_for_a_feed_that_reports_deletes(lake_env, monkeypatch):
+    """Azure's change feed reports its deletes: the sensor asks for no run at all."""
+    monkeypatch.setenv("DICOM_SERVER_KIND", "azure")
+    monkeypatch.setenv("DICOM_SERVER_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("DICOM_RECONCILE_INTERVAL_SECONDS", "0")
+    resources = build_resources()
+    from dicom_assets.resources import DicomServerResource
+
+    azure = DicomServerResource(url="http://127.0.0.1:9/", kind="azure")
+    assert not azure.change_feed().forgets_deleted_changes
+    assert reconcile(resources) == (None, [])
+
+
+def test_a_running_reconciliation_is_not_asked_for_again(orthanc, orthanc_env, monkeypatch):
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    monkeypatch.setenv("DICOM_RECONCILE_INTERVAL_SECONDS", "0")
+    resources = build_resources()
+    with DagsterInstance.ephemeral() as instance:
+        instance.create_run_for_job(dicom_orthanc_reconcile, status=DagsterRunStatus.STARTED)
+        with build_sensor_context(resources=resources, instance=instance) as context:
+            result = dicom_orthanc_reconcile_sensor(context)
+    assert isinstance(result, SkipReason) and "queued or running" in result.skip_message
 
 
 def test_lake_instances_without_patient_id_column_use_metadata(orthanc, orthanc_env):
@@ -183,11 +234,11 @@ def test_real_world_files_are_not_mistaken_for_deleted(orthanc, orthanc_env, cor
     assert result.lake_instances == len(current) > 20
 
 
-def test_an_empty_server_deletes_nothing(orthanc, orthanc_env, tmp_path):
+def test_an_empty_server_deletes_nothing(orthanc, orthanc_env, tmp_path, monkeypatch):
     """A wiped or wrongly configured server lists no instance: that is refused, not taken as
-    the deletion of everything."""
+    the deletion of everything (the run logs a warning and writes nothing)."""
     from dicom_assets.devtools.orthanc_server import OrthancServer
-    from dicom_assets.sources.reconcile import ReconcileRefused
+    from dicom_assets.sources.orthanc.reconcile import ReconcileRefused
 
     resources = build_resources()
     assert all(upload(orthanc.url, [encode(ds) for ds in synthetic_instances(synthetic_study(8, 1, 2))]))
@@ -195,5 +246,10 @@ def test_an_empty_server_deletes_nothing(orthanc, orthanc_env, tmp_path):
     lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
     with OrthancServer(tmp_path / "empty") as empty, pytest.raises(ReconcileRefused):
         reconcile_orthanc(lake.table(), empty.url)
+    with OrthancServer(tmp_path / "empty-too") as empty:
+        monkeypatch.setenv("ORTHANC_URL", empty.url)
+        monkeypatch.setenv("DICOM_RECONCILE_INTERVAL_SECONDS", "0")
+        _, [metadata] = reconcile(build_resources())
+    assert metadata["reconciled"] is False and "Orthanc lists no instance" in metadata["refused"]
     sequences = lake.table().open().to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()
     assert min(sequences) > 0  # no delete row written

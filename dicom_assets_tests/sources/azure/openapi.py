@@ -16,7 +16,7 @@ import yaml
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "azure"
+DATA = Path(__file__).resolve().parents[2] / "data" / "azure"
 SWAGGER = {"v1": DATA / "swagger-v1.yaml", "v2": DATA / "swagger-v2.yaml"}
 
 

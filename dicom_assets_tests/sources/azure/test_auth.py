@@ -24,7 +24,7 @@ from dicom_assets.sources.azure import (
     bearer_token_provider,
 )
 
-from .azure_replay_server import fast_session, make_entry, replay_services
+from .replay_server import fast_session, make_entry, replay_services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dicom_assets.sources.azure_entry import (
+from dicom_assets.sources.azure.entry import (
     ChangeFeedEntryError,
     change_from_json,
     entry_from_json,
@@ -14,7 +14,7 @@ from dicom_assets.sources.azure_entry import (
 )
 from dicom_assets.sources.entries import ChangeAction
 
-from .azure_replay_server import make_entry, recorded_latest, recorded_page
+from .replay_server import make_entry, recorded_latest, recorded_page
 
 
 def test_recorded_page_converts_with_every_field():

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dicom_assets.schema import convert_entries, shredded
-from dicom_assets.sources.wado_metadata import (
+from dicom_assets.sources.dicomweb import (
     IDENTIFIERS,
     MetadataAnswerError,
     document_of,

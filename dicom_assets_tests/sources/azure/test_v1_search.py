@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dicom_assets.sources.azure import AzureChangeFeed
-from dicom_assets.sources.azure_client import ChangeFeedClient
-from dicom_assets.sources.azure_entry import parse_timestamp
-from dicom_assets.sources.azure_v1_search import last_sequence_before
+from dicom_assets.sources.azure.client import ChangeFeedClient
+from dicom_assets.sources.azure.entry import parse_timestamp
+from dicom_assets.sources.azure.v1_search import last_sequence_before
 
-from .azure_replay_server import fast_session, make_entry, replay_services
+from .replay_server import fast_session, make_entry, replay_services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
