@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 
-.PHONY: demo test test-fast query bench bench-delta bench-schema bench-latency bootstrap bootstrap-test lint clean fuzz
+.PHONY: demo test test-fast query bench bench-delta bench-reconcile bench-schema bench-latency bootstrap bootstrap-test lint clean fuzz
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -31,6 +31,9 @@ bench: bootstrap
 
 bench-delta: bootstrap
 	$(UV) run python bench/bench_delta.py
+
+bench-reconcile: bootstrap
+	$(UV) run python bench/bench_reconcile.py
 
 bench-schema: bootstrap
 	$(UV) run python bench/bench_schema.py
