@@ -107,9 +107,7 @@ def _in_progress(context: SensorEvaluationContext) -> bool:
         instance = context.instance
     except DagsterInvariantViolationError:
         return False  # evaluated without an instance (unit tests): nothing to look up
-    runs = instance.get_runs(
-        filters=RunsFilter(job_name=JOB_NAME, statuses=IN_PROGRESS), limit=1
-    )
+    runs = instance.get_runs(filters=RunsFilter(job_name=JOB_NAME, statuses=IN_PROGRESS), limit=1)
     return bool(runs)
 
 
@@ -134,6 +132,4 @@ def dicom_orthanc_reconcile_sensor(
         return SkipReason("DICOM_RECONCILE_INTERVAL_SECONDS not elapsed")
     if _in_progress(context):
         return SkipReason(f"a {JOB_NAME} run is queued or running")
-    return SensorResult(
-        run_requests=[RunRequest(run_key=f"reconcile@{now:.3f}")], cursor=repr(now)
-    )
+    return SensorResult(run_requests=[RunRequest(run_key=f"reconcile@{now:.3f}")], cursor=repr(now))

@@ -62,7 +62,9 @@ DESCRIPTIONS = {
 
 def _specs() -> list[AssetCheckSpec]:
     return [
-        AssetCheckSpec(name, asset=INSTANCES, description=text, partitions_def=dicom_feed_partitions)
+        AssetCheckSpec(
+            name, asset=INSTANCES, description=text, partitions_def=dicom_feed_partitions
+        )
         for name, text in DESCRIPTIONS.items()
     ]
 
@@ -139,7 +141,9 @@ with warnings.catch_warnings():
             COMPLETENESS: lambda: completeness_result(context, contents, dicom_server),
             UNIQUE_SEQUENCE: lambda: rules.unique_sequences(contents),
             IDENTITY: lambda: rules.identity(contents),
-            QUARANTINE: lambda: rules.quarantine_share(contents, value_of("DICOM_MAX_QUARANTINE_SHARE")),
+            QUARANTINE: lambda: rules.quarantine_share(
+                contents, value_of("DICOM_MAX_QUARANTINE_SHARE")
+            ),
         }
         for name, evaluate in evaluations.items():
             if name not in selected:

@@ -127,14 +127,18 @@ def current_lake_instances(table) -> dict[str, LakeInstance]:
         kept = latest.get(sop)
         if kept is None or lake_order_key(sequences[row]) > lake_order_key(sequences[kept]):
             latest[sop] = row
-    current = {sop: row for sop, row in latest.items() if data["_action"][row] != ChangeAction.DELETE.value}
+    current = {
+        sop: row for sop, row in latest.items() if data["_action"][row] != ChangeAction.DELETE.value
+    }
     missing = {sequences[row] for row in current.values() if patients[row] is None}
     from_metadata: dict[int, str] = {}
     if missing:
         # Rows without a PatientID value: Orthanc hashed whatever the metadata holds (or "").
         extra = column_where_null(table, "_metadata", "PatientID")
         if extra.num_rows:
-            for sequence, text in zip(extra["_sequence"].to_pylist(), extra["_metadata"].to_pylist()):
+            for sequence, text in zip(
+                extra["_sequence"].to_pylist(), extra["_metadata"].to_pylist()
+            ):
                 if sequence in missing:
                     from_metadata[sequence] = _patient_id_from_metadata(text)
     return {
@@ -211,7 +215,10 @@ def write_deletions(table, entries: list[ChangeFeedEntry], detected_at: datetime
     if batch.quarantined:  # three UIDs and a sequence always convert; anything else is a bug
         raise ValueError(f"delete rows could not be converted: {batch.quarantined[0].reason}")
     commit = write_window(
-        table, partition_key_of(detected_at), batch.table, "append",
+        table,
+        partition_key_of(detected_at),
+        batch.table,
+        "append",
         metadata={"dicom.operation": "reconcile"},
     )
     return commit.version

@@ -27,7 +27,10 @@ def sync(resources: dict, cursor: str | None) -> str:
         result = dicom_change_feed_sensor(context)
     for request in result.run_requests:
         outcome = materialize(
-            [dicom_instances], partition_key=request.partition_key, resources=resources, tags=request.tags
+            [dicom_instances],
+            partition_key=request.partition_key,
+            resources=resources,
+            tags=request.tags,
         )
         assert outcome.success
     return result.cursor
@@ -90,7 +93,10 @@ def test_views_rank_a_delete_row_just_above_the_create_it_ends(tmp_path):
     creates = [(7, "1.2.3.7"), (9, "1.2.3.9"), (12, "1.2.3.9")]
     write("delta-000000000007-0000.parquet", [entry(s, ChangeAction.CREATE, u) for s, u in creates])
     deletes = [(delete_sequence(7), "1.2.3.7"), (delete_sequence(9), "1.2.3.9")]
-    write("reconcile-20261125T103100000000.parquet", [entry(s, ChangeAction.DELETE, u) for s, u in deletes])
+    write(
+        "reconcile-20261125T103100000000.parquet",
+        [entry(s, ChangeAction.DELETE, u) for s, u in deletes],
+    )
     with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
         register_views(connection, lake.table().uri)
         current = connection.execute(
@@ -171,7 +177,12 @@ def test_reconcile_waits_for_its_interval(orthanc, orthanc_env, monkeypatch):
     assert requests.delete(f"{orthanc.url}/instances/{answers[0]['ID']}", timeout=10).ok
     second, runs = reconcile(resources, first)
     assert (second, runs) == (first, [])  # within the interval: no run
-    table = LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).table().open().to_pyarrow_table(columns=["_sequence"])
+    table = (
+        LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
+        .table()
+        .open()
+        .to_pyarrow_table(columns=["_sequence"])
+    )
     assert min(table["_sequence"].to_pylist()) > 0  # no delete row written
 
 
@@ -241,7 +252,9 @@ def test_an_empty_server_deletes_nothing(orthanc, orthanc_env, tmp_path, monkeyp
     from dicom_assets.sources.orthanc.reconcile import ReconcileRefused
 
     resources = build_resources()
-    assert all(upload(orthanc.url, [encode(ds) for ds in synthetic_instances(synthetic_study(8, 1, 2))]))
+    assert all(
+        upload(orthanc.url, [encode(ds) for ds in synthetic_instances(synthetic_study(8, 1, 2))])
+    )
     sync(resources, None)
     lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
     with OrthancServer(tmp_path / "empty") as empty, pytest.raises(ReconcileRefused):
