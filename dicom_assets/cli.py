@@ -2,6 +2,8 @@
 
 ``dicom-assets synapse-sql`` prints the T-SQL script that the ``dicom_external_tables`` asset runs
 on Synapse serverless, for a given lake, so that DBAs can review it or run it themselves.
+``dicom-assets check-templates <folder>`` validates a folder of custom-table templates the way
+loading the definitions does, naming file, line and reason of every problem.
 """
 
 from __future__ import annotations
@@ -57,7 +59,32 @@ def _parser() -> argparse.ArgumentParser:
         default=MAX_EXTERNAL_TABLE_COLUMNS,
         help=f"external table column limit (default {MAX_EXTERNAL_TABLE_COLUMNS})",
     )
+    check = commands.add_parser(
+        "check-templates",
+        help="validate a folder of custom-table templates (<name>.yaml)",
+        description="Validate every <name>.yaml template of a folder as loading the definitions "
+        "does (DICOM_CUSTOM_SCHEMAS); print file:line: reason for each problem.",
+    )
+    check.add_argument(
+        "folder", nargs="?", help="folder of templates (default: DICOM_CUSTOM_SCHEMAS)"
+    )
     return parser
+
+
+def check_templates(arguments: argparse.Namespace) -> str:
+    """A summary of the folder's valid templates; ``TemplateError`` lists the problems."""
+    from dicom_assets.custom import load_templates
+
+    folder = arguments.folder or setting_value("DICOM_CUSTOM_SCHEMAS")
+    if not folder:
+        raise ValueError("name a folder of templates, or set DICOM_CUSTOM_SCHEMAS")
+    templates = load_templates(Path(folder).expanduser())
+    lines = [
+        f"{t.name}: {len(t.columns)} columns"
+        + (f", where {', '.join(c.keyword for c in t.conditions)}" if t.conditions else "")
+        for t in templates
+    ]
+    return "\n".join(lines + [f"{len(templates)} templates OK"]) + "\n"
 
 
 def _lake_url(argument: str | None) -> str:
@@ -95,10 +122,17 @@ def synapse_sql(arguments: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dicom_assets.custom import TemplateError
+
     arguments = _parser().parse_args(argv)
     try:
         if arguments.command == "synapse-sql":
             sys.stdout.write(synapse_sql(arguments))
+        elif arguments.command == "check-templates":
+            sys.stdout.write(check_templates(arguments))
+    except TemplateError as error:
+        print(error, file=sys.stderr)
+        return 1
     except ValueError as error:
         print(f"dicom-assets {arguments.command}: {error}", file=sys.stderr)
         return 2

@@ -37,6 +37,8 @@ DEFAULTS: dict[str, str | None] = {
     "DICOM_MAX_LAG_SECONDS": "300",
     "DICOM_MAX_QUARANTINE_SHARE": "0.01",
     "DICOM_LAG_INTERVAL_SECONDS": "30",
+    # Custom tables (docs/custom-tables.md): a folder of <name>.yaml templates; unset: none.
+    "DICOM_CUSTOM_SCHEMAS": None,
 }
 
 

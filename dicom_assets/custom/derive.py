@@ -33,10 +33,12 @@ def _described(field: pa.Field, description: str) -> pa.Field:
 def output_schema(template: Template) -> pa.Schema:
     """The custom table's schema, descriptions included (the same for every window)."""
     fields = [_described(f, HEAD_DESCRIPTIONS[f.name]) for f in HEAD_FIELDS]
-    fields += [_described(pa.field(c.name, c.path.value_type), c.description)
-               for c in template.columns]
-    return pa.schema(fields, metadata={"comment": template.description} if template.description
-                     else None)
+    fields += [
+        _described(pa.field(c.name, c.path.value_type), c.description) for c in template.columns
+    ]
+    return pa.schema(
+        fields, metadata={"comment": template.description} if template.description else None
+    )
 
 
 def derive_batch(batch: pa.RecordBatch, template: Template, schema: pa.Schema) -> pa.RecordBatch:
@@ -44,13 +46,19 @@ def derive_batch(batch: pa.RecordBatch, template: Template, schema: pa.Schema) -
     mask = keep_rows(batch, list(template.conditions))
     if mask is not None:
         batch = batch.filter(mask)
-    head = [batch.column(f.name).cast(f.type) if f.name in batch.schema.names
-            else pa.nulls(batch.num_rows, f.type) for f in HEAD_FIELDS]
+    head = [
+        batch.column(f.name).cast(f.type)
+        if f.name in batch.schema.names
+        else pa.nulls(batch.num_rows, f.type)
+        for f in HEAD_FIELDS
+    ]
     derived = [evaluate_path(batch, column.path) for column in template.columns]
     return pa.RecordBatch.from_arrays(head + derived, schema=schema)
 
 
-def derive_batches(batches: Iterable[pa.RecordBatch], template: Template) -> Iterator[pa.RecordBatch]:
+def derive_batches(
+    batches: Iterable[pa.RecordBatch], template: Template
+) -> Iterator[pa.RecordBatch]:
     schema = output_schema(template)
     for batch in batches:
         yield derive_batch(batch, template, schema)

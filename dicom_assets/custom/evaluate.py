@@ -53,10 +53,15 @@ def _private_values(private: pa.Array, op: PrivateValue) -> pa.Array:
     else:
         block = pc.utf8_slice_codeunits(tags, 4, 6)
         match = pc.and_kleene(
-            pc.and_kleene(pc.equal(entries.field("creator"), op.creator),
-                          pc.equal(pc.utf8_slice_codeunits(tags, 0, 4), f"{op.group:04X}")),
-            pc.and_kleene(pc.equal(pc.utf8_slice_codeunits(tags, 6, 8), f"{op.offset:02X}"),
-                          pc.greater_equal(block, "10")))
+            pc.and_kleene(
+                pc.equal(entries.field("creator"), op.creator),
+                pc.equal(pc.utf8_slice_codeunits(tags, 0, 4), f"{op.group:04X}"),
+            ),
+            pc.and_kleene(
+                pc.equal(pc.utf8_slice_codeunits(tags, 6, 8), f"{op.offset:02X}"),
+                pc.greater_equal(block, "10"),
+            ),
+        )
     match = pc.fill_null(match, False)
     hit_rows = pc.filter(owners, match).to_numpy()
     hit_values = pc.filter(entries.field("value"), match)

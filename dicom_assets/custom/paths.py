@@ -70,22 +70,26 @@ def _element(text: str, at: int, allow_private: bool) -> tuple[Step, int]:
         creator = match.group(2)
         if group % 2 == 0:
             raise PathSyntaxError(
-                f"({match.group(1)},\"{creator}\",{match.group(3)}): a private group is odd")
+                f'({match.group(1)},"{creator}",{match.group(3)}): a private group is odd'
+            )
         if not creator.strip():
             raise PathSyntaxError("a private creator cannot be empty")
         return PrivateTag(group, creator, int(match.group(3), 16)), match.end()
     if match := _PRIVATE.match(text, at):
-        raise PathSyntaxError("a private element by creator can only start a path (the lake "
-                              "keeps private elements of sequence items in _metadata only)")
+        raise PathSyntaxError(
+            "a private element by creator can only start a path (the lake "
+            "keeps private elements of sequence items in _metadata only)"
+        )
     if match := _GROUP_ELEMENT.match(text, at):
         return Tag(int(match.group(1) + match.group(2), 16)), match.end()
     if match := _HEX8.match(text, at):
         return Tag(int(match.group(0), 16)), match.end()
     if match := _KEYWORD.match(text, at):
         return Name(match.group(0)), match.end()
-    found = text[at:at + 12] or "the end"
+    found = text[at : at + 12] or "the end"
     raise PathSyntaxError(
-        f"expected a keyword, (gggg,eeee) or ggggeeee at character {at + 1}, found {found!r}")
+        f"expected a keyword, (gggg,eeee) or ggggeeee at character {at + 1}, found {found!r}"
+    )
 
 
 def parse_path(text: str) -> tuple[Step, ...]:
@@ -107,6 +111,7 @@ def parse_path(text: str) -> tuple[Step, ...]:
         if text[at] != ".":
             if text[at] == "[":
                 raise PathSyntaxError(
-                    f"bad selector at character {at + 1}: use [n] (0-based) or [*]")
+                    f"bad selector at character {at + 1}: use [n] (0-based) or [*]"
+                )
             raise PathSyntaxError(f"unexpected {text[at]!r} at character {at + 1}")
         at += 1

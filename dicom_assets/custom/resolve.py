@@ -15,7 +15,14 @@ import pyarrow as pa
 from pydicom.datadict import keyword_dict
 
 from dicom_assets.custom.paths import Every, Index, Name, PrivateTag, Step, Tag, parse_path
-from dicom_assets.schema.vr import IDENTITY_KEYS, KIND_TYPES, PN_TYPE, VR_KINDS, TagSpec, spec_for_key
+from dicom_assets.schema.vr import (
+    IDENTITY_KEYS,
+    KIND_TYPES,
+    PN_TYPE,
+    VR_KINDS,
+    TagSpec,
+    spec_for_key,
+)
 
 PN_GROUPS = tuple(field.name for field in PN_TYPE)
 # VRs a private value may be declared as (``vr:``): every VR with a scalar column type.
@@ -115,14 +122,18 @@ def spec_for_keyword(word: str) -> TagSpec:
     tag = keyword_dict.get(word)
     if tag is None:
         hint = suggest_keyword(word)
-        raise PathError(f"unknown keyword {word!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+        raise PathError(
+            f"unknown keyword {word!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+        )
     return spec_for_key(f"{tag:08X}")
 
 
 def _typed_spec(spec: TagSpec, written: str) -> TagSpec:
     if spec.category == "bulk":
-        raise PathError(f"{written} has VR {spec.dictionary_vr}: binary values are kept only in "
-                        "_metadata, not as a column")
+        raise PathError(
+            f"{written} has VR {spec.dictionary_vr}: binary values are kept only in "
+            "_metadata, not as a column"
+        )
     if spec.category != "typed":
         raise PathError(f"{written} is not an attribute of the data dictionary")
     return spec
@@ -144,23 +155,28 @@ def _head(step: Step, vr: str | None) -> tuple[list[Operation], TagSpec | None]:
     written = spec.keyword
     spec = _typed_spec(spec, written)
     if vr is not None:
-        raise PathError(f"vr is only for private or unknown elements; {written} has VR "
-                        f"{spec.dictionary_vr} in the data dictionary")
+        raise PathError(
+            f"vr is only for private or unknown elements; {written} has VR "
+            f"{spec.dictionary_vr} in the data dictionary"
+        )
     if spec.key in IDENTITY_KEYS:
         raise PathError(f"{written} is already a fixed column of every custom table")
     return [Column(spec.keyword)], spec
 
 
-def _private_path(operations: list[Operation], rest: tuple[Step, ...], vr: str | None,
-                  text: str) -> ResolvedPath:
+def _private_path(
+    operations: list[Operation], rest: tuple[Step, ...], vr: str | None, text: str
+) -> ResolvedPath:
     if vr is not None and vr not in DECLARABLE_VRS:
         raise PathError(f"unknown VR {vr!r} (one of {', '.join(DECLARABLE_VRS)})")
     selectors = list(rest)
     if any(not isinstance(s, (Index, Every)) for s in selectors) or len(selectors) > 1:
         raise PathError("a private element's value can only be followed by one [n] or [*]")
     if selectors:
-        operations += [SplitValues(), Explode() if isinstance(selectors[0], Every)
-                       else Element(selectors[0].n)]
+        operations += [
+            SplitValues(),
+            Explode() if isinstance(selectors[0], Every) else Element(selectors[0].n),
+        ]
     kind = VR_KINDS[vr] if vr else "str"
     if vr:
         operations.append(ParseAs(kind))
@@ -187,8 +203,10 @@ def resolve_path(text: str, vr: str | None = None) -> ResolvedPath:
             continue
         if spec.kind == "pn" and pn_group is None and isinstance(step, Name):
             if step.text not in PN_GROUPS:
-                raise PathError(f"{spec.keyword} is a person name: its component groups are "
-                                f"{', '.join(PN_GROUPS)}, not {step.text!r}")
+                raise PathError(
+                    f"{spec.keyword} is a person name: its component groups are "
+                    f"{', '.join(PN_GROUPS)}, not {step.text!r}"
+                )
             if spec.multi and not indexed:
                 operations.append(Explode())
                 indexed = True
@@ -198,23 +216,28 @@ def resolve_path(text: str, vr: str | None = None) -> ResolvedPath:
         if spec.kind != "seq":
             raise PathError(f"{where} is not a sequence: nothing to descend into with '.'")
         if not indexed:
-            raise PathError(f"{spec.keyword} is a sequence: choose its items with [n] or [*] "
-                            "before '.'")
+            raise PathError(
+                f"{spec.keyword} is a sequence: choose its items with [n] or [*] before '.'"
+            )
         if isinstance(step, Name):
             child = spec_for_keyword(step.text)
         elif isinstance(step, Tag):
             child = spec_for_key(f"{step.tag:08X}")
             if child.category in ("private", "unknown"):
-                raise PathError(f"({step.tag >> 16:04X},{step.tag & 0xFFFF:04X}) inside a sequence"
-                                " item: the lake keeps only dictionary attributes of items")
+                raise PathError(
+                    f"({step.tag >> 16:04X},{step.tag & 0xFFFF:04X}) inside a sequence"
+                    " item: the lake keeps only dictionary attributes of items"
+                )
         else:
             raise PathError("a private element by creator can only start a path")
         spec = _typed_spec(child, child.keyword)
         operations.append(Field(spec.keyword))
         indexed = False
     if spec.kind == "seq":
-        raise PathError(f"{spec.keyword} is a sequence: the path must end at an attribute of "
-                        f"its items, e.g. {spec.keyword}[0].CodeValue")
+        raise PathError(
+            f"{spec.keyword} is a sequence: the path must end at an attribute of "
+            f"its items, e.g. {spec.keyword}[0].CodeValue"
+        )
     if pn_group is not None:
         base: pa.DataType = pa.string()
     else:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from dicom_assets.custom.resolve import PathError, ResolvedPath, resolve_path
+from dicom_assets.custom.resolve import DECLARABLE_VRS, PathError, ResolvedPath, resolve_path
 from dicom_assets.custom.where import Condition, parse_condition
 from dicom_assets.schema.layout import HEAD_COLUMNS
 
@@ -49,9 +49,9 @@ class Problem:
 class TemplateError(ValueError):
     """One or more invalid templates; the message lists ``file:line: reason``, one per line."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], heading: str = "") -> None:
         self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__("\n".join(([heading] if heading else []) + [str(p) for p in problems]))
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class Template:
         """The change-log columns a derivation reads: head, paths' and conditions' columns."""
         needed = list(HEAD_COLUMNS)
         for name in [c.path.source_column for c in self.columns] + [
-                c.keyword for c in self.conditions]:
+            c.keyword for c in self.conditions
+        ]:
             if name not in needed:
                 needed.append(name)
         return needed
@@ -123,9 +124,18 @@ def _column(reader: _Reader, key: yaml.ScalarNode, node: yaml.Node) -> CustomCol
                 description = reader.text(value, f"column {name!r}: description") or ""
             elif item_key.value == "vr":
                 vr = reader.text(value, f"column {name!r}: vr")
+                if vr is not None and vr not in DECLARABLE_VRS:
+                    reader.fail(
+                        value,
+                        f"column {name!r}: unknown VR {vr!r} (one of {', '.join(DECLARABLE_VRS)})",
+                    )
+                    return None
             else:
-                reader.fail(item_key, f"column {name!r}: unknown key {item_key.value!r} "
-                            f"(one of {', '.join(COLUMN_KEYS)})")
+                reader.fail(
+                    item_key,
+                    f"column {name!r}: unknown key {item_key.value!r} "
+                    f"(one of {', '.join(COLUMN_KEYS)})",
+                )
         if path_node is None:
             reader.fail(node, f"column {name!r} has no path")
             return None
@@ -148,13 +158,19 @@ def _columns(reader: _Reader, node: yaml.Node) -> list[CustomColumn]:
     for key, value in reader.mapping(node, "columns"):
         name = key.value
         if not COLUMN_RULE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-            reader.fail(key, f"invalid column name {name!r}: lowercase letters, digits and _, "
-                        "starting with a letter")
+            reader.fail(
+                key,
+                f"invalid column name {name!r}: lowercase letters, digits and _, "
+                "starting with a letter",
+            )
             continue
         if name in fixed or name in lowered:
             clash = fixed.get(name, name)
-            reader.fail(key, f"duplicate column name {name!r} (SQL engines ignore case: it "
-                        f"clashes with {clash!r})")
+            reader.fail(
+                key,
+                f"duplicate column name {name!r} (SQL engines ignore case: it "
+                f"clashes with {clash!r})",
+            )
             continue
         lowered.add(name)
         column = _column(reader, key, value)
@@ -185,15 +201,19 @@ def parse_template(text: str, file: str, name: str) -> Template:
     """A template from its YAML text; :class:`TemplateError` lists every problem found."""
     reader = _Reader(file)
     if not NAME_RULE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
-        reader.fail(None, f"invalid template name {name!r}: the file name must be lowercase "
-                    "letters, digits and _ (e.g. ct_acquisition.yaml)")
+        reader.fail(
+            None,
+            f"invalid template name {name!r}: the file name must be lowercase "
+            "letters, digits and _ (e.g. ct_acquisition.yaml)",
+        )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise TemplateError([Problem(file, line, f"not valid YAML: "
-                                                 f"{getattr(error, 'problem', error)}")]) from None
+        raise TemplateError(
+            [Problem(file, line, f"not valid YAML: {getattr(error, 'problem', error)}")]
+        ) from None
     description, columns, conditions = "", [], []
     if root is None:
         reader.fail(None, "the template is empty (it needs columns)")
@@ -208,7 +228,8 @@ def parse_template(text: str, file: str, name: str) -> Template:
             else:
                 reader.fail(key, f"unknown key {key.value!r} (one of {', '.join(TOP_KEYS)})")
         if isinstance(root, yaml.MappingNode) and not any(
-                k.value == "columns" for k, _ in root.value if isinstance(k, yaml.ScalarNode)):
+            k.value == "columns" for k, _ in root.value if isinstance(k, yaml.ScalarNode)
+        ):
             reader.fail(root, "the template has no columns")
     if reader.problems:
         raise TemplateError(reader.problems)

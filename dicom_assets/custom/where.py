@@ -37,8 +37,7 @@ class Condition:
             owners = pc.list_parent_indices(values).to_numpy()
             flat = pc.list_flatten(values)
             hits = pc.fill_null(pc.is_in(self._comparable(flat), value_set=self.accepted), False)
-            return np.bincount(owners[hits.to_numpy(zero_copy_only=False)],
-                               minlength=rows) > 0
+            return np.bincount(owners[hits.to_numpy(zero_copy_only=False)], minlength=rows) > 0
         hits = pc.is_in(self._comparable(values), value_set=self.accepted)
         return pc.fill_null(hits, False).to_numpy(zero_copy_only=False)
 
@@ -52,23 +51,31 @@ def parse_condition(attribute: str, written: list[str]) -> Condition:
     """A condition from the attribute's text and its accepted values as written in the YAML."""
     steps = parse_path(attribute)
     if len(steps) != 1 or not isinstance(steps[0], (Name, Tag)):
-        raise PathError(f"where takes a top-level attribute (a keyword or a tag), not {attribute!r}")
+        raise PathError(
+            f"where takes a top-level attribute (a keyword or a tag), not {attribute!r}"
+        )
     step = steps[0]
-    spec = spec_for_keyword(step.text) if isinstance(step, Name) else spec_for_key(
-        f"{step.tag:08X}")
+    spec = (
+        spec_for_keyword(step.text) if isinstance(step, Name) else spec_for_key(f"{step.tag:08X}")
+    )
     if spec.category != "typed":
-        raise PathError(f"where on {attribute}: only attributes of the data dictionary with a "
-                        "column can be compared")
+        raise PathError(
+            f"where on {attribute}: only attributes of the data dictionary with a "
+            "column can be compared"
+        )
     if spec.kind == "seq":
-        raise PathError(f"where on {spec.keyword}: a sequence has no value to compare (equality "
-                        "applies to top-level attributes)")
+        raise PathError(
+            f"where on {spec.keyword}: a sequence has no value to compare (equality "
+            "applies to top-level attributes)"
+        )
     value_kind = "str" if spec.kind == "pn" else spec.kind
     accepted = []
     for text in written:
         value = PARSERS[value_kind](text)
         if value is INVALID or value is None:
-            raise PathError(f"where {spec.keyword}: {text!r} is not a valid {spec.dictionary_vr} "
-                            "value")
+            raise PathError(
+                f"where {spec.keyword}: {text!r} is not a valid {spec.dictionary_vr} value"
+            )
         accepted.append(value)
     return Condition(spec.keyword, spec, pa.array(accepted, KIND_TYPES[value_kind]))
 

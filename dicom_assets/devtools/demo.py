@@ -73,6 +73,9 @@ def main() -> int:
             "DICOM_SERVER_KIND": "orthanc",
             "DICOM_SERVER_URL": orthanc.dicomweb_url,
             "ORTHANC_URL": orthanc.url,
+            # The example custom tables (docs/custom-tables.md), unless the user chose a folder.
+            "DICOM_CUSTOM_SCHEMAS": os.environ.get("DICOM_CUSTOM_SCHEMAS")
+            or str(PROJECT_ROOT / "examples" / "custom_schemas"),
         }
         print(f"Dagster UI: http://127.0.0.1:{DAGSTER_PORT}  (Ctrl-C stops everything)")
         dagster = subprocess.Popen(
