@@ -94,16 +94,30 @@ def private(ds: Dataset, group: int, creator: str, offset: int) -> Any:
 
 # The attribute each column reads: Orthanc's known deviations from the files are skipped by it.
 SOURCE = {
-    "kvp": "KVP", "rows": "Rows", "study_date": "StudyDate", "modality": "Modality",
-    "image_type": "ImageType", "image_type_all": "ImageType", "image_type_2": "ImageType",
-    "row_spacing": "PixelSpacing", "column_spacing": "PixelSpacing",
-    "source_image": "SourceImageSequence", "source_images": "SourceImageSequence",
-    "second_point": "BeamSequence", "derivation_codes": "DerivationCodeSequence",
-    "beam_names": "BeamSequence", "control_points": "BeamSequence",
-    "first_beam_energy": "BeamSequence", "family_name": "PatientName",
-    "patient_name": "PatientName", "operators": "OperatorsName",
-    "ideographic_name": "PatientName", "slice_thickness_tag": "SliceThickness",
-    "columns_tag": "Columns", "ge_product": "", "ge_table_speed": "",
+    "kvp": "KVP",
+    "rows": "Rows",
+    "study_date": "StudyDate",
+    "modality": "Modality",
+    "image_type": "ImageType",
+    "image_type_all": "ImageType",
+    "image_type_2": "ImageType",
+    "row_spacing": "PixelSpacing",
+    "column_spacing": "PixelSpacing",
+    "source_image": "SourceImageSequence",
+    "source_images": "SourceImageSequence",
+    "second_point": "BeamSequence",
+    "derivation_codes": "DerivationCodeSequence",
+    "beam_names": "BeamSequence",
+    "control_points": "BeamSequence",
+    "first_beam_energy": "BeamSequence",
+    "family_name": "PatientName",
+    "patient_name": "PatientName",
+    "operators": "OperatorsName",
+    "ideographic_name": "PatientName",
+    "slice_thickness_tag": "SliceThickness",
+    "columns_tag": "Columns",
+    "ge_product": "",
+    "ge_table_speed": "",
 }
 
 ORACLE = {
@@ -116,19 +130,38 @@ ORACLE = {
     "image_type_2": lambda ds: nth(typed(ds, "ImageType"), 2),
     "row_spacing": lambda ds: nth(typed(ds, "PixelSpacing"), 0),
     "column_spacing": lambda ds: nth(typed(ds, "PixelSpacing"), 1),
-    "source_image": lambda ds: nth(per_item(ds, "SourceImageSequence", "ReferencedSOPInstanceUID"), 0),
+    "source_image": lambda ds: nth(
+        per_item(ds, "SourceImageSequence", "ReferencedSOPInstanceUID"), 0
+    ),
     "source_images": lambda ds: per_item(ds, "SourceImageSequence", "ReferencedSOPInstanceUID"),
-    "second_point": lambda ds: nth([
-        typed(point, "ControlPointIndex") for point in
-        items((items(ds, "BeamSequence") or [Dataset()])[0], "ControlPointSequence")], 1),
+    "second_point": lambda ds: nth(
+        [
+            typed(point, "ControlPointIndex")
+            for point in items(
+                (items(ds, "BeamSequence") or [Dataset()])[0], "ControlPointSequence"
+            )
+        ],
+        1,
+    ),
     "derivation_codes": lambda ds: per_item(ds, "DerivationCodeSequence", "CodeValue"),
     "beam_names": lambda ds: per_item(ds, "BeamSequence", "BeamName"),
-    "control_points": lambda ds: [
-        typed(point, "ControlPointIndex") for beam in items(ds, "BeamSequence")
-        for point in items(beam, "ControlPointSequence")] or None,
-    "first_beam_energy": lambda ds: nth([
-        typed(point, "NominalBeamEnergy") for point in
-        items((items(ds, "BeamSequence") or [Dataset()])[0], "ControlPointSequence")], 0),
+    "control_points": lambda ds: (
+        [
+            typed(point, "ControlPointIndex")
+            for beam in items(ds, "BeamSequence")
+            for point in items(beam, "ControlPointSequence")
+        ]
+        or None
+    ),
+    "first_beam_energy": lambda ds: nth(
+        [
+            typed(point, "NominalBeamEnergy")
+            for point in items(
+                (items(ds, "BeamSequence") or [Dataset()])[0], "ControlPointSequence"
+            )
+        ],
+        0,
+    ),
     "family_name": lambda ds: person(ds, "PatientName"),
     "patient_name": lambda ds: typed(ds, "PatientName"),
     "operators": lambda ds: person(ds, "OperatorsName"),
@@ -137,7 +170,8 @@ ORACLE = {
     "columns_tag": lambda ds: typed(ds, "Columns"),
     "ge_product": lambda ds: private(ds, 0x0009, "GEMS_IDEN_01", 0x04),
     "ge_table_speed": lambda ds: (lambda v: None if v is None else float(v))(
-        private(ds, 0x0019, "GEMS_ACQU_01", 0x23)),
+        private(ds, 0x0019, "GEMS_ACQU_01", 0x23)
+    ),
 }
 
 
@@ -164,8 +198,9 @@ def corpus_lake(tmp_path_factory, corpus_files) -> dict[str, Any]:
         template = parse_template(TEMPLATE, "every_form.yaml", "every_form")
         asset = build_custom_table_asset(template)
         for key in keys:
-            assert materialize([asset], partition_key=key, resources=resources,
-                               instance=instance).success
+            assert materialize(
+                [asset], partition_key=key, resources=resources, instance=instance
+            ).success
         table = DeltaTable(str(tmp / "lake" / "result" / "Dicom_Customized" / "every_form"))
         rows = table.to_pyarrow_table().to_pylist()
     monkeypatch.undo()

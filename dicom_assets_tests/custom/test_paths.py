@@ -5,7 +5,15 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from dicom_assets.custom.paths import Every, Index, Name, PathSyntaxError, PrivateTag, Tag, parse_path
+from dicom_assets.custom.paths import (
+    Every,
+    Index,
+    Name,
+    PathSyntaxError,
+    PrivateTag,
+    Tag,
+    parse_path,
+)
 from dicom_assets.custom.resolve import PathError, resolve_path, suggest_keyword
 from dicom_assets.schema.vr import KIND_TYPES, PN_TYPE
 
@@ -16,12 +24,14 @@ from dicom_assets.schema.vr import KIND_TYPES, PN_TYPE
         ("KVP", (Name("KVP"),)),
         ("PixelSpacing[0]", (Name("PixelSpacing"), Index(0))),
         ("ImageType[*]", (Name("ImageType"), Every())),
-        ("AnatomicRegionSequence[0].CodeValue",
-         (Name("AnatomicRegionSequence"), Index(0), Name("CodeValue"))),
+        (
+            "AnatomicRegionSequence[0].CodeValue",
+            (Name("AnatomicRegionSequence"), Index(0), Name("CodeValue")),
+        ),
         ("PatientName.Alphabetic", (Name("PatientName"), Name("Alphabetic"))),
         ("(0018,1000)", (Tag(0x00181000),)),
         ("00181000", (Tag(0x00181000),)),
-        ("(0009,\"ACME 1.0\",10)", (PrivateTag(0x0009, "ACME 1.0", 0x10),)),
+        ('(0009,"ACME 1.0",10)', (PrivateTag(0x0009, "ACME 1.0", 0x10),)),
         (" BeamSequence[ * ].(300A,00C2) ", (Name("BeamSequence"), Every(), Tag(0x300A00C2))),
     ],
 )
@@ -38,9 +48,9 @@ def test_syntax(text, steps):
         ("KVP.", "expected a keyword"),
         ("KVP KVP", "unexpected ' '"),
         ("(0018,10)", "expected a keyword"),
-        ("(0008,\"X\",10)", "a private group is odd"),
-        ("(0009,\"\",10)", "cannot be empty"),
-        ("Seq[0].(0009,\"X\",10)", "can only start a path"),
+        ('(0008,"X",10)', "a private group is odd"),
+        ('(0009,"",10)', "cannot be empty"),
+        ('Seq[0].(0009,"X",10)', "can only start a path"),
     ],
 )
 def test_syntax_errors_say_where(text, reason):
@@ -68,8 +78,8 @@ def test_syntax_errors_say_where(text, reason):
         ("BeamSequence[*].ControlPointSequence[*].ControlPointIndex", pa.list_(KIND_TYPES["int"])),
         ("(0018,0050)", KIND_TYPES["float"]),
         ("00280010", KIND_TYPES["int"]),
-        ("(0009,\"ACME 1.0\",10)", pa.string()),
-        ("(0009,\"ACME 1.0\",10)[*]", pa.list_(pa.string())),
+        ('(0009,"ACME 1.0",10)', pa.string()),
+        ('(0009,"ACME 1.0",10)[*]', pa.list_(pa.string())),
     ],
 )
 def test_types_follow_the_vr_table(text, value_type):
@@ -77,10 +87,10 @@ def test_types_follow_the_vr_table(text, value_type):
 
 
 def test_private_value_typed_by_declared_vr():
-    assert resolve_path("(0009,\"ACME 1.0\",10)", vr="DS").value_type == KIND_TYPES["float"]
+    assert resolve_path('(0009,"ACME 1.0",10)', vr="DS").value_type == KIND_TYPES["float"]
     assert resolve_path("(0011,1010)[1]", vr="IS").value_type == KIND_TYPES["int"]
     with pytest.raises(PathError, match="unknown VR 'XY'"):
-        resolve_path("(0009,\"ACME 1.0\",10)", vr="XY")
+        resolve_path('(0009,"ACME 1.0",10)', vr="XY")
     with pytest.raises(PathError, match="vr is only for private"):
         resolve_path("KVP", vr="DS")
 

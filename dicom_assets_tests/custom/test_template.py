@@ -40,21 +40,48 @@ def problems(text: str, name: str = "t") -> list[str]:
 def test_the_issue_example_reads_as_written():
     template = parse_template(ISSUE_EXAMPLE, "ct.yaml", "ct")
     assert [c.name for c in template.columns] == [
-        "kvp", "slice_thickness", "row_spacing", "image_types", "region", "region_meanings",
-        "family_name", "scanner_tag", "acme_version"]
+        "kvp",
+        "slice_thickness",
+        "row_spacing",
+        "image_types",
+        "region",
+        "region_meanings",
+        "family_name",
+        "scanner_tag",
+        "acme_version",
+    ]
     assert template.description.startswith("CT acquisition")
     assert template.conditions[0].keyword == "Modality"
     assert template.conditions[0].accepted.to_pylist() == ["CT"]
     schema = output_schema(template)
-    assert schema.names[:6] == ["_sequence", "_timestamp", "_action", "StudyInstanceUID",
-                                "SeriesInstanceUID", "SOPInstanceUID"]
+    assert schema.names[:6] == [
+        "_sequence",
+        "_timestamp",
+        "_action",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+    ]
     assert schema.field("slice_thickness").metadata == {b"comment": b"Nominal slice thickness, mm."}
     assert schema.field("image_types").type == pa.list_(pa.string())
     # Only what the template needs is read from the change log.
     assert template.source_columns() == [
-        "_sequence", "_timestamp", "_action", "StudyInstanceUID", "SeriesInstanceUID",
-        "SOPInstanceUID", "KVP", "SliceThickness", "PixelSpacing", "ImageType",
-        "AnatomicRegionSequence", "PatientName", "DeviceSerialNumber", "_private", "Modality"]
+        "_sequence",
+        "_timestamp",
+        "_action",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+        "KVP",
+        "SliceThickness",
+        "PixelSpacing",
+        "ImageType",
+        "AnatomicRegionSequence",
+        "PatientName",
+        "DeviceSerialNumber",
+        "_private",
+        "Modality",
+    ]
 
 
 def test_every_problem_is_named_by_line():
@@ -118,7 +145,8 @@ def test_structure_problems(text, expected):
 def test_template_name_rule():
     assert problems("columns:\n  a: KVP\n", name="CT-Acq") == [
         "1: invalid template name 'CT-Acq': the file name must be lowercase letters, digits and _ "
-        "(e.g. ct_acquisition.yaml)"]
+        "(e.g. ct_acquisition.yaml)"
+    ]
 
 
 def test_folder_reports_every_file(tmp_path: Path):
@@ -141,7 +169,10 @@ def test_folder_reports_every_file(tmp_path: Path):
 def test_where_values_read_as_their_vr():
     template = parse_template(
         "where:\n  StudyDate: 20240131\n  SliceThickness: [1.25, '5']\n  Modality: [CT, MR]\n"
-        "columns:\n  a: KVP\n", "t.yaml", "t")
+        "columns:\n  a: KVP\n",
+        "t.yaml",
+        "t",
+    )
     accepted = {c.keyword: c.accepted.to_pylist() for c in template.conditions}
     assert str(accepted["StudyDate"][0]) == "2024-01-31"
     assert accepted["SliceThickness"] == [1.25, 5.0]
@@ -152,5 +183,8 @@ def test_the_shipped_examples_are_valid():
     templates = {t.name: t for t in load_templates(EXAMPLES)}
     assert {"ct_acquisition", "study_overview"} <= set(templates)
     assert templates["ct_acquisition"].conditions[0].accepted.to_pylist() == ["CT"]
-    assert all(c.description for c in templates["ct_acquisition"].columns
-               if c.path.text in ("KVP", "CTDIvol", "SliceThickness"))
+    assert all(
+        c.description
+        for c in templates["ct_acquisition"].columns
+        if c.path.text in ("KVP", "CTDIvol", "SliceThickness")
+    )
