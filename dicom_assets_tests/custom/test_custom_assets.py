@@ -98,7 +98,7 @@ def month(tmp_path_factory) -> Any:
         monkeypatch.setenv("DICOM_API_VERSION", "v2")
         resources = build_resources()
         instance = DagsterInstance.ephemeral()
-        cursor, outcomes = sync(resources, instance, None)
+        _cursor, outcomes = sync(resources, instance, None)
         keys = sorted({o.dagster_run.tags["dagster/partition"] for o in outcomes})
         yield {
             "service": service,

@@ -120,6 +120,11 @@ SOURCE = {
     "ge_table_speed": "",
 }
 
+
+def as_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 ORACLE = {
     "kvp": lambda ds: typed(ds, "KVP"),
     "rows": lambda ds: typed(ds, "Rows"),
@@ -169,9 +174,7 @@ ORACLE = {
     "slice_thickness_tag": lambda ds: typed(ds, "SliceThickness"),
     "columns_tag": lambda ds: typed(ds, "Columns"),
     "ge_product": lambda ds: private(ds, 0x0009, "GEMS_IDEN_01", 0x04),
-    "ge_table_speed": lambda ds: (lambda v: None if v is None else float(v))(
-        private(ds, 0x0019, "GEMS_ACQU_01", 0x23)
-    ),
+    "ge_table_speed": lambda ds: as_float(private(ds, 0x0019, "GEMS_ACQU_01", 0x23)),
 }
 
 

@@ -108,19 +108,27 @@ columns:
 extra: 1
 """
     assert problems(text) == [
-        "3: where on ReferencedImageSequence: a sequence has no value to compare (equality "
-        "applies to top-level attributes)",
+        (
+            "3: where on ReferencedImageSequence: a sequence has no value to compare (equality "
+            "applies to top-level attributes)"
+        ),
         "4: where Rows: 'twelve' is not a valid US value",
         "5: unknown keyword 'Modalty' (did you mean 'Modality'?)",
         "7: column 'kvp': bad path 'KVp': unknown keyword 'KVp' (did you mean 'KVP'?)",
         "8: invalid column name 'Bad-Name': lowercase letters, digits and _, starting with a letter",
         "9: columns: 'kvp' appears twice",
-        "10: duplicate column name 'studyinstanceuid' (SQL engines ignore case: it clashes with "
-        "'StudyInstanceUID')",
-        "11: column 'x': bad path syntax 'PixelSpacing[a]': bad selector at character 13: use [n] "
-        "(0-based) or [*]",
-        "14: column 'z': unknown VR 'XX' (one of AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, "
-        "PN, SH, SL, SS, ST, SV, TM, UC, UI, UL, UR, US, UT, UV)",
+        (
+            "10: duplicate column name 'studyinstanceuid' (SQL engines ignore case: it clashes with "
+            "'StudyInstanceUID')"
+        ),
+        (
+            "11: column 'x': bad path syntax 'PixelSpacing[a]': bad selector at character 13: use [n] "
+            "(0-based) or [*]"
+        ),
+        (
+            "14: column 'z': unknown VR 'XX' (one of AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, "
+            "PN, SH, SL, SS, ST, SV, TM, UC, UI, UL, UR, US, UT, UV)"
+        ),
         "16: column 'y' has no path",
         "19: column 'w': unknown key 'unit' (one of path, description, vr)",
         "20: unknown key 'extra' (one of description, where, columns)",
@@ -144,8 +152,10 @@ def test_structure_problems(text, expected):
 
 def test_template_name_rule():
     assert problems("columns:\n  a: KVP\n", name="CT-Acq") == [
-        "1: invalid template name 'CT-Acq': the file name must be lowercase letters, digits and _ "
-        "(e.g. ct_acquisition.yaml)"
+        (
+            "1: invalid template name 'CT-Acq': the file name must be lowercase letters, digits and _ "
+            "(e.g. ct_acquisition.yaml)"
+        )
     ]
 
 
@@ -157,8 +167,10 @@ def test_folder_reports_every_file(tmp_path: Path):
     with pytest.raises(TemplateError) as error:
         load_templates(tmp_path)
     assert str(error.value).splitlines() == [
-        f"{tmp_path}/bad.yaml:2: column 'kvp': bad path 'KVp': unknown keyword 'KVp' (did you "
-        "mean 'KVP'?)",
+        (
+            f"{tmp_path}/bad.yaml:2: column 'kvp': bad path 'KVp': unknown keyword 'KVp' (did you "
+            "mean 'KVP'?)"
+        ),
         f"{tmp_path}/old.yml:1: templates end in .yaml (rename the file)",
     ]
     (tmp_path / "bad.yaml").unlink()
