@@ -30,10 +30,17 @@ class _Absent(Exception):
 
 
 def element_at(values: pa.Array, n: int) -> pa.Array:
-    """``values[i][n]``, null where the list is null or too short (list_element would raise)."""
-    lengths = pc.fill_null(pc.list_value_length(values), 0)
-    long_enough = pc.if_else(pc.greater(lengths, n), values, pa.scalar(None, values.type))
-    return pc.list_element(long_enough, n)
+    """``values[i][n]``, null where the list is null or too short (list_element would raise).
+
+    Taken straight from the list's child by offset, so a list of structs is not copied first.
+    """
+    offsets = values.offsets.to_numpy()
+    lengths = np.diff(offsets)
+    present = lengths > n
+    if values.null_count:
+        present &= values.is_valid().to_numpy(zero_copy_only=False)
+    positions = np.where(present, offsets[:-1] + n, 0)
+    return values.values.take(pa.array(positions, mask=~present))
 
 
 def _explode(values: pa.Array, parents: np.ndarray | None) -> tuple[pa.Array, np.ndarray]:
@@ -43,28 +50,28 @@ def _explode(values: pa.Array, parents: np.ndarray | None) -> tuple[pa.Array, np
 
 
 def _private_values(private: pa.Array, op: PrivateValue) -> pa.Array:
-    """The value text of the first ``_private`` entry of each row that matches ``op``."""
+    """The value text of the first ``_private`` entry of each row that matches ``op``.
+
+    Cheapest test first: the creator (or the whole tag) by equality, then the group and element
+    offset only on those candidates. Creator elements themselves are not ``_private`` entries,
+    so an entry with the creator's group and offset is in a reserved block (xx10-xxFF).
+    """
     rows = len(private)
     entries = pc.list_flatten(private)
     owners = pc.list_parent_indices(private)
-    tags = entries.field("tag")
     if op.tag is not None:
-        match = pc.equal(tags, op.tag)
+        candidates = pc.fill_null(pc.equal(entries.field("tag"), op.tag), False)
     else:
-        block = pc.utf8_slice_codeunits(tags, 4, 6)
-        match = pc.and_kleene(
-            pc.and_kleene(
-                pc.equal(entries.field("creator"), op.creator),
-                pc.equal(pc.utf8_slice_codeunits(tags, 0, 4), f"{op.group:04X}"),
-            ),
-            pc.and_kleene(
-                pc.equal(pc.utf8_slice_codeunits(tags, 6, 8), f"{op.offset:02X}"),
-                pc.greater_equal(block, "10"),
-            ),
+        candidates = pc.fill_null(pc.equal(entries.field("creator"), op.creator), False)
+    at = pc.indices_nonzero(candidates)
+    if op.tag is None and len(at):
+        tags = entries.field("tag").take(at)
+        block = pc.and_(
+            pc.starts_with(tags, f"{op.group:04X}"), pc.ends_with(tags, f"{op.offset:02X}")
         )
-    match = pc.fill_null(match, False)
-    hit_rows = pc.filter(owners, match).to_numpy()
-    hit_values = pc.filter(entries.field("value"), match)
+        at = at.filter(pc.fill_null(block, False))
+    hit_rows = owners.take(at).to_numpy()
+    hit_values = entries.field("value").take(at)
     # The first matching entry of each row (one creator per block; a duplicate block is odd data).
     first_rows, first_at = np.unique(hit_rows, return_index=True)
     index = np.zeros(rows, dtype=np.int64)

@@ -31,8 +31,15 @@ def custom_view_statements(name: str, table_uri: str) -> list[tuple[str, str]]:
     """(view, statement) of one template's two views, over its Delta table at ``table_uri``."""
     table = f"{SCHEMA}.{name}"
     return [
-        (table, f"CREATE OR REPLACE VIEW {table} AS "
-                f"SELECT * FROM delta_scan({_quote_literal(table_uri)})"),
-        (f"{SCHEMA}.current_{name}",
-         f"CREATE OR REPLACE VIEW {SCHEMA}.current_{name} AS\n{current_view_body(table)}"),
+        (
+            table,
+            (
+                f"CREATE OR REPLACE VIEW {table} AS "
+                f"SELECT * FROM delta_scan({_quote_literal(table_uri)})"
+            ),
+        ),
+        (
+            f"{SCHEMA}.current_{name}",
+            f"CREATE OR REPLACE VIEW {SCHEMA}.current_{name} AS\n{current_view_body(table)}",
+        ),
     ]
