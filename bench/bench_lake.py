@@ -77,7 +77,7 @@ def raw_write(fs, path: str, megabytes: int) -> float:
     """Seconds to stream ``megabytes`` MiB of incompressible rows into one Parquet file."""
     import pyarrow as pa
 
-    from dicom_assets.io.writer import stream_parquet_atomically
+    from dicom_assets.lake.atomic_files import stream_parquet_atomically
 
     schema = pa.schema([("n", pa.int64()), ("payload", pa.binary())])
 
@@ -120,7 +120,7 @@ def raw_phase(azurite: AzuriteServer, tmp_path: Path, megabytes: int, rounds: in
     """MB/s of ``raw_write`` into a local folder and an Azurite container (best round each)."""
     import fsspec
 
-    from dicom_assets.resources.blob_filesystem import LakeBlobFileSystem
+    from dicom_assets.lake.blob_filesystem import LakeBlobFileSystem
 
     local = fsspec.filesystem("file")
     remote = LakeBlobFileSystem(connection_string=azurite.connection_string())

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dicom_assets.config import is_remote_url, setting_value
-from dicom_assets.resources.lake import LakeResource
-from dicom_assets.sql.lake_schema import read_lake_schema
+from dicom_assets.lake.resource import LakeResource
+from dicom_assets.sql.lake_schema import read_table_schema
 from dicom_assets.sql.synapse_config import (
     MAX_EXTERNAL_TABLE_COLUMNS,
     SynapseConfig,
@@ -115,9 +115,10 @@ def synapse_sql(arguments: argparse.Namespace) -> str:
     """The rendered script for the lake and options in ``arguments``."""
     lake = LakeResource(url=_lake_url(arguments.lake))
     config = _synapse_config(arguments, lake.url)
-    columns, total_rows = read_lake_schema(lake.filesystem(), lake.dicom_root())
+    with lake.storage_errors():
+        columns, total_rows = read_table_schema(lake)
     if total_rows == 0 and not columns:
-        raise ValueError(f"no Parquet files under {lake.url_of(lake.dicom_root())}: sync first")
+        raise ValueError(f"no Delta table at {lake.url_of(lake.dicom_root())}: sync first")
     return render_script(build_synapse_script(columns, config))
 
 

@@ -39,6 +39,11 @@ DEFAULTS: dict[str, str | None] = {
     "DICOM_LAG_INTERVAL_SECONDS": "30",
     # Custom tables (docs/custom-tables.md): a folder of <name>.yaml templates; unset: none.
     "DICOM_CUSTOM_SCHEMAS": None,
+    # Lake maintenance (lake/maintenance.py): vacuum keeps unreferenced files this long, so a
+    # reader holding an older snapshot still reads it; a day partition with this many small
+    # files is compacted.
+    "DICOM_VACUUM_RETENTION_HOURS": "168",
+    "DICOM_COMPACT_AFTER_FILES": "16",
 }
 
 

@@ -22,7 +22,13 @@ from dicom_assets.assets.custom_tables import (
 )
 from dicom_assets.checks import dicom_instances_window_checks
 from dicom_assets.config import setting, setting_value
-from dicom_assets.io import DicomLakeIOManager
+from dicom_assets.lake.io_manager import DicomLakeIOManager
+from dicom_assets.lake.maintenance_job import (
+    compact_after_files,
+    dicom_lake_maintenance,
+    dicom_lake_maintenance_schedule,
+    vacuum_retention_hours,
+)
 from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
 from dicom_assets.resources import (
     DicomServerResource,
@@ -69,10 +75,25 @@ def build_resources() -> dict[str, Any]:
     }
 
 
+def _validate_lake_settings() -> None:
+    for name, read in (("DICOM_VACUUM_RETENTION_HOURS", vacuum_retention_hours),
+                       ("DICOM_COMPACT_AFTER_FILES", compact_after_files)):
+        try:
+            value = read()
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number") from None
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+_validate_lake_settings()
+
 defs = Definitions(
     assets=[dicom_instances, dicom_external_tables, *custom_table_assets],
     asset_checks=[dicom_instances_window_checks, dicom_lake_freshness],
     sensors=[dicom_change_feed_sensor, dicom_sql_automation_sensor, dicom_lake_lag_sensor],
+    jobs=[dicom_lake_maintenance],
+    schedules=[dicom_lake_maintenance_schedule],
     resources=build_resources(),
     # Each run syncs one window in one step: a second process per step would only add start-up.
     executor=in_process_executor,

@@ -44,7 +44,7 @@ from dagster import (
 
 from dicom_assets.checks.settings import lag_interval_seconds, max_lag_seconds
 from dicom_assets.checks.window_checks import describe_error
-from dicom_assets.io.lake_io_manager import window_state
+from dicom_assets.lake.change_log import last_synced_in_history
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sources.entries import FeedChange
 
@@ -53,9 +53,9 @@ FRESHNESS = "freshness"
 # Changes counted per measurement at most (a poll without metadata: Orthanc pages of 1,000,
 # Azure ranges of 100); beyond it ``lag_changes`` is a lower bound and ``lag_seconds`` is exact.
 MAX_COUNTED_CHANGES = 2_000
-# The newest windows whose ``_state.json`` tell where the lake is: sequences grow with time, so
-# the last synced sequence is in one of them (3 allows for late changes and an empty window).
-NEWEST_WINDOWS = 3
+# The newest commits that tell where the lake is: sequences grow with time, so the last synced
+# sequence is in one of them (maintenance commits in between carry none).
+NEWEST_COMMITS = 50
 
 
 @dataclass(frozen=True)
@@ -74,40 +74,12 @@ class LakeLag:
         return max(0.0, (self.measured_at - self.oldest_unsynced.timestamp).total_seconds())
 
 
-def newest_window_folders(fs: Any, root: str, count: int = NEWEST_WINDOWS) -> list[str]:
-    """The ``count`` newest ``YYYY/MM/DD/HH`` folders under ``root``, newest first, found by
-    listing a few folders (never the whole lake: on ADLS that is thousands of calls)."""
-    found: list[str] = []
-
-    def walk(folder: str, depth: int) -> None:
-        try:
-            entries = fs.ls(folder, detail=False)
-        except FileNotFoundError:
-            return
-        names = sorted(
-            (name for name in (e.rstrip("/").rsplit("/", 1)[-1] for e in entries) if name.isdigit()),
-            reverse=True,
-        )
-        for name in names:
-            if len(found) >= count:
-                return
-            if depth == 3:
-                found.append(f"{folder}/{name}")
-            else:
-                walk(f"{folder}/{name}", depth + 1)
-
-    walk(root.rstrip("/"), 0)
-    return found
-
-
 def lake_last_sequence(lake: LakeResource) -> int:
-    """The last change-feed sequence the lake holds, from the newest windows' sync state
-    (which counts quarantined changes as handled: they are not behind)."""
-    fs = lake.filesystem()
-    last = 0
-    for folder in newest_window_folders(fs, lake.dicom_root()):
-        last = max(last, int(window_state(fs, folder).get("last_sequence") or 0))
-    return last
+    """The last change-feed sequence the lake holds: the highest ``dicom.synced_through`` of
+    the newest sync commits (committed with each run's rows; it counts quarantined changes as
+    handled: they are not behind). Only the last ``NEWEST_COMMITS`` log entries are read."""
+    with lake.storage_errors():
+        return last_synced_in_history(lake.table(), NEWEST_COMMITS)
 
 
 def measure_lag(feed: Any, lake: LakeResource, now: datetime | None = None) -> LakeLag:

@@ -38,7 +38,7 @@ from dagster import (
 )
 
 from dicom_assets.config import setting_value
-from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode
+from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode
 from dicom_assets.partitions import dicom_feed_partitions, partition_key_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sources.entries import FeedChange
@@ -195,9 +195,7 @@ def maybe_reconcile(
     try:
         # Storage failures come out as LakeStorageError: a clean message, never a secret.
         with lake.storage_errors():
-            result = reconcile_orthanc(
-                lake.filesystem(), lake.dicom_root(), dicom_server.effective_orthanc_url()
-            )
+            result = reconcile_orthanc(lake.table(), dicom_server.effective_orthanc_url())
     except ReconcileRefused as refused:
         context.log.warning(str(refused))
         state.reconciled_at = now  # asked again after the interval, not every tick
@@ -208,7 +206,7 @@ def maybe_reconcile(
     state.reconciled_at = now
     if result.deleted:
         context.log.info(
-            f"{len(result.deleted)} instances deleted in Orthanc: delete rows in {result.file} "
+            f"{len(result.deleted)} instances deleted in Orthanc: delete rows in table version {result.version} "
             f"({result.lake_instances} in the lake, {result.orthanc_instances} in Orthanc, "
             f"{result.http_calls} calls, {result.seconds:.2f} s)"
         )

@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 from dagster import AssetKey, build_output_context, materialize
 
 from dicom_assets.assets import dicom_instances
 from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.io.lake_io_manager import ParquetLakeIOManager, window_state
-from dicom_assets.io.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
-from dicom_assets.partitions import dicom_feed_partitions, window_folder
+from dicom_assets.lake.change_log import last_synced_sequence, read_window
+from dicom_assets.lake.io_manager import DicomLakeIOManager
+from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
+from dicom_assets.partitions import dicom_feed_partitions
 from dicom_assets.resources import LakeResource
 from dicom_assets.schema import convert_entries
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
@@ -47,8 +47,7 @@ def write_window(lake: LakeResource, key: str, feed: list[ChangeFeedEntry], mode
     start = dt.datetime.strptime(key, "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
     after = 0
     if mode is SyncMode.INCREMENTAL:
-        folder = lake.path("result/Dicom", window_folder(key))
-        after = int(window_state(lake.filesystem(), folder)["last_sequence"])
+        after = last_synced_sequence(lake, key)
     entries = [
         e for e in feed
         if start <= e.timestamp < start + dt.timedelta(hours=1) and e.sequence > after
@@ -57,12 +56,12 @@ def write_window(lake: LakeResource, key: str, feed: list[ChangeFeedEntry], mode
         asset_key=AssetKey("dicom_instances"), partition_key=key, asset_partitions_def=dicom_feed_partitions
     )
     sync = WindowSync(key, mode, after, iter([convert_entries(entries)]), http_calls=lambda: 0)
-    ParquetLakeIOManager(lake).handle_output(context, sync)
+    DicomLakeIOManager(lake=lake).handle_output(context, sync)
 
 
 def current_state(lake: LakeResource, database: Path) -> dict[str, tuple]:
     with duckdb.connect(str(database)) as connection:
-        register_views(connection, lake.dicom_root(), files=1)
+        register_views(connection, lake.table().uri)
         rows = connection.execute(
             "SELECT SOPInstanceUID, _action, PatientName.Alphabetic, SeriesDescription "
             "FROM dicom.current_instances"
@@ -106,34 +105,37 @@ def test_create_update_delete_recreate_across_windows(tmp_path):
         x.SOPInstanceUID: ("create", str(x.PatientName), "Stored again"),
         z.SOPInstanceUID: ("update", str(z.PatientName), "Renamed series"),
     }
-    deleted_rows = pq.read_table(next(Path(lake.dicom_root(), "2026/11/20/12").glob("delta-*.parquet")))
+    deleted_rows = read_window(lake, "2026-11-20-12:00").sort_by("_sequence")
     assert deleted_rows["_metadata"].to_pylist() == [None, None]
     assert deleted_rows["SOPInstanceUID"].to_pylist() == [x.SOPInstanceUID, y.SOPInstanceUID]
 
 
 CHILD_RUN = """
-import sys
+import sys, time
+from pathlib import Path
 from dagster import materialize
 from dicom_assets.assets import dicom_instances
 from dicom_assets.definitions import build_resources
-from dicom_assets.io import lake_io_manager
-from dicom_assets.io.window_sync import SYNC_MODE_TAG
-lake_io_manager.ROW_GROUP_ROWS = 3  # a part file per batch of 3: the kill lands between files
+from dicom_assets.lake import staging, writer
+from dicom_assets.lake.window_sync import SYNC_MODE_TAG
+staging.GROUP_ROWS = 3  # many staged groups, streamed to delta-rs one by one
+conform = staging.conform
+def slow_conform(table, schema):  # inside delta-rs' write: the kill lands mid-write
+    Path(sys.argv[2]).touch()
+    time.sleep(0.2)
+    return conform(table, schema)
+staging.conform = slow_conform
 result = materialize([dicom_instances], partition_key=sys.argv[1], resources=build_resources(),
                      tags={SYNC_MODE_TAG: "incremental"})
 sys.exit(0 if result.success else 1)
 """
 
 
-def _visible_parquet(lake_dir: str) -> list[Path]:
-    """What a reader globbing ``**/*.parquet`` sees (hidden temporaries end in ``.tmp-…``)."""
-    return sorted(Path(lake_dir, "result", "Dicom").rglob("*.parquet"))
-
-
-def test_sigkill_mid_write_then_rerun_writes_each_change_once(orthanc, orthanc_env, monkeypatch):
+def test_sigkill_mid_write_then_rerun_writes_each_change_once(orthanc, orthanc_env, tmp_path):
     from dicom_assets_tests.test_pipeline import evaluate_sensor
 
     resources = build_resources()
+    lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
     first = list(synthetic_instances(synthetic_study(1, series=1, instances_per_series=3)))
     assert all(upload(orthanc.url, [encode(ds) for ds in first]))
     synced = evaluate_sensor(resources, None)
@@ -146,52 +148,48 @@ def test_sigkill_mid_write_then_rerun_writes_each_change_once(orthanc, orthanc_e
     assert all(upload(orthanc.url, [encode(ds) for ds in later]))
     result = evaluate_sensor(resources, synced.cursor)
     key = max(result.run_requests, key=lambda request: int(request.run_key.split("@")[1])).partition_key
-    folder = Path(orthanc_env["DICOM_LAKE_URL"], "result", "Dicom", window_folder(key))
-    state_before = window_state(LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).filesystem(), str(folder))
+    synced_before = last_synced_sequence(lake, key)
+    version_before = lake.table().open().version()
+    rows_before = lake.table().open().to_pyarrow_table(columns=["_sequence"]).num_rows
 
-    existing = set(folder.glob("*.parquet"))
+    marker = tmp_path / "writing"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD_RUN, key],
+        [sys.executable, "-c", CHILD_RUN, key, str(marker)],
         env={**os.environ, "DICOM_BATCH_SIZE": "3"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    seen: set[Path] = set(existing)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.poll() is None:
-            new = [path for path in folder.glob("delta-*.parquet") if path not in seen]
-            for path in new:  # every file a reader can see is complete
-                assert pq.read_table(path).num_rows > 0
-                seen.add(path)
-            if seen - existing:
-                os.kill(child.pid, signal.SIGKILL)
-                break
-            time.sleep(0.002)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and child.poll() is None and not marker.exists():
+            time.sleep(0.01)
+        time.sleep(0.5)  # delta-rs is writing data files now, a group every 0.2 s
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGKILL)
     finally:
         if child.poll() is None:
             child.kill()
         child.wait()
     assert child.returncode == -signal.SIGKILL, "the run finished before it could be killed"
 
-    # Killed mid-write: some files, the window's state untouched, every visible file readable.
-    fs = LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).filesystem()
-    assert window_state(fs, str(folder)) == state_before
-    written = sum(pq.read_table(path).num_rows for path in _visible_parquet(orthanc_env["DICOM_LAKE_URL"]))
-    assert len(first) < written < len(first) + len(later)
-    with duckdb.connect() as connection:
-        glob = str(Path(orthanc_env["DICOM_LAKE_URL"], "result", "Dicom")) + "/**/*.parquet"
-        assert connection.execute(f"SELECT count(*) FROM read_parquet('{glob}', union_by_name=true)").fetchone()[0] == written
+    # Killed mid-write: no commit, the window's synced sequence untouched, readers unaffected.
+    table = lake.table().open()
+    assert table.version() == version_before
+    assert last_synced_sequence(lake, key) == synced_before
+    assert table.to_pyarrow_table(columns=["_sequence"]).num_rows == rows_before == len(first)
+    with duckdb.connect(orthanc_env["DICOM_DUCKDB_PATH"]) as connection:
+        register_views(connection, lake.table().uri)
+        assert connection.execute("SELECT count(*) FROM dicom.instances").fetchone()[0] == len(first)
 
-    # The sensor/retry runs the window again: it redoes what the killed run had started.
+    # The sensor/retry runs the window again: it commits everything the killed run had not.
     for request in result.run_requests:
         assert materialize([dicom_instances], partition_key=request.partition_key,
                            resources=resources, tags={SYNC_MODE_TAG: "incremental"}).success
-    table = pq.ParquetDataset([str(p) for p in _visible_parquet(orthanc_env["DICOM_LAKE_URL"])]).read()
+    table = lake.table().open().to_pyarrow_table(columns=["_sequence", "SOPInstanceUID"])
     sops = table["SOPInstanceUID"].to_pylist()
     assert sorted(sops) == sorted(ds.SOPInstanceUID for ds in first + later)
     assert len(set(table["_sequence"].to_pylist())) == table.num_rows
+    assert last_synced_sequence(lake, key) == max(table["_sequence"].to_pylist())
     with duckdb.connect(orthanc_env["DICOM_DUCKDB_PATH"]) as connection:
-        register_views(connection, str(Path(orthanc_env["DICOM_LAKE_URL"], "result", "Dicom")), files=1)
+        register_views(connection, lake.table().uri)
         assert connection.execute("SELECT count(*) FROM dicom.current_instances").fetchone()[0] == len(first) + len(later)
-    assert not [p for p in folder.iterdir() if ".tmp-" in p.name]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from dagster import (
 
 from dicom_assets.definitions import build_resources, defs
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.observability import dicom_lake_lag_sensor, newest_window_folders
+from dicom_assets.observability import dicom_lake_lag_sensor
 from dicom_assets_tests.checks.lake_sync import sync
 
 INSTANCES = AssetKey("dicom_instances")
@@ -96,18 +95,6 @@ def test_unreadable_feed_fails_freshness_without_a_failed_tick(orthanc, orthanc_
     assert "lag unknown" in evaluation.description
 
 
-def test_newest_windows_are_found_without_listing_the_whole_lake(tmp_path: Path):
-    import fsspec
-
-    for hour in ("2025/12/31/23", "2026/01/01/00", "2026/01/01/01", "2026/02/03/04"):
-        (tmp_path / hour).mkdir(parents=True)
-    (tmp_path / "2026" / "_not_a_window").mkdir()
-    found = newest_window_folders(fsspec.filesystem("file"), str(tmp_path), count=3)
-    assert [Path(folder).relative_to(tmp_path).as_posix() for folder in found] == [
-        "2026/02/03/04", "2026/01/01/01", "2026/01/01/00",
-    ]
-
-
 def test_the_lag_sensor_and_checks_are_registered():
     assert defs.resolve_sensor_def("dicom_lake_lag_sensor").default_status.value == "RUNNING"
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys if key.asset_key == INSTANCES}
@@ -119,7 +106,8 @@ def test_a_quarantined_last_change_is_not_counted_as_behind(tmp_path: Path):
 
     from dagster import asset, materialize
 
-    from dicom_assets.io import DicomLakeIOManager, SyncMode, WindowSync
+    from dicom_assets.lake.io_manager import DicomLakeIOManager
+    from dicom_assets.lake.window_sync import SyncMode, WindowSync
     from dicom_assets.observability import lake_last_sequence
     from dicom_assets.partitions import dicom_feed_partitions
     from dicom_assets.resources import LakeResource
@@ -127,10 +115,7 @@ def test_a_quarantined_last_change_is_not_counted_as_behind(tmp_path: Path):
     from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 
     lake = LakeResource(url=str(tmp_path))
-    older = tmp_path / "result" / "Dicom" / "2026" / "11" / "25" / "16"
-    older.mkdir(parents=True)
-    (older / "_state.json").write_text(json.dumps({"last_sequence": 7}))
-    assert lake_last_sequence(lake) == 7
+    assert lake_last_sequence(lake) == 0
 
     def entry(sequence: int, metadata) -> ChangeFeedEntry:
         uid = f"1.2.3.{sequence}"

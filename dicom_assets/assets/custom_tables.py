@@ -7,9 +7,6 @@ window; a backfill of many windows runs as one run (one Delta commit for the who
 """
 
 
-from collections.abc import Iterator
-
-import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -27,13 +24,11 @@ from dicom_assets.config import resolve_local_path
 from dicom_assets.custom import (
     Template,
     TemplateError,
-    derive_batches,
     load_templates,
     output_schema,
 )
-from dicom_assets.custom.delta_output import write_windows
+from dicom_assets.custom.lake_io import rebuild_windows
 from dicom_assets.custom.sql_types import duckdb_type
-from dicom_assets.custom.window_rows import custom_table_location, window_batches
 from dicom_assets.partitions import dicom_feed_partitions
 from dicom_assets.resources import LakeResource
 
@@ -100,30 +95,11 @@ def build_custom_table_asset(template: Template) -> AssetsDefinition:
     def _custom_table(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
         keys = context.partition_keys
         window = context.partition_time_window
-        schema = output_schema(template)
-        read = {"rows": 0}
-
-        def rows() -> Iterator[pa.RecordBatch]:
-            for key in keys:
-                for batch in window_batches(lake, key, template.source_columns()):
-                    read["rows"] += batch.num_rows
-                    yield batch
-
-        uri, options, shown = custom_table_location(lake, template.name)
-        with lake.storage_errors():
-            summary = write_windows(
-                uri,
-                options,
-                schema,
-                derive_batches(rows(), template),
-                window.start,
-                window.end,
-                shown,
-                template.description,
-            )
+        written = rebuild_windows(lake, template, keys, window.start, window.end)
+        summary = written.summary
         context.log.info(
-            f"{summary.rows} rows of {read['rows']} changes in {len(keys)} window(s)"
-            f" -> {shown} (version {summary.version})"
+            f"{summary.rows} rows of {written.changes_read} changes in {len(keys)} window(s)"
+            f" -> {written.table} (version {summary.version})"
         )
         filled = {
             name: round(1 - nulls / summary.rows, 4) if summary.rows else None
@@ -133,9 +109,9 @@ def build_custom_table_asset(template: Template) -> AssetsDefinition:
         return MaterializeResult(
             metadata={
                 "rows": MetadataValue.int(summary.rows),
-                "changes_read": MetadataValue.int(read["rows"]),
+                "changes_read": MetadataValue.int(written.changes_read),
                 "windows": MetadataValue.int(len(keys)),
-                "table": MetadataValue.path(shown),
+                "table": MetadataValue.path(written.table),
                 "delta_version": MetadataValue.int(summary.version),
                 "filled_share": MetadataValue.json(filled),
                 "dagster/column_schema": column_schema(template),

@@ -1,4 +1,6 @@
-"""``dicom_external_tables``: the SQL tables and views over the lake's Parquet files."""
+"""``dicom_external_tables``: the SQL tables and views over the lake's Delta table."""
+
+import os
 
 import duckdb
 import pyarrow as pa
@@ -15,6 +17,8 @@ from dagster import (
 
 from dicom_assets.assets.instances import dicom_instances
 from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource
+from dicom_assets.sql.duckdb_secret import duckdb_secret_statement, duckdb_table_uri
+from dicom_assets.sql.duckdb_secret import emulator_url as duckdb_emulator_url
 from dicom_assets.sql.duckdb_views import register_views
 
 # Re-register after any new window was written, once no window is being written; unlike
@@ -37,51 +41,57 @@ def dicom_external_tables(
     warehouse: DuckDBWarehouse,
     sql_target: SqlTargetResource,
 ) -> MaterializeResult:
-    """SQL tables and views over every Parquet file of the lake, in the schema ``dicom``.
+    """SQL tables and views over the lake's Delta table (the change log), in the schema ``dicom``.
 
-    ``dicom.instances``: every row (every change) of every file, union by name.
+    ``dicom.instances``: every row (every change) of the table's current version.
     ``dicom.current_instances``: the latest row per ``SOPInstanceUID`` by ``_sequence``, without
     the deleted ones: what the server holds now. ``dicom.series`` and ``dicom.studies``: one row
     per series and study of the current instances, with counts, modalities, first/last change.
     DICOM_SQL_TARGET=duckdb (default): views in the DuckDB file DICOM_DUCKDB_PATH.
     DICOM_SQL_TARGET=synapse: a typed external table and the same views in Synapse serverless SQL.
     """
-    fs = lake.filesystem()
     if sql_target.is_synapse():
-        return _register_in_synapse(context, lake, fs, sql_target)
-    files = len(fs.glob(f"{lake.dicom_root()}/**/*.parquet"))
+        return _register_in_synapse(context, lake, sql_target)
+    table = lake.table()
+    emulator = duckdb_emulator_url(lake)
+    if emulator:
+        os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator
+    with lake.storage_errors():
+        delta = table.open_if_exists()
+        version = delta.version() if delta is not None else -1
     with warehouse.connect() as connection:
         columns_before = _instances_columns(connection)
         registered = register_views(
-            connection, lake.url_of(lake.dicom_root()), files, fs=None if lake.is_local() else fs
+            connection,
+            duckdb_table_uri(lake),
+            exists=delta is not None,
+            secret_statement=duckdb_secret_statement(lake),
         )
         new_columns = [c for c in _instances_columns(connection) if c not in columns_before]
         preview = connection.sql(
             "SELECT * FROM dicom.studies ORDER BY last_change DESC LIMIT 10"
         ).to_arrow_table()
-    context.log.info(f"registered {', '.join(registered.views)} over {files} Parquet files")
+    context.log.info(f"registered {', '.join(registered.views)} over Delta table version {version}")
     return MaterializeResult(
         metadata={
             "target": "duckdb",
             "database": MetadataValue.path(str(warehouse.database_path())),
             "objects": MetadataValue.json(registered.views),
             "column_count": MetadataValue.int(registered.columns),
-            "parquet_files": MetadataValue.int(files),
+            "delta_version": MetadataValue.int(version),
             "new_columns": MetadataValue.json(new_columns),
             "studies_preview": _table_metadata(preview),
         }
     )
 
 
-def _register_in_synapse(context, lake, fs, sql_target) -> MaterializeResult:
+def _register_in_synapse(context, lake, sql_target) -> MaterializeResult:
     from dicom_assets.sql.synapse_target import register_in_synapse
 
     with sql_target.synapse_connection() as connection:
         registration = register_in_synapse(
             connection,
-            fs,
-            lake.dicom_root(),
-            lake.url,
+            lake,
             sql_target.synapse_database,
             sql_target.storage_account(),
         )

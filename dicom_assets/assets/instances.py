@@ -1,17 +1,17 @@
-"""``dicom_instances``: one Parquet row per change-feed entry, one partition per feed window."""
+"""``dicom_instances``: one Delta table row per change-feed entry, one partition per feed window."""
 
 
 from dagster import AssetExecutionContext, BackfillPolicy, asset
 
-from dicom_assets.io.lake_io_manager import window_state
-from dicom_assets.io.window_sync import (
+from dicom_assets.lake.change_log import last_synced_sequence
+from dicom_assets.lake.window_sync import (
     SYNC_MODE_TAG,
     SyncMode,
     SyncTimings,
     WindowSync,
     timed_batches,
 )
-from dicom_assets.partitions import dicom_feed_partitions, window_folder, window_of
+from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.schema import convert_entries
 
@@ -21,7 +21,7 @@ from dicom_assets.schema import convert_entries
     io_manager_key="dicom_lake_io_manager",
     backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
     group_name="dicom",
-    kinds={"dicom", "parquet"},
+    kinds={"dicom", "delta"},
     owners=["team:dicom-assets"],
 )
 def dicom_instances(
@@ -33,18 +33,20 @@ def dicom_instances(
     ``_timestamp``, ``_action``; the three UIDs; one typed column per standard attribute present
     (named by keyword, typed by VR, lists when the dictionary's VM is not 1, sequences nested);
     ``_private`` and ``_invalid``; and ``_metadata``, the instance's full DICOM JSON, so nothing is
-    lost. Stored as Parquet under ``<lake>/result/Dicom/YYYY/MM/DD/HH/``.
+    lost. Stored in the Delta Lake table ``<lake>/result/Dicom/`` (partitioned by ``_date``).
 
     Runs requested by ``dicom_change_feed_sensor`` add only the window's new changes; a
-    materialization from the UI or a backfill re-syncs the whole window and replaces its files.
+    materialization from the UI or a backfill re-syncs the whole window and replaces its rows in
+    one atomic overwrite.
     """
     partition_key = context.partition_key
     start, end = window_of(partition_key)
     mode = SyncMode(context.run.tags.get(SYNC_MODE_TAG, SyncMode.FULL.value))
     after_sequence = 0
     if mode is SyncMode.INCREMENTAL:
-        folder = lake.path("result/Dicom", window_folder(partition_key))
-        after_sequence = int(window_state(lake.filesystem(), folder)["last_sequence"])
+        # Committed with the window's rows (a Delta application transaction): exactly once.
+        with lake.storage_errors():
+            after_sequence = last_synced_sequence(lake, partition_key)
     feed = dicom_server.change_feed()
     context.log.info(
         f"{mode.value} sync of {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC after sequence {after_sequence}"

@@ -32,9 +32,9 @@ from dagster import (
 from dicom_assets.checks import rules
 from dicom_assets.checks.settings import max_quarantine_share
 from dicom_assets.checks.window_data import WindowContents, read_window
+from dicom_assets.lake.azure_storage import redact
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
-from dicom_assets.resources.azure_storage import redact
 
 INSTANCES = AssetKey("dicom_instances")
 

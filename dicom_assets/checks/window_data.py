@@ -12,11 +12,9 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
-
-from dicom_assets.io.lake_io_manager import window_state
+from dicom_assets.lake.change_log import last_synced_sequence, window_expression
+from dicom_assets.lake.resource import LakeResource
 from dicom_assets.partitions import window_folder
-from dicom_assets.resources.lake import LakeResource
 
 UID_COLUMNS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 ROW_COLUMNS: dict[str, pa.DataType] = {
@@ -44,7 +42,7 @@ class WindowContents:
     folder: str
     rows: pa.Table  # ROW_COLUMNS plus FILE_COLUMN (the part file's name)
     quarantined: dict[int, QuarantineRecord] = field(default_factory=dict)
-    last_sequence: int = 0  # the window's ``_state.json``: the last change it was synced through
+    last_sequence: int = 0  # committed with the window's rows: the last change it was synced through
     files: list[str] = field(default_factory=list)
 
     @property
@@ -59,48 +57,46 @@ class WindowContents:
 
 
 def read_window(lake: LakeResource, partition_key: str) -> WindowContents:
-    """Read a window's part files (identity columns) and its quarantine records."""
+    """Read a window's identity columns (with each row's data file) and quarantine records."""
     fs = lake.filesystem()
-    folder = f"{lake.dicom_root()}/{window_folder(partition_key)}"
-    names = sorted(_part_file_names(fs, folder))
-    tables = [_read_identity(fs, f"{folder}/{name}", name) for name in names]
-    rows = pa.concat_tables(tables) if tables else _empty_rows()
+    table = lake.table()
+    rows = _read_identity(table, partition_key)
     quarantine_folder = f"{lake.quarantine_root()}/{window_folder(partition_key)}"
     return WindowContents(
         partition_key=partition_key,
-        folder=folder,
+        folder=table.uri,
         rows=rows,
         quarantined=read_quarantine(fs, quarantine_folder),
-        last_sequence=int(window_state(fs, folder).get("last_sequence") or 0),
-        files=names,
+        last_sequence=last_synced_sequence(table, partition_key),
+        files=sorted(set(rows[FILE_COLUMN].to_pylist())),
     )
 
 
-def _part_file_names(fs: Any, folder: str) -> list[str]:
-    try:
-        entries = fs.ls(folder, detail=False)
-    except FileNotFoundError:
-        return []
-    names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries)
-    # What SQL readers see (``**/*.parquet``): the sync's part and delta files and the delete
-    # rows of Orthanc reconciliation (``reconcile-*.parquet``), never hidden temporaries.
-    return [name for name in names if name.endswith(".parquet") and not name.startswith((".", "_"))]
-
-
-def _read_identity(fs: Any, path: str, name: str) -> pa.Table:
-    """The identity columns of one part file; a column the file lacks reads as nulls (so a
-    hand-made or damaged file is reported, not a crash)."""
-    with fs.open(path, "rb") as handle:
-        parquet = pq.ParquetFile(handle)
-        present = [column for column in ROW_COLUMNS if column in parquet.schema_arrow.names]
-        table = parquet.read(columns=present)
+def _read_identity(table: Any, partition_key: str) -> pa.Table:
+    """The identity columns of the window's rows in the current table version; a column the
+    table lacks reads as nulls (reported by the checks, not a crash)."""
+    delta = table.open_if_exists()
+    if delta is None:
+        return _empty_rows()
+    dataset = delta.to_pyarrow_dataset()
+    present = [column for column in ROW_COLUMNS if column in dataset.schema.names]
+    window = window_expression(partition_key)
+    parts, names = [], []
+    for fragment in dataset.get_fragments(filter=window):
+        part = fragment.to_table(columns=present, filter=window, schema=dataset.schema)
+        parts.append(part)
+        names += [fragment.path] * part.num_rows
+    if not parts:
+        return _empty_rows()
+    read = pa.concat_tables(parts).append_column(FILE_COLUMN, pa.array(names, pa.string()))
     columns = []
     for column, kind in ROW_COLUMNS.items():
-        if column in table.column_names:
-            columns.append(table[column].cast(kind))
+        if column in read.column_names:
+            columns.append(read[column].cast(kind))
         else:
-            columns.append(pa.nulls(table.num_rows, kind))
-    columns.append(pa.array([name] * table.num_rows, pa.string()))
+            columns.append(pa.nulls(read.num_rows, kind))
+    files = [path.rsplit("/", 1)[-1] for path in read[FILE_COLUMN].to_pylist()]
+    columns.append(pa.array(files, pa.string()))
     return pa.table(columns, names=[*ROW_COLUMNS, FILE_COLUMN])
 
 

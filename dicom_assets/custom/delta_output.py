@@ -13,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from dicom_assets.lake.schema_guard import LakeSchemaConflict, check_schema
+from dicom_assets.lake.writer import MAX_COMMIT_RETRIES, DeltaLocation
 
 
 class SchemaConflict(ValueError):
@@ -40,62 +41,29 @@ def window_predicate(start: dt.datetime, end: dt.datetime) -> str:
     return f"_timestamp >= '{_utc_literal(start)}' AND _timestamp < '{_utc_literal(end)}'"
 
 
-def existing_table(uri: str, storage_options: dict[str, Any]) -> DeltaTable | None:
+def _check_types(table: DeltaTable | None, schema: pa.Schema, shown: str) -> None:
+    """The lake's own guard (one rule for every table), with the way out for a template."""
     try:
-        return DeltaTable(uri, storage_options=storage_options or None)
-    except TableNotFoundError:
-        return None
-
-
-def check_schema(table: DeltaTable | None, schema: pa.Schema, uri_for_humans: str) -> None:
-    """Refuse a type change of an existing column (Delta's merge would cast silently)."""
-    if table is None:
-        return
-    current = pa.schema(table.schema())
-    for field in schema:
-        index = current.get_field_index(field.name)
-        if index < 0:
-            continue
-        old = current.field(index).type
-        if not _same_type(old, field.type):
-            raise SchemaConflict(
-                f"column {field.name!r} is {old} in the table at {uri_for_humans} but the "
-                f"template now makes it {field.type}: give the column a new name, or delete the "
-                "table's folder and re-materialize (backfill) every window"
-            )
-
-
-def _same_type(old: pa.DataType, new: pa.DataType) -> bool:
-    # Delta stores lists and structs without Arrow's field names and large/view variants.
-    if pa.types.is_list(old) or pa.types.is_large_list(old) or pa.types.is_list_view(old):
-        return (pa.types.is_list(new) or pa.types.is_large_list(new)) and _same_type(
-            old.value_type, new.value_type
-        )
-    if pa.types.is_struct(old):
-        return pa.types.is_struct(new) and all(
-            new.get_field_index(f.name) >= 0 and _same_type(f.type, new.field(f.name).type)
-            for f in old
-        )
-    if pa.types.is_string(old) or pa.types.is_large_string(old) or pa.types.is_string_view(old):
-        return pa.types.is_string(new) or pa.types.is_large_string(new)
-    if pa.types.is_timestamp(old) and pa.types.is_timestamp(new):
-        return (old.tz is None) == (new.tz is None)
-    return old == new
+        check_schema(table.schema().to_arrow() if table is not None else None, schema, shown)
+    except LakeSchemaConflict as error:
+        raise SchemaConflict(
+            f"{error} The template changed the type of a column: give the column a new name, or "
+            "delete the table's folder and re-materialize (backfill) every window."
+        ) from None
 
 
 def write_windows(
-    uri: str,
-    storage_options: dict[str, Any],
+    location: DeltaLocation,
     schema: pa.Schema,
     batches: Iterable[pa.RecordBatch],
     start: dt.datetime,
     end: dt.datetime,
-    uri_for_humans: str,
+    shown: str,
     description: str = "",
 ) -> WriteSummary:
-    """Replace the rows of ``[start, end)`` in the Delta table at ``uri`` with ``batches``."""
-    table = existing_table(uri, storage_options)
-    check_schema(table, schema, uri_for_humans)
+    """Replace the rows of ``[start, end)`` in the Delta table at ``location`` with ``batches``
+    (``shown``: the table's address without secrets, for messages)."""
+    _check_types(location.open_if_exists(), schema, shown)
     summary = WriteSummary(null_counts={f.name: 0 for f in schema})
 
     def counted() -> Iterator[pa.RecordBatch]:
@@ -105,15 +73,18 @@ def write_windows(
                 summary.null_counts[name] += column.null_count  # type: ignore[index]
             yield batch
 
-    reader = pa.RecordBatchReader.from_batches(schema, counted())
+    window = f"{_utc_literal(start)}/{_utc_literal(end)}"
     write_deltalake(
-        uri,
-        reader,
+        location.uri,
+        pa.RecordBatchReader.from_batches(schema, counted()),
         mode="overwrite",
         predicate=window_predicate(start, end),
         schema_mode="merge",
-        storage_options=storage_options or None,
+        storage_options=location.storage_options or None,
         description=description or None,
+        commit_properties=CommitProperties(
+            custom_metadata={"dicom.windows": window}, max_commit_retries=MAX_COMMIT_RETRIES
+        ),
     )
-    summary.version = DeltaTable(uri, storage_options=storage_options or None).version()
+    summary.version = location.open().version()
     return summary

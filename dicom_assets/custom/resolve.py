@@ -15,6 +15,7 @@ import pyarrow as pa
 from pydicom.datadict import keyword_dict
 
 from dicom_assets.custom.paths import Every, Index, Name, PrivateTag, Step, Tag, parse_path
+from dicom_assets.lake.staging import delta_type  # the lake's stored form of a type
 from dicom_assets.schema.vr import (
     IDENTITY_KEYS,
     KIND_TYPES,
@@ -90,7 +91,9 @@ Operation = Column | PrivateValue | Element | Explode | Field | SplitValues | Pa
 class ResolvedPath:
     text: str
     operations: tuple[Operation, ...]
-    value_type: pa.DataType  # the column's type (a list type when ``is_list``)
+    # The column's type (a list type when ``is_list``): the VR table's, in the form the lake
+    # stores it (as the change log's columns), so custom and change-log columns always agree.
+    value_type: pa.DataType
     vr: str  # the VR that typed the value ("" for a private value's text)
 
     @property
@@ -182,7 +185,7 @@ def _private_path(
         operations.append(ParseAs(kind))
     base = KIND_TYPES[kind]
     value_type = pa.list_(base) if selectors and isinstance(selectors[0], Every) else base
-    return ResolvedPath(text, tuple(operations), value_type, vr or "")
+    return ResolvedPath(text, tuple(operations), delta_type(value_type), vr or "")
 
 
 def resolve_path(text: str, vr: str | None = None) -> ResolvedPath:
@@ -246,4 +249,4 @@ def resolve_path(text: str, vr: str | None = None) -> ResolvedPath:
             operations.append(Explode())
     exploded = any(isinstance(op, Explode) for op in operations)
     value_type = pa.list_(base) if exploded else base
-    return ResolvedPath(text, tuple(operations), value_type, spec.dictionary_vr)
+    return ResolvedPath(text, tuple(operations), delta_type(value_type), spec.dictionary_vr)

@@ -7,8 +7,6 @@ import sys
 import duckdb
 
 from dicom_assets.config import resolve_local_path, setting_value
-from dicom_assets.resources.lake import LakeResource
-from dicom_assets.sql.duckdb_views import register_lake_filesystem
 
 QUESTIONS = {
     "Instances per modality": """
@@ -29,9 +27,6 @@ def main() -> int:
         print(f"{path} does not exist yet: run `make demo` and wait for the first sync.", file=sys.stderr)
         return 1
     with duckdb.connect(str(path), read_only=True) as connection:
-        lake = LakeResource(url=setting_value("DICOM_LAKE_URL"))
-        if not lake.is_local():  # the views read abfs:// paths through the lake's filesystem
-            register_lake_filesystem(connection, lake.filesystem())
         for title, sql in QUESTIONS.items():
             print(f"\n== {title}")
             print(connection.sql(sql))

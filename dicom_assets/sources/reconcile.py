@@ -21,10 +21,11 @@ Ordered by :func:`lake_order_key` (``abs(_sequence)`` descending, then the negat
 delete ranks just above the create it ends and below any later change of that SOP, e.g. a
 re-create. Each create is ended at most once, so delete sequences are unique too.
 
-Rows go through the lake's converter (``convert_entries``) into one atomically written file per
-pass, ``result/Dicom/<window of the detection time>/reconcile-<detection time>.parquet``; the
-IO manager's full re-syncs leave such files alone (they are not feed files). ``_timestamp`` is
-the detection time.
+Rows go through the lake's converter (``convert_entries``) into one Delta append per pass, in
+the window of the detection time (``_timestamp`` is the detection time); a full re-sync of
+that window replaces only the feed's rows (positive sequences), never these. The lake side is
+read through :func:`dicom_assets.lake.change_log.current_identities`: the identity columns
+and ``PatientID`` only (``_metadata`` only for the rare rows without a ``PatientID`` value).
 
 A server that lists no instance at all while the lake holds some is refused
 (:class:`ReconcileRefused`): a wiped or wrongly configured server must not mark the whole lake
@@ -34,26 +35,21 @@ deleted. Deleting every instance of a server is therefore not propagated by reco
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import fsspec
 import orjson
-import pyarrow.parquet as pq
 
-from dicom_assets.io.writer import write_parquet_atomically
-from dicom_assets.partitions import partition_key_of, window_folder
+from dicom_assets.lake.change_log import column_where_null, current_identities, write_window
+from dicom_assets.partitions import partition_key_of
 from dicom_assets.schema import convert_entries
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc import orthanc_instance_id
 from dicom_assets.sources.wado_metadata import PATIENT_ID
 
-RECONCILE_PREFIX = "reconcile"
 INSTANCES_PAGE = 10_000
-_LAKE_COLUMNS = ["_sequence", "_action", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]
 
 
 def lake_order_key(sequence: int) -> tuple[int, int]:
@@ -91,7 +87,7 @@ class ReconcileResult:
     lake_instances: int
     orthanc_instances: int
     deleted: list[LakeInstance]
-    file: str | None
+    version: int | None  # the Delta table version of the delete rows (None: none written)
     http_calls: int
     seconds: float
 
@@ -107,50 +103,42 @@ def _patient_id_from_metadata(text: str | None) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _file_rows(fs: fsspec.AbstractFileSystem, path: str) -> Iterable[tuple]:
-    """(sequence, action, study, series, sop, patient id) of every row of one Parquet file."""
-    names = set(pq.read_schema(path, filesystem=fs).names)
-    columns = [name for name in _LAKE_COLUMNS if name in names]
-    if "PatientID" in names:
-        columns.append("PatientID")
-    table = pq.read_table(path, columns=columns, filesystem=fs)
-    data = {name: table[name].to_pylist() for name in columns}
-    patients = data.get("PatientID") or [None] * table.num_rows
-    metadata = None
-    if any(patient is None for patient in patients) and "_metadata" in names:
-        # Rows without a PatientID value: Orthanc hashed whatever the file holds (or "").
-        metadata = pq.read_table(path, columns=["_metadata"], filesystem=fs)["_metadata"].to_pylist()
-    for row in range(table.num_rows):
-        patient = patients[row]
-        if patient is None:
-            patient = _patient_id_from_metadata(metadata[row]) if metadata else ""
-        yield (
-            data["_sequence"][row],
-            data["_action"][row],
-            data["StudyInstanceUID"][row],
-            data["SeriesInstanceUID"][row],
-            data["SOPInstanceUID"][row],
-            patient,
-        )
-
-
-def current_lake_instances(fs: fsspec.AbstractFileSystem, dicom_root: str) -> dict[str, LakeInstance]:
-    """The instances the lake holds now: latest row per SOP Instance UID that is not a delete."""
-    latest: dict[str, tuple] = {}
-    for path in sorted(fs.glob(f"{dicom_root.rstrip('/')}/**/*.parquet")):
-        if path.rsplit("/", 1)[-1].startswith("."):
+def current_lake_instances(table) -> dict[str, LakeInstance]:
+    """The instances the lake holds now: latest row per SOP Instance UID that is not a delete.
+    ``table``: the change log (a ``LakeResource``, ``DeltaLocation`` or local table URI)."""
+    rows = current_identities(table, extra_columns=["PatientID"])
+    if not rows.num_rows:
+        return {}
+    data = {name: rows[name].to_pylist() for name in rows.column_names}
+    patients = data.get("PatientID") or [None] * rows.num_rows
+    latest: dict[str, int] = {}
+    sequences, sops = data["_sequence"], data["SOPInstanceUID"]
+    for row in range(rows.num_rows):
+        sop = sops[row]
+        if sop is None:
             continue
-        for row in _file_rows(fs, path):
-            sop = row[4]
-            if sop is None:
-                continue
-            kept = latest.get(sop)
-            if kept is None or lake_order_key(row[0]) > lake_order_key(kept[0]):
-                latest[sop] = row
+        kept = latest.get(sop)
+        if kept is None or lake_order_key(sequences[row]) > lake_order_key(sequences[kept]):
+            latest[sop] = row
+    current = {sop: row for sop, row in latest.items() if data["_action"][row] != ChangeAction.DELETE.value}
+    missing = {sequences[row] for row in current.values() if patients[row] is None}
+    from_metadata: dict[int, str] = {}
+    if missing:
+        # Rows without a PatientID value: Orthanc hashed whatever the metadata holds (or "").
+        extra = column_where_null(table, "_metadata", "PatientID")
+        if extra.num_rows:
+            for sequence, text in zip(extra["_sequence"].to_pylist(), extra["_metadata"].to_pylist()):
+                if sequence in missing:
+                    from_metadata[sequence] = _patient_id_from_metadata(text)
     return {
-        sop: LakeInstance(row[0], row[2] or "", row[3] or "", sop, row[5] or "")
-        for sop, row in latest.items()
-        if row[1] != ChangeAction.DELETE.value
+        sop: LakeInstance(
+            sequences[row],
+            data["StudyInstanceUID"][row] or "",
+            data["SeriesInstanceUID"][row] or "",
+            sop,
+            patients[row] if patients[row] is not None else from_metadata.get(sequences[row], ""),
+        )
+        for sop, row in current.items()
     }
 
 
@@ -186,25 +174,22 @@ def deletion_entries(deleted: list[LakeInstance], detected_at: datetime) -> list
     ]
 
 
-def write_deletions(
-    fs: fsspec.AbstractFileSystem, dicom_root: str, entries: list[ChangeFeedEntry], detected_at: datetime
-) -> str | None:
-    """One atomically written Parquet file of delete rows in the detection time's window."""
+def write_deletions(table, entries: list[ChangeFeedEntry], detected_at: datetime) -> int | None:
+    """One Delta append of delete rows in the detection time's window; the table version."""
     if not entries:
         return None
     batch = convert_entries(entries)
     if batch.quarantined:  # three UIDs and a sequence always convert; anything else is a bug
         raise ValueError(f"delete rows could not be converted: {batch.quarantined[0].reason}")
-    folder = f"{dicom_root.rstrip('/')}/{window_folder(partition_key_of(detected_at))}"
-    fs.makedirs(folder, exist_ok=True)
-    path = f"{folder}/{RECONCILE_PREFIX}-{detected_at:%Y%m%dT%H%M%S%f}.parquet"
-    write_parquet_atomically(fs, path, batch.table)
-    return path
+    commit = write_window(
+        table, partition_key_of(detected_at), batch.table, "append",
+        metadata={"dicom.operation": "reconcile"},
+    )
+    return commit.version
 
 
 def reconcile_orthanc(
-    fs: fsspec.AbstractFileSystem,
-    dicom_root: str,
+    table,
     orthanc_url: str,
     session: CountingSession | None = None,
     now: Any = None,
@@ -213,7 +198,7 @@ def reconcile_orthanc(
     started = time.perf_counter()
     session = session or CountingSession()
     before = session.http_calls
-    current = current_lake_instances(fs, dicom_root)  # first: see the module's docstring
+    current = current_lake_instances(table)  # first: see the module's docstring
     held = orthanc_instance_ids(session, orthanc_url)
     if current and not held:
         raise ReconcileRefused(
@@ -222,12 +207,12 @@ def reconcile_orthanc(
         )
     deleted = [instance for instance in current.values() if instance.orthanc_id not in held]
     detected_at = now or datetime.now(UTC)
-    path = write_deletions(fs, dicom_root, deletion_entries(deleted, detected_at), detected_at)
+    version = write_deletions(table, deletion_entries(deleted, detected_at), detected_at)
     return ReconcileResult(
         lake_instances=len(current),
         orthanc_instances=len(held),
         deleted=deleted,
-        file=path,
+        version=version,
         http_calls=session.http_calls - before,
         seconds=time.perf_counter() - started,
     )

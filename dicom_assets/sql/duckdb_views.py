@@ -1,12 +1,19 @@
 """The lake's SQL views in a local DuckDB file: ``dicom.instances``, ``current_instances``,
-``series`` and ``studies`` (the same names and meaning as the Synapse views)."""
+``series`` and ``studies`` (the same names and meaning as the Synapse views).
+
+``dicom.instances`` is ``delta_scan`` over the change log's Delta table: DuckDB reads the table's
+current snapshot (one schema, only the active files) each time a view is queried, so the views
+are registered once and stay current; they need only DuckDB and its ``delta`` extension
+(duckdb_extensions.py), not this project's code.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import duckdb
-import fsspec
+
+from dicom_assets.sql.duckdb_extensions import ensure_extensions
 
 SCHEMA = "dicom"
 IDENTITY_COLUMNS = {
@@ -25,30 +32,17 @@ IDENTITY_COLUMNS = {
 class RegisteredViews:
     views: list[str]
     columns: int
-    files: int
+    table_exists: bool
 
 
 def _quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def parquet_glob(dicom_root_url: str) -> str:
-    return dicom_root_url.rstrip("/") + "/**/*.parquet"
-
-
-def register_lake_filesystem(
-    connection: duckdb.DuckDBPyConnection, fs: fsspec.AbstractFileSystem | None
-) -> None:
-    """Let DuckDB read ``abfs://`` paths through the same fsspec filesystem the lake uses."""
-    if fs is not None and not connection.filesystem_is_registered(fs.protocol[0] if isinstance(fs.protocol, tuple) else fs.protocol):
-        connection.register_filesystem(fs)
-
-
-def instances_source(connection: duckdb.DuckDBPyConnection, dicom_root_url: str, files: int) -> str:
-    """The SELECT behind ``dicom.instances``: every row of every Parquet file, union by name."""
-    if files:
-        glob = _quote_literal(parquet_glob(dicom_root_url))
-        return f"SELECT * FROM read_parquet({glob}, union_by_name = true)"
+def instances_source(table_uri: str, exists: bool) -> str:
+    """The SELECT behind ``dicom.instances``: the Delta table's current snapshot."""
+    if exists:
+        return f"SELECT * FROM delta_scan({_quote_literal(table_uri)})"
     # An empty lake still gets views, typed like the lake's fixed columns.
     columns = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in IDENTITY_COLUMNS.items())
     return f"SELECT {columns} WHERE false"
@@ -101,17 +95,20 @@ GROUP BY StudyInstanceUID""",
 
 def register_views(
     connection: duckdb.DuckDBPyConnection,
-    dicom_root_url: str,
-    files: int,
-    fs: fsspec.AbstractFileSystem | None = None,
+    table_uri: str,
+    exists: bool = True,
+    secret_statement: str | None = None,
 ) -> RegisteredViews:
-    """(Re)create the schema and views; safe to run any number of times."""
-    register_lake_filesystem(connection, fs)
-    select = instances_source(connection, dicom_root_url, files)
+    """(Re)create the schema and views; safe to run any number of times. ``secret_statement``
+    (an Azure lake): the ``CREATE PERSISTENT SECRET`` that lets later connections read it."""
+    ensure_extensions(connection)
+    if secret_statement:
+        connection.execute(secret_statement)
+    select = instances_source(table_uri, exists)
     columns = [row[0] for row in connection.execute(f"DESCRIBE {select}").fetchall()]
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     created = []
     for name, statement in view_statements(select, "Modality" in columns):
         connection.execute(statement)
         created.append(f"{SCHEMA}.{name}")
-    return RegisteredViews(views=created, columns=len(columns), files=files)
+    return RegisteredViews(views=created, columns=len(columns), table_exists=exists)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from dicom_assets.lake.layout import PARTITION_COLUMN, PARTITION_TYPE
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,32 @@ def _rows_present_in_file(parquet_file: pq.ParquetFile) -> dict[str, int]:
     return present
 
 
+def delta_files(lake) -> list[str] | None:
+    """The change log's active data files (paths on ``lake.filesystem()``), from its Delta log;
+    None when the lake has no Delta table yet."""
+    table = lake.table().open_if_exists()
+    if table is None:
+        return None
+    files = []
+    for uri in table.file_uris():
+        path = unquote(uri.removeprefix("file://"))
+        files.append(path.split("://", 1)[1] if "://" in path else path)
+    return sorted(files)
+
+
+def read_table_schema(lake) -> tuple[list[LakeColumn], int]:
+    """:func:`read_lake_schema` of the change log's Delta table (its active files only), with
+    the partition column ``_date`` (in every row; Delta keeps it in the log, not the files)."""
+    files = delta_files(lake)
+    if files is None:
+        return [], 0
+    columns, rows = read_lake_schema(lake.filesystem(), lake.dicom_root(), files=files)
+    columns.append(LakeColumn(name=PARTITION_COLUMN, arrow_type=PARTITION_TYPE, rows_present=rows))
+    return columns, rows
+
+
 def read_lake_schema(
-    fs: fsspec.AbstractFileSystem, dicom_root: str
+    fs: fsspec.AbstractFileSystem, dicom_root: str, files: list[str] | None = None
 ) -> tuple[list[LakeColumn], int]:
     """(columns in unified-schema order, total rows) for every Parquet file under ``dicom_root``
     (the ``<lake>/result/Dicom`` folder, as a path or URL of ``fs``).
@@ -129,7 +156,7 @@ def read_lake_schema(
     unified: pa.Schema | None = None
     present: dict[str, int] = {}
     total_rows = 0
-    for path in parquet_files(fs, dicom_root):
+    for path in parquet_files(fs, dicom_root) if files is None else files:
         with fs.open(path, "rb") as handle:
             parquet_file = pq.ParquetFile(handle)
             schema = parquet_file.schema_arrow.remove_metadata()

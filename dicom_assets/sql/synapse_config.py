@@ -82,7 +82,7 @@ class SynapseConfig:
     schema: str = "dicom"
     credential_name: str = "dicom_lake_identity"
     data_source_name: str = "dicom_lake"
-    file_format_name: str = "dicom_parquet"
+    file_format_name: str = "dicom_delta"
     max_columns: int = MAX_EXTERNAL_TABLE_COLUMNS
 
     def __post_init__(self) -> None:
@@ -104,9 +104,10 @@ class SynapseConfig:
 
     @property
     def instances_location(self) -> str:
-        """The external table's LOCATION, relative to the data source: every file below it."""
+        """The external table's LOCATION, relative to the data source: the Delta table's root
+        (``FORMAT_TYPE = DELTA`` reads its log, so only the current version's files)."""
         prefix = self.lake_prefix.strip("/")
-        return f"{prefix}/result/Dicom/**" if prefix else "result/Dicom/**"
+        return f"{prefix}/result/Dicom/" if prefix else "result/Dicom/"
 
 
 def location_for_lake(lake_url: str, account_name: str | None = None) -> tuple[str, str]:

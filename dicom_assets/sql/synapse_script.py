@@ -153,7 +153,7 @@ def _file_format(config: SynapseConfig) -> SynapseStatement:
     return _created_unless_listed(
         "file_format", "sys.external_file_formats", config.file_format_name,
         f"CREATE EXTERNAL FILE FORMAT {quote_identifier(config.file_format_name)}\n"
-        "    WITH (FORMAT_TYPE = PARQUET);",
+        "    WITH (FORMAT_TYPE = DELTA);",
     )
 
 

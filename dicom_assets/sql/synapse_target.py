@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import fsspec
-
-from dicom_assets.sql.lake_schema import read_lake_schema
+from dicom_assets.sql.lake_schema import read_table_schema
 from dicom_assets.sql.synapse_config import config_for_lake
 from dicom_assets.sql.synapse_executor import apply_synapse_script
 from dicom_assets.sql.synapse_script import build_synapse_script
@@ -21,13 +19,12 @@ class SynapseRegistration:
 
 def register_in_synapse(
     connection: Any,
-    fs: fsspec.AbstractFileSystem,
-    dicom_root: str,
-    lake_url: str,
+    lake: Any,
     database: str,
     account_name: str | None = None,
 ) -> SynapseRegistration:
-    columns, _rows = read_lake_schema(fs, dicom_root)
+    columns, _rows = read_table_schema(lake)
+    lake_url = lake.url
     config = config_for_lake(lake_url, database=database, account_name=account_name)
     statements = build_synapse_script(columns, config)
     changes = apply_synapse_script(connection, statements)

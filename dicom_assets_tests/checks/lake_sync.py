@@ -7,9 +7,9 @@ against the real Orthanc of the ``orthanc`` fixture.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from dagster import (
     AssetCheckEvaluation,
     AssetSelection,
@@ -22,8 +22,9 @@ from dagster import (
 
 from dicom_assets.assets import dicom_instances
 from dicom_assets.checks import dicom_instances_window_checks
+from dicom_assets.lake.change_log import read_window, write_window
+from dicom_assets.lake.writer import DeltaLocation
 from dicom_assets.observability import dicom_lake_freshness
-from dicom_assets.partitions import window_folder
 from dicom_assets.sensors import dicom_change_feed_sensor
 
 ASSETS_AND_CHECKS = [dicom_instances, dicom_instances_window_checks, dicom_lake_freshness]
@@ -69,17 +70,27 @@ def evaluations(outcome: ExecuteInProcessResult) -> dict[str, AssetCheckEvaluati
 
 
 def window_dir(lake_dir: str, partition_key: str) -> Path:
-    return Path(lake_dir, "result", "Dicom", window_folder(partition_key))
+    """The window's day partition folder of the Delta table."""
+    return Path(lake_dir, "result", "Dicom", f"_date={partition_key[:10]}")
 
 
 def part_files(lake_dir: str, partition_key: str) -> list[Path]:
-    return sorted(window_dir(lake_dir, partition_key).glob("*.parquet"))
+    """The active data files of the window's day partition (from the Delta log)."""
+    table = DeltaLocation(str(Path(lake_dir, "result", "Dicom"))).open()
+    day = f"_date={partition_key[:10]}/"
+    return sorted(Path(unquote(uri.removeprefix("file://"))) for uri in table.file_uris() if day in unquote(uri))
 
 
 def read_window_table(lake_dir: str, partition_key: str) -> pa.Table:
-    return pa.concat_tables(pq.read_table(path) for path in part_files(lake_dir, partition_key))
+    """The window's rows as its data files hold them (no ``_date``: Delta keeps it in the log)."""
+    return read_window(str(Path(lake_dir, "result", "Dicom")), partition_key).drop_columns(["_date"])
 
 
-def rewrite(path: Path, table: pa.Table) -> None:
-    """Replace a part file (the checks must see what a broken writer would have left)."""
-    pq.write_table(table, path)
+def append_rows(lake_dir: str, partition_key: str, table: pa.Table) -> None:
+    """Commit rows to the window as a broken writer might (e.g. a duplicate)."""
+    write_window(str(Path(lake_dir, "result", "Dicom")), partition_key, table, "append")
+
+
+def rewrite(lake_dir: str, partition_key: str, table: pa.Table) -> None:
+    """Replace the window's rows (the checks must see what a broken writer would have left)."""
+    write_window(str(Path(lake_dir, "result", "Dicom")), partition_key, table, "overwrite")

@@ -15,6 +15,7 @@ from dicom_assets.custom.paths import (
     parse_path,
 )
 from dicom_assets.custom.resolve import PathError, resolve_path, suggest_keyword
+from dicom_assets.lake.staging import delta_type
 from dicom_assets.schema.vr import KIND_TYPES, PN_TYPE
 
 
@@ -64,7 +65,8 @@ def test_syntax_errors_say_where(text, reason):
         ("KVP", KIND_TYPES["float"]),  # DS
         ("Rows", KIND_TYPES["int"]),  # US
         ("StudyDate", KIND_TYPES["date"]),
-        ("StudyTime", KIND_TYPES["time"]),  # whatever the VR table makes TM, the column follows
+        # Whatever the VR table makes TM, the column follows, as the lake stores it.
+        ("StudyTime", delta_type(KIND_TYPES["time"])),
         ("AcquisitionDateTime", KIND_TYPES["datetime"]),
         ("ImageType", pa.list_(pa.string())),  # multi-valued without index: a list
         ("ImageType[*]", pa.list_(pa.string())),

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
-import pyarrow.parquet as pq
 import pytest
 import requests
 from dagster import build_sensor_context, materialize
@@ -56,29 +53,26 @@ def test_views_rank_a_delete_row_just_above_the_create_it_ends(tmp_path):
     orders a SOP's rows by ``abs(_sequence) DESC, _sequence ASC``, i.e. ``lake_order_key``."""
     from datetime import UTC, datetime
 
-    from dicom_assets.io.writer import write_parquet_atomically
+    from dicom_assets.lake.change_log import write_window
     from dicom_assets.schema import convert_entries
     from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
     from dicom_assets.sql.duckdb_views import register_views
 
     lake = LakeResource(url=str(tmp_path / "lake"))
-    fs = lake.filesystem()
     when = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
     def entry(sequence, action, sop):
         return ChangeFeedEntry(sequence, when, action, "1.2", "1.2.3", sop)
 
     def write(name, entries):
-        fs.makedirs(f"{lake.dicom_root()}/2026/11/25/10", exist_ok=True)
-        table = convert_entries(entries).table
-        write_parquet_atomically(fs, f"{lake.dicom_root()}/2026/11/25/10/{name}", table)
+        write_window(lake.table(), "2026-11-25-10:00", convert_entries(entries).table, "append")
 
     creates = [(7, "1.2.3.7"), (9, "1.2.3.9"), (12, "1.2.3.9")]
     write("delta-000000000007-0000.parquet", [entry(s, ChangeAction.CREATE, u) for s, u in creates])
     deletes = [(delete_sequence(7), "1.2.3.7"), (delete_sequence(9), "1.2.3.9")]
     write("reconcile-20261125T103100000000.parquet", [entry(s, ChangeAction.DELETE, u) for s, u in deletes])
     with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
-        register_views(connection, lake.dicom_root(), files=2)
+        register_views(connection, lake.table().uri)
         current = connection.execute(
             "SELECT SOPInstanceUID, _sequence FROM dicom.current_instances"
         ).fetchall()
@@ -107,10 +101,8 @@ def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, m
     assert SensorCursor.load(cursor).reconciled_at > 0
     current = current_sops(resources, orthanc_env["DICOM_DUCKDB_PATH"])
     assert set(current) == {datasets[0].SOPInstanceUID, datasets[2].SOPInstanceUID}
-    lake = Path(orthanc_env["DICOM_LAKE_URL"], "result", "Dicom")
-    reconcile_files = sorted(lake.rglob("reconcile-*.parquet"))
-    assert len(reconcile_files) == 1
-    rows = pq.read_table(reconcile_files[0]).to_pylist()
+    table = LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).table().open()
+    rows = [row for row in table.to_pyarrow_table().to_pylist() if row["_sequence"] < 0]
     assert [(r["_action"], r["_sequence"], r["SOPInstanceUID"]) for r in rows] == [
         ("delete", -create_sequence, gone.SOPInstanceUID)
     ]
@@ -120,8 +112,8 @@ def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, m
 
     # A second pass finds nothing more to delete and writes nothing.
     lake_resource = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
-    again = reconcile_orthanc(lake_resource.filesystem(), lake_resource.dicom_root(), orthanc.url)
-    assert again.deleted == [] and again.file is None
+    again = reconcile_orthanc(lake_resource.table(), orthanc.url)
+    assert again.deleted == [] and again.version is None
     assert again.lake_instances == again.orthanc_instances == 2
     assert again.http_calls == 1
 
@@ -139,7 +131,7 @@ def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, m
             [gone.SOPInstanceUID],
         ).fetchone()
     assert described == ("Stored again",)
-    assert reconcile_orthanc(lake_resource.filesystem(), lake_resource.dicom_root(), orthanc.url).deleted == []
+    assert reconcile_orthanc(lake_resource.table(), orthanc.url).deleted == []
 
 
 def test_reconcile_waits_for_its_interval(orthanc, orthanc_env, monkeypatch):
@@ -153,7 +145,8 @@ def test_reconcile_waits_for_its_interval(orthanc, orthanc_env, monkeypatch):
     assert requests.delete(f"{orthanc.url}/instances/{answers[0]['ID']}", timeout=10).ok
     second = sync(resources, first)
     assert SensorCursor.load(second).reconciled_at == reconciled_at
-    assert not list(Path(orthanc_env["DICOM_LAKE_URL"]).rglob("reconcile-*.parquet"))
+    table = LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).table().open().to_pyarrow_table(columns=["_sequence"])
+    assert min(table["_sequence"].to_pylist()) > 0  # no delete row written
 
 
 def test_lake_instances_without_patient_id_column_use_metadata(orthanc, orthanc_env):
@@ -163,11 +156,14 @@ def test_lake_instances_without_patient_id_column_use_metadata(orthanc, orthanc_
     answers = upload(orthanc.url, [encode(ds) for ds in datasets])
     sync(resources, None)
     lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
-    fs = lake.filesystem()
-    for path in Path(lake.dicom_root()).rglob("*.parquet"):
-        table = pq.read_table(path)
-        pq.write_table(table.drop_columns(["PatientID"]), path)
-    current = current_lake_instances(fs, lake.dicom_root())
+    # A lake whose rows have no PatientID column (a table written without it).
+    from dicom_assets.lake.change_log import write_window
+
+    table = lake.table().open().to_pyarrow_table().drop_columns(["PatientID", "_date"])
+    other = LakeResource(url=orthanc_env["DICOM_LAKE_URL"] + "-without-patient-id")
+    key = table["_timestamp"][0].as_py().strftime("%Y-%m-%d-%H:00")
+    write_window(other.table(), key, table, "append")
+    current = current_lake_instances(other.table())
     assert {instance.orthanc_id for instance in current.values()} == {a["ID"] for a in answers}
 
 
@@ -180,10 +176,10 @@ def test_real_world_files_are_not_mistaken_for_deleted(orthanc, orthanc_env, cor
     assert len(held) > 20
     sync(resources, None)
     lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
-    current = current_lake_instances(lake.filesystem(), lake.dicom_root())
+    current = current_lake_instances(lake.table())
     assert {instance.orthanc_id for instance in current.values()} <= held
-    result = reconcile_orthanc(lake.filesystem(), lake.dicom_root(), orthanc.url)
-    assert result.deleted == [] and result.file is None
+    result = reconcile_orthanc(lake.table(), orthanc.url)
+    assert result.deleted == [] and result.version is None
     assert result.lake_instances == len(current) > 20
 
 
@@ -198,5 +194,6 @@ def test_an_empty_server_deletes_nothing(orthanc, orthanc_env, tmp_path):
     sync(resources, None)
     lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
     with OrthancServer(tmp_path / "empty") as empty, pytest.raises(ReconcileRefused):
-        reconcile_orthanc(lake.filesystem(), lake.dicom_root(), empty.url)
-    assert not list(Path(lake.dicom_root()).rglob("reconcile-*.parquet"))
+        reconcile_orthanc(lake.table(), empty.url)
+    sequences = lake.table().open().to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()
+    assert min(sequences) > 0  # no delete row written

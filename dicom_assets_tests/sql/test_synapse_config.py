@@ -13,9 +13,9 @@ def test_defaults_and_table_location() -> None:
     config = SynapseConfig(data_source_location=LOCATION)
     assert config.database == "dicomdb"
     assert config.master_key_password_env == "SYNAPSE_MASTER_KEY_PASSWORD"
-    assert config.instances_location == "result/Dicom/**"
+    assert config.instances_location == "result/Dicom/"
     prefixed = SynapseConfig(data_source_location=LOCATION, lake_prefix="/lakes/prod/")
-    assert prefixed.instances_location == "lakes/prod/result/Dicom/**"
+    assert prefixed.instances_location == "lakes/prod/result/Dicom/"
 
 
 @pytest.mark.parametrize(
@@ -118,4 +118,4 @@ def test_config_for_lake() -> None:
     assert config == SynapseConfig(
         data_source_location=LOCATION, lake_prefix="lakes/prod", database="imaging", max_columns=50
     )
-    assert config.instances_location == "lakes/prod/result/Dicom/**"
+    assert config.instances_location == "lakes/prod/result/Dicom/"

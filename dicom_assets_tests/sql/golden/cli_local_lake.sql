@@ -43,10 +43,10 @@ ELSE IF NOT EXISTS (SELECT 1 FROM sys.external_data_sources WHERE [name] = N'dic
     THROW 50002, N'External data source dicom_lake points to another location; drop it and the tables that use it to move the lake.', 1;
 GO
 
--- file_format: dicom_parquet
-IF NOT EXISTS (SELECT 1 FROM sys.external_file_formats WHERE [name] = N'dicom_parquet')
-    CREATE EXTERNAL FILE FORMAT [dicom_parquet]
-    WITH (FORMAT_TYPE = PARQUET);
+-- file_format: dicom_delta
+IF NOT EXISTS (SELECT 1 FROM sys.external_file_formats WHERE [name] = N'dicom_delta')
+    CREATE EXTERNAL FILE FORMAT [dicom_delta]
+    WITH (FORMAT_TYPE = DELTA);
 GO
 
 -- schema: dicom
@@ -62,7 +62,7 @@ FROM sys.columns WHERE [object_id] = OBJECT_ID(N'[dicom].[instances]')
 );
 IF @existing_columns IS NOT NULL
    AND @existing_columns COLLATE Latin1_General_100_BIN2
-       <> N'_sequence bigint, _timestamp datetime2, _action varchar, StudyInstanceUID varchar, SeriesInstanceUID varchar, SOPInstanceUID varchar, Modality varchar, _private varchar, _invalid varchar, _metadata varchar' COLLATE Latin1_General_100_BIN2
+       <> N'_sequence bigint, _timestamp datetime2, _action varchar, StudyInstanceUID varchar, SeriesInstanceUID varchar, SOPInstanceUID varchar, Modality varchar, _date date, _private varchar, _invalid varchar, _metadata varchar' COLLATE Latin1_General_100_BIN2
     DROP EXTERNAL TABLE [dicom].[instances];
 IF OBJECT_ID(N'[dicom].[instances]') IS NULL
     CREATE EXTERNAL TABLE [dicom].[instances] (
@@ -73,21 +73,22 @@ IF OBJECT_ID(N'[dicom].[instances]') IS NULL
         [SeriesInstanceUID] VARCHAR(256) COLLATE Latin1_General_100_BIN2_UTF8,
         [SOPInstanceUID] VARCHAR(256) COLLATE Latin1_General_100_BIN2_UTF8,
         [Modality] VARCHAR(64) COLLATE Latin1_General_100_BIN2_UTF8,
+        [_date] DATE,
         [_private] VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8,
         [_invalid] VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8,
         [_metadata] VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8
     )
     WITH (
-        LOCATION = N'lakes/main/result/Dicom/**',
+        LOCATION = N'lakes/main/result/Dicom/',
         DATA_SOURCE = [dicom_lake],
-        FILE_FORMAT = [dicom_parquet]
+        FILE_FORMAT = [dicom_delta]
     );
 GO
 
 -- view: dicom.current_instances
 CREATE OR ALTER VIEW [dicom].[current_instances]
 AS
--- dicom-assets definition 46b05b4a273b0346
+-- dicom-assets definition 1e41e1f7cd39c63f
 -- The latest change per SOP instance wins; an instance whose latest change is a delete is gone.
 SELECT [_sequence],
        [_timestamp],
@@ -96,6 +97,7 @@ SELECT [_sequence],
        [SeriesInstanceUID],
        [SOPInstanceUID],
        [Modality],
+       [_date],
        [_private],
        [_invalid],
        [_metadata]

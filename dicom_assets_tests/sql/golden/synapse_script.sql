@@ -43,10 +43,10 @@ ELSE IF NOT EXISTS (SELECT 1 FROM sys.external_data_sources WHERE [name] = N'dic
     THROW 50002, N'External data source dicom_lake points to another location; drop it and the tables that use it to move the lake.', 1;
 GO
 
--- file_format: dicom_parquet
-IF NOT EXISTS (SELECT 1 FROM sys.external_file_formats WHERE [name] = N'dicom_parquet')
-    CREATE EXTERNAL FILE FORMAT [dicom_parquet]
-    WITH (FORMAT_TYPE = PARQUET);
+-- file_format: dicom_delta
+IF NOT EXISTS (SELECT 1 FROM sys.external_file_formats WHERE [name] = N'dicom_delta')
+    CREATE EXTERNAL FILE FORMAT [dicom_delta]
+    WITH (FORMAT_TYPE = DELTA);
 GO
 
 -- schema: dicom
@@ -87,9 +87,9 @@ IF OBJECT_ID(N'[dicom].[instances]') IS NULL
         [_metadata] VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8
     )
     WITH (
-        LOCATION = N'lake/result/Dicom/**',
+        LOCATION = N'lake/result/Dicom/',
         DATA_SOURCE = [dicom_lake],
-        FILE_FORMAT = [dicom_parquet]
+        FILE_FORMAT = [dicom_delta]
     );
 GO
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicom_assets.resources.azure_storage import (
+from dicom_assets.lake.azure_storage import (
     LakeConfigurationError,
     choose_credential,
     parse_lake_url,

@@ -196,5 +196,5 @@ def register_lake_blob_filesystem() -> None:
 
     for protocol in BLOB_PROTOCOLS:
         fsspec.register_implementation(
-            protocol, "dicom_assets.resources.blob_filesystem.LakeBlobFileSystem", clobber=True
+            protocol, "dicom_assets.lake.blob_filesystem.LakeBlobFileSystem", clobber=True
         )

@@ -24,7 +24,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from dicom_assets.resources.azure_storage import (
+from dicom_assets.lake.azure_storage import (
     AzureCredentialChoice,
     AzureLakeLocation,
     LakeConfigurationError,
@@ -61,7 +61,7 @@ def describe_storage_error(
     """One message for ``error``, or None when it is not a storage failure."""
     azure = _azure_error(error)
     if azure is None:
-        return None
+        return describe_delta_error(error, location, credential)
     where = location.describe()
     how = credential.describe()
     status = getattr(azure, "status_code", None)
@@ -92,6 +92,47 @@ def describe_storage_error(
     if isinstance(azure, HttpResponseError):
         return f"lake storage: request to {where} failed: HTTP {status} {code or ''}: {_first_line(azure)}"
     return f"lake storage: {where}: {type(azure).__name__}: {_first_line(azure)}"
+
+
+_UNREACHABLE = ("connection refused", "error sending request", "dns error", "timed out",
+                "connection reset", "tcp connect")
+_REFUSED = ("authenticationfailed", "authorizationfailure", "authorizationpermissionmismatch",
+            "status: 403", "status: 401", " 403 ", " 401 ", "forbidden")
+
+
+def _is_delta_error(error: BaseException) -> bool:
+    """An error raised by delta-rs (its own exceptions, or OSError for object-store failures)."""
+    module = type(error).__module__ or ""
+    return module.startswith("deltalake") or (
+        isinstance(error, OSError) and not isinstance(error, FileNotFoundError)
+        and any(word in str(error) for word in ("MicrosoftAzure", "object_store", "Azure"))
+    )
+
+
+def describe_delta_error(
+    error: BaseException, location: AzureLakeLocation, credential: AzureCredentialChoice
+) -> str | None:
+    """One message for a delta-rs storage failure (text only: it has no status attributes)."""
+    if not _is_delta_error(error):
+        return None
+    text = str(error)
+    lowered = text.lower()
+    where = location.describe()
+    if any(word in lowered for word in _UNREACHABLE):
+        return (
+            f"lake storage: {where} could not be reached (delta-rs: {_first_line(error)[:200]}). "
+            f"The storage endpoint is down or unreachable; nothing partial was committed, re-run "
+            f"the partition once it is back."
+        )
+    if any(word in lowered for word in _REFUSED):
+        return (
+            f"lake storage: {where} refused the credentials ({credential.describe()}). Check that "
+            f"the credential belongs to account '{location.account or '?'}', is not expired, and "
+            f"may read and write the container."
+        )
+    if "containernotfound" in lowered or "container does not exist" in lowered:
+        return f"lake storage: {where} does not exist; create the container or fix DICOM_LAKE_URL."
+    return f"lake storage: {where}: {type(error).__name__}: {_first_line(error)[:300]}"
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 
 Both kinds go through the same code: the IO manager, the writer and the SQL views see an fsspec
 filesystem and paths on it. For Azure that filesystem is adlfs on the *Blob* endpoint
-(:mod:`dicom_assets.resources.blob_filesystem`), configured from ``DICOM_LAKE_URL`` and the
-credential variables (:mod:`dicom_assets.resources.azure_storage`, docs/storage.md).
+(:mod:`dicom_assets.lake.blob_filesystem`), configured from ``DICOM_LAKE_URL`` and the
+credential variables (:mod:`dicom_assets.lake.azure_storage`, docs/storage.md).
 
 Why not dagster-azure's ``ADLS2Resource`` (or its ``ADLS2PickleIOManager``): it builds a
 ``DataLakeServiceClient`` for ``https://<account>.dfs.<suffix>`` from an account name and a
@@ -26,7 +26,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from dicom_assets.config import is_remote_url, resolve_local_path
-from dicom_assets.resources.azure_storage import (
+from dicom_assets.lake.azure_storage import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_BACKOFF,
     AzureCredentialChoice,
@@ -35,12 +35,14 @@ from dicom_assets.resources.azure_storage import (
     parse_lake_url,
     register_lake_blob_filesystem,
 )
-from dicom_assets.resources.lake_errors import translated_storage_errors
+from dicom_assets.lake.delta_options import delta_storage_options, table_uri
+from dicom_assets.lake.errors import translated_storage_errors
+from dicom_assets.lake.layout import DICOM_FOLDER, QUARANTINE_FOLDER
+from dicom_assets.lake.writer import DeltaLocation
 
 register_lake_blob_filesystem()
 
-DICOM_FOLDER = "result/Dicom"
-QUARANTINE_FOLDER = "result/Dicom_Quarantine"
+__all__ = ["DICOM_FOLDER", "QUARANTINE_FOLDER", "LakeResource"]
 
 
 def azure_storage_options(url: str, retries: int = DEFAULT_RETRIES, retry_backoff: float = DEFAULT_RETRY_BACKOFF) -> dict[str, Any]:
@@ -93,6 +95,17 @@ class LakeResource(ConfigurableResource):
         if self.is_local():
             return {}
         return azure_storage_options(self.url, self.retries, self.retry_backoff)
+
+    def table(self, folder: str = DICOM_FOLDER) -> DeltaLocation:
+        """The Delta table under ``folder`` (default: the change log ``result/Dicom``) with the
+        storage options that reach it. They hold secrets: never log them."""
+        if self.is_local():
+            return DeltaLocation(self.path(folder))
+        location = self.location()
+        options = delta_storage_options(
+            location, self.credential(), self.retries, self.retry_backoff
+        )
+        return DeltaLocation(table_uri(location, folder), options)
 
     def filesystem(self) -> fsspec.AbstractFileSystem:
         protocol = "file" if self.is_local() else self.url.split("://", 1)[0]

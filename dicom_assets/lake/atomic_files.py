@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
-from dicom_assets.io.parquet_options import parquet_write_options
+from dicom_assets.lake.parquet_options import parquet_write_options
 
 # A part file holds up to this many rows, as one row group: larger row groups compress
 # `_metadata` better and share each column's fixed costs (docs/performance.md, "Parquet size").

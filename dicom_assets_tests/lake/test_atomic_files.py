@@ -11,12 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from dicom_assets.io.writer import (
+from dicom_assets.lake.atomic_files import (
     stream_parquet_atomically,
     write_parquet_atomically,
     write_text_atomically,
 )
-from dicom_assets.resources.blob_filesystem import LakeBlobFileSystem
+from dicom_assets.lake.blob_filesystem import LakeBlobFileSystem
 
 SCHEMA = pa.schema([("n", pa.int64()), ("payload", pa.binary())])
 MIB = 2**20

@@ -1,9 +1,9 @@
 """Counts gathered while a window is written, rendered as the materialization's metadata.
 
 Rendered with Dagster's metadata types so the UI shows them well: ints and floats (plotted over
-time on the asset page), timestamps, a path for the window folder, markdown for the Parquet
-files, a table for modalities, and the written columns as ``dagster/column_schema`` (the
-asset's *Columns* section: name and Arrow type of every column of the window's files).
+time on the asset page), timestamps, the Delta table's path and the commit's version and files,
+a table for modalities, and the written columns as ``dagster/column_schema`` (the asset's
+*Columns* section: name and Arrow type of every column the run wrote).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
-from dicom_assets.io.window_sync import SyncMode, SyncTimings
+from dicom_assets.lake.window_sync import SyncMode, SyncTimings
 from dicom_assets.schema import ConvertedBatch
 
 
@@ -32,9 +32,6 @@ class SyncReport:
     studies: set = field(default_factory=set)
     modalities: Counter = field(default_factory=Counter)
     columns: dict = field(default_factory=dict)  # name -> Arrow type (text), in order seen
-    files: list = field(default_factory=list)
-    file_sizes: list = field(default_factory=list)
-    bytes_written: int = 0
     quarantined: int = 0
     invalid_values: int = 0
     first_sequence: int | None = None
@@ -45,13 +42,9 @@ class SyncReport:
     first_timestamp: datetime | None = None
     last_timestamp: datetime | None = None
     http_calls: int = 0
-    compacted_files: int = 0  # small delta files merged away before this run's delta
+    quarantine_files: int = 0
+    commit: Any = None  # the WindowCommit of the run's Delta transaction
     timings: SyncTimings | None = None
-
-    def add_file(self, path: str, size: int) -> None:
-        self.files.append(path)
-        self.file_sizes.append(size)
-        self.bytes_written += size
 
     def add_batch(self, batch: ConvertedBatch) -> None:
         self.quarantined += len(batch.quarantined)
@@ -96,15 +89,15 @@ class SyncReport:
             "first_sequence": MetadataValue.int(self.first_sequence or 0),
             "last_sequence": MetadataValue.int(self.last_sequence or 0),
             "http_calls": MetadataValue.int(self.http_calls),
-            "files": MetadataValue.int(len(self.files)),
-            "bytes_written": MetadataValue.int(self.bytes_written),
-            "compacted_files": MetadataValue.int(self.compacted_files),
+            "delta_version": MetadataValue.int(_attr(self.commit, "version", -1)),
+            "files_added": MetadataValue.int(_attr(self.commit, "files_added", 0)),
+            "files_removed": MetadataValue.int(_attr(self.commit, "files_removed", 0)),
+            "commit_seconds": MetadataValue.float(round(_attr(self.commit, "seconds", 0.0), 3)),
             "column_count": MetadataValue.int(len(self.columns)),
             "server_seconds": MetadataValue.float(round(timings.server, 3)),
             "conversion_seconds": MetadataValue.float(round(timings.conversion, 3)),
             "write_seconds": MetadataValue.float(round(timings.write, 3)),
-            "window_folder": MetadataValue.path(folder_url),
-            "parquet_files": MetadataValue.md(self._files_markdown(folder_url)),
+            "table": MetadataValue.path(folder_url),
         }
         # Timestamps render as dates in the UI; an empty write has none (no placeholder).
         if self.first_timestamp is not None:
@@ -125,19 +118,10 @@ class SyncReport:
         ]
         return MetadataValue.table(records=records, schema=schema)
 
-    def _files_markdown(self, folder_url: str) -> str:
-        """One line per written file: a link (local files: ``file://``; the lake's URL
-        otherwise) and its size."""
-        if not self.files:
-            return "_no file written (no change in this run)_"
-        lines = ["| file | bytes |", "|---|---:|"]
-        for path, size in zip(self.files, self.file_sizes):
-            name = path.rsplit("/", 1)[-1]
-            url = f"{folder_url.rstrip('/')}/{name}"
-            if "://" not in url:
-                url = f"file://{url}"
-            lines.append(f"| [{name}]({url}) | {size:,} |")
-        return "\n".join(lines)
+
+def _attr(commit, name: str, default):
+    value = getattr(commit, name, None) if commit is not None else None
+    return default if value is None else value
 
 
 def _values(table: pa.Table, column: str) -> list:

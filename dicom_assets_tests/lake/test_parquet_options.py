@@ -1,6 +1,6 @@
 import pyarrow.parquet as pq
 
-from dicom_assets.io.parquet_options import parquet_write_options
+from dicom_assets.lake.parquet_options import parquet_write_options
 from dicom_assets.schema import convert_entries
 from dicom_assets_tests.schema.feed_entries import entry_for
 

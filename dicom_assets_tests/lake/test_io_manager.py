@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 import pytest
@@ -13,17 +12,16 @@ from dagster import AssetIn, DagsterInstance, TimeWindowPartitionMapping, asset,
 from dagster_shared.serdes import serialize_value
 
 import dicom_assets.assets.instances as instances_module
-import dicom_assets.io.lake_io_manager as lake_io_manager_module
 from dicom_assets.assets import dicom_instances
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY, AzuriteServer
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.io import DicomLakeIOManager, SyncMode, WindowSync
-from dicom_assets.io.window_sync import SYNC_MODE_TAG
+from dicom_assets.lake.change_log import last_synced_sequence
+from dicom_assets.lake.io_manager import DicomLakeIOManager
+from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.schema import convert_entries
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
-from dicom_assets.sql.duckdb_views import register_views
 
 HOUR_1, HOUR_2 = "2026-11-20-08:00", "2026-11-20-09:00"
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
@@ -115,42 +113,28 @@ def test_downstream_assets_load_one_window_and_a_range_from_azurite(azurite_lake
     assert window_range[HOUR_2].height == 5
 
 
-def test_current_instances_stay_right_while_a_full_run_replaces_a_window(azurite_lake_env, monkeypatch):
+def test_a_full_run_replaces_a_window_in_one_commit_and_old_snapshots_still_read(azurite_lake_env):
     lake = LakeResource(url=azurite_lake_env["DICOM_LAKE_URL"])
     resources = lake_resources(lake)
     incremental = {SYNC_MODE_TAG: "incremental"}
     assert materialize([synthetic_dicom_instances], partition_key=HOUR_2, resources=resources, tags=incremental).success
-    fs = lake.filesystem()
-    assert all("/delta-" in path for path in fs.glob(f"{lake.dicom_root()}/**/*.parquet"))
-
-    # Look at the lake the way a reader would, just before the full run deletes the old files
-    # (its new part files are written by then): both generations are visible at that moment.
-    seen = []
-    remove = type(fs).rm
-
-    def look_then_remove(self, path, *args, **kwargs):
-        if not seen:
-            with duckdb.connect() as connection:
-                files = len(self.glob(f"{lake.dicom_root()}/**/*.parquet"))
-                register_views(connection, lake.url_of(lake.dicom_root()), files, fs=self)
-                seen.append(
-                    (
-                        files,
-                        connection.execute("SELECT count(*) FROM dicom.instances").fetchone()[0],
-                        connection.execute(
-                            "SELECT count(*), count(DISTINCT SOPInstanceUID) FROM dicom.current_instances"
-                        ).fetchone(),
-                    )
-                )
-        return remove(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(type(fs), "rm", look_then_remove)
+    assert materialize([synthetic_dicom_instances], partition_key=HOUR_1, resources=resources, tags=incremental).success
+    before = lake.table().open()
     assert materialize([synthetic_dicom_instances], partition_key=HOUR_2, resources=resources).success
-    (files, instance_rows, (current, distinct)), = seen
-    assert files == 2 and instance_rows == 10  # the old delta and the new part file side by side
-    assert current == distinct == 5  # yet one current row per instance
-    monkeypatch.undo()
-    assert all("/part-" in path for path in fs.glob(f"{lake.dicom_root()}/**/*.parquet"))
+    after = lake.table().open()
+    assert after.version() == before.version() + 1  # the overwrite is one transaction
+    assert after.history(1)[0]["operation"] == "WRITE"
+    # Every version holds each window's rows once: old or new, never both, never neither.
+    for version in range(after.version() + 1):
+        table = lake.table().open(version).to_pyarrow_table(columns=["_sequence"])
+        sequences = table["_sequence"].to_pylist()
+        assert len(sequences) == len(set(sequences))
+    # A reader holding the snapshot from before the overwrite still reads it.
+    assert sorted(before.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()) == [
+        100, 101, 102, 200, 201, 202, 203, 204]
+    assert sorted(after.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()) == [
+        100, 101, 102, 200, 201, 202, 203, 204]
+    assert last_synced_sequence(lake, HOUR_2) == 204 and last_synced_sequence(lake, HOUR_1) == 102
 
 
 # --- storage faults on a dedicated Azurite (it is stopped and restarted) ------------------------
@@ -174,8 +158,7 @@ def test_storage_stopped_mid_run_fails_clearly_and_the_rerun_writes_each_change_
 ):
     container = own_azurite.new_container()
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", own_azurite.connection_string())
-    monkeypatch.setenv("DICOM_BATCH_SIZE", "1")  # one batch per series...
-    monkeypatch.setattr(lake_io_manager_module, "ROW_GROUP_ROWS", 1)  # ...and one file per batch
+    monkeypatch.setenv("DICOM_BATCH_SIZE", "1")  # one batch per series
     lake = LakeResource(url=f"abfs://{container}/lake", retries=1, retry_backoff=0.1)
     resources = {
         **lake_resources(lake),
@@ -186,7 +169,7 @@ def test_storage_stopped_mid_run_fails_clearly_and_the_rerun_writes_each_change_
     assert all(upload(orthanc.url, [encode(ds) for ds in uploaded]))
     partition_key = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d-%H:00")
 
-    # Stop Azurite once the first series' file is written, before the second is converted.
+    # Stop Azurite while the run converts its second series: its commit cannot happen.
     convert = instances_module.convert_entries
     calls = []
 
@@ -209,24 +192,18 @@ def test_storage_stopped_mid_run_fails_clearly_and_the_rerun_writes_each_change_
     assert ACCOUNT_KEY not in full_error and "site-packages/azure" not in full_error
 
     monkeypatch.setattr(instances_module, "convert_entries", convert)
-    own_azurite.start()  # same port, same --location: the first file is still there
-    committed, _ = _committed_and_uncommitted(own_azurite, container)
-    assert len([name for name in committed if name.endswith(".parquet")]) == 1
+    own_azurite.start()  # same port, same --location
+    assert lake.table().open_if_exists() is None  # nothing was committed
 
     rerun = materialize([dicom_instances], partition_key=partition_key, resources=resources, tags=tags)
     assert rerun.success
-    fs = lake.filesystem()
-    files = fs.glob(f"{lake.dicom_root()}/**/*.parquet")
-    assert len(files) == 3
-    table = pa.concat_tables(
-        [pa.parquet.read_table(path, filesystem=fs) for path in files], promote_options="permissive"
-    )
+    table = lake.table().open().to_pyarrow_table()
     assert table.num_rows == len(uploaded)
     assert len(set(table["_sequence"].to_pylist())) == len(uploaded)
     assert set(table["SOPInstanceUID"].to_pylist()) == {ds.SOPInstanceUID for ds in uploaded}
     committed, everything = _committed_and_uncommitted(own_azurite, container)
     assert committed == everything, "an uncommitted (partial) object was left behind"
-    assert all(name.rsplit("/", 1)[-1].startswith(("part-", "delta-", "_state")) for name in committed)
+    assert any("/_delta_log/" in name for name in committed)
 
 
 def test_wrong_credentials_fail_clearly_and_no_secret_reaches_logs_or_metadata(

@@ -10,10 +10,10 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY
 from dicom_assets.devtools.orthanc_server import free_port
-from dicom_assets.io.lake_io_manager import window_state
+from dicom_assets.lake.blob_filesystem import LakeBlobFileSystem
+from dicom_assets.lake.change_log import last_synced_sequence
+from dicom_assets.lake.errors import LakeStorageError
 from dicom_assets.resources import LakeResource
-from dicom_assets.resources.blob_filesystem import LakeBlobFileSystem
-from dicom_assets.resources.lake_errors import LakeStorageError
 
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
 
@@ -61,8 +61,8 @@ def test_wrong_account_key_is_a_clear_error_naming_the_account_without_the_key(a
     container = azurite.new_container()
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string(WRONG_KEY))
     lake = LakeResource(url=f"abfss://{container}@{ACCOUNT}.dfs.core.windows.net/lake", retries=0)
-    with pytest.raises(LakeStorageError) as raised:
-        window_state(lake.filesystem(), f"{lake.dicom_root()}/2026/11/25/17")
+    with pytest.raises(LakeStorageError) as raised, lake.storage_errors():
+        last_synced_sequence(lake, "2026-11-25-17:00")
     message = str(raised.value)
     assert "refused the credentials" in message
     assert ACCOUNT in message and container in message

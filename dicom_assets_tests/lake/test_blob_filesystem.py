@@ -7,7 +7,7 @@ import fsspec
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.identity.aio import DefaultAzureCredential
 
-from dicom_assets.resources.blob_filesystem import BLOCK_SIZE, LakeBlobFileSystem
+from dicom_assets.lake.blob_filesystem import BLOCK_SIZE, LakeBlobFileSystem
 
 KEY = "c2VjcmV0LWtleS1ub3QtZm9yLWxvZ3MtMTIzNDU2Nzg5MA=="
 

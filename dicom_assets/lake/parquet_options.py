@@ -1,4 +1,4 @@
-"""How the lake's Parquet files are encoded: one place, used by every writer of the lake.
+"""How the lake's Parquet files are encoded: one place, for delta-rs and for pyarrow writers.
 
 Figures behind each choice: docs/performance.md, "Parquet size".
 """
@@ -18,6 +18,8 @@ METADATA_ZSTD_LEVEL = 12
 # between the instances of a series.
 DATA_PAGE_BYTES = 8 << 20
 METADATA = "_metadata"
+# Rows per Parquet row group: large groups compress `_metadata` better.
+ROW_GROUP_ROWS = 10_000
 
 
 def leaf_paths(schema: pa.Schema) -> list[tuple[str, pa.DataType]]:
@@ -65,3 +67,25 @@ def parquet_write_options(schema: pa.Schema) -> dict[str, Any]:
         "column_encoding": dict.fromkeys(delta, "DELTA_BINARY_PACKED"),
         "data_page_size": DATA_PAGE_BYTES,
     }
+
+
+def writer_properties(schema: pa.Schema):
+    """The same choices for delta-rs' Parquet writer (``deltalake.WriterProperties``): zstd,
+    dictionaries except for ``_metadata`` and the steadily growing clocks, which are
+    DELTA_BINARY_PACKED. delta-rs takes one zstd level for all columns, so ``_metadata`` gets
+    the typed columns' level (docs/performance.md, "Parquet size")."""
+    from deltalake import ColumnProperties, WriterProperties
+
+    columns = {METADATA: ColumnProperties(dictionary_enabled=False)}
+    for field in schema:
+        if _grows_steadily(field.name, field.type):
+            columns[field.name] = ColumnProperties(
+                dictionary_enabled=False, encoding="DELTA_BINARY_PACKED"
+            )
+    return WriterProperties(
+        compression="ZSTD",
+        compression_level=TYPED_ZSTD_LEVEL,
+        data_page_size_limit=DATA_PAGE_BYTES,
+        max_row_group_size=ROW_GROUP_ROWS,
+        column_properties=columns,
+    )

@@ -1,6 +1,6 @@
 import pyarrow as pa
 
-from dicom_assets.io.window_sync import grouped_by_rows
+from dicom_assets.lake.window_sync import grouped_by_rows
 from dicom_assets.schema import ConvertedBatch
 
 

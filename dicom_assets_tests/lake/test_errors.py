@@ -6,8 +6,8 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError
 from azure.identity import CredentialUnavailableError
 
-from dicom_assets.resources.azure_storage import AzureCredentialChoice, AzureLakeLocation
-from dicom_assets.resources.lake_errors import LakeStorageError, translated_storage_errors
+from dicom_assets.lake.azure_storage import AzureCredentialChoice, AzureLakeLocation
+from dicom_assets.lake.errors import LakeStorageError, translated_storage_errors
 
 LOCATION = AzureLakeLocation(scheme="abfss", container="dicom", prefix="lake", account="prodlake")
 KEY = "c2VjcmV0LWtleS1ub3QtZm9yLWxvZ3MtMTIzNDU2Nzg5MA=="

@@ -21,7 +21,7 @@ from typing import Any
 from adlfs import AzureBlobFileSystem
 from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 
-from dicom_assets.resources.azure_storage import (
+from dicom_assets.lake.azure_storage import (
     ACCOUNT_KEY,
     CONNECTION_STRING,
     DEFAULT_RETRIES,

@@ -1,0 +1,131 @@
+"""The change log's public API: read a window, read identities, know how far a window is synced.
+
+Others build on these (SQL views, checks, reconciliation, tables derived per window): they
+never list files or parse the Delta log themselves. Writing goes through
+:func:`dicom_assets.lake.writer.write_window` (re-exported here), the same atomic per-window
+overwrite or append for the change log and for derived tables.
+
+Reads see one table version (a snapshot): maintenance (compaction, vacuum) never makes them
+fail, as vacuum only deletes files no version within the retention period references, and no
+read here asks for an older version (no time travel, so no read can reach a vacuumed file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from dicom_assets.lake.layout import (
+    IDENTITY_COLUMNS,
+    PARTITION_COLUMN,
+    TIMESTAMP_COLUMN,
+    sync_app_id,
+)
+from dicom_assets.lake.writer import DeltaLocation, WindowCommit, WriteMode, write_window
+from dicom_assets.partitions import window_of
+
+__all__ = [
+    "DeltaLocation",
+    "WindowCommit",
+    "WriteMode",
+    "current_identities",
+    "last_synced_sequence",
+    "read_window",
+    "table_columns",
+    "write_window",
+]
+
+DICOM_INSTANCES = "dicom_instances"
+
+
+def _location(table) -> DeltaLocation:
+    """A :class:`DeltaLocation`, a table URI, or a ``LakeResource`` (its change log)."""
+    if isinstance(table, DeltaLocation):
+        return table
+    if isinstance(table, str):
+        return DeltaLocation(table)
+    return table.table()
+
+
+def window_expression(partition_key: str) -> ds.Expression:
+    start, end = window_of(partition_key)
+    return (
+        (ds.field(PARTITION_COLUMN) == pa.scalar(start.date(), pa.date32()))
+        & (ds.field(TIMESTAMP_COLUMN) >= pa.scalar(start, pa.timestamp("us", tz="UTC")))
+        & (ds.field(TIMESTAMP_COLUMN) < pa.scalar(end, pa.timestamp("us", tz="UTC")))
+    )
+
+
+def read_window(
+    table, partition_key: str, columns: Sequence[str] | None = None
+) -> pa.Table:
+    """Every row of one window (``partition_key`` of ``dicom_instances``), as of the latest
+    table version; only ``columns`` when given (names missing from the table are skipped).
+    ``table``: a ``LakeResource`` (its change log), a :class:`DeltaLocation` or a local URI.
+    A table that does not exist yet reads as an empty table."""
+    location = _location(table)
+    delta = location.open_if_exists()
+    if delta is None:
+        return pa.table({})
+    dataset = delta.to_pyarrow_dataset()
+    wanted = None
+    if columns is not None:
+        wanted = [name for name in columns if name in dataset.schema.names]
+    return dataset.to_table(columns=wanted, filter=window_expression(partition_key))
+
+
+def table_columns(table) -> list[str]:
+    """The table's column names (empty when it does not exist)."""
+    delta = _location(table).open_if_exists()
+    return [] if delta is None else list(pa.schema(delta.schema().to_arrow()).names)
+
+
+def current_identities(table, extra_columns: Sequence[str] = ()) -> pa.Table:
+    """The identity columns (plus ``extra_columns`` present in the table) of every row: the
+    cheap read behind reconciliation (Parquet is columnar: the other columns are not read)."""
+    location = _location(table)
+    delta = location.open_if_exists()
+    if delta is None:
+        return pa.table({name: pa.array([], pa.string()) for name in IDENTITY_COLUMNS})
+    dataset = delta.to_pyarrow_dataset()
+    names = set(dataset.schema.names)
+    columns = [name for name in (*IDENTITY_COLUMNS, *extra_columns) if name in names]
+    return dataset.to_table(columns=columns)
+
+
+def column_where_null(table, column: str, where_null: str) -> pa.Table:
+    """``SOPInstanceUID``, ``_sequence`` and ``column`` of the rows where ``where_null`` is null
+    (every row when the table has no such column)."""
+    delta = _location(table).open_if_exists()
+    if delta is None:
+        return pa.table({})
+    dataset = delta.to_pyarrow_dataset()
+    names = set(dataset.schema.names)
+    if column not in names:
+        return pa.table({})
+    flt = pc.is_null(ds.field(where_null)) if where_null in names else None
+    return dataset.to_table(columns=["_sequence", "SOPInstanceUID", column], filter=flt)
+
+
+def last_synced_sequence(table, partition_key: str, app: str = DICOM_INSTANCES) -> int:
+    """The sequence a window was last synced through, as committed with its rows (0: never)."""
+    delta = _location(table).open_if_exists()
+    if delta is None:
+        return 0
+    return int(delta.transaction_version(sync_app_id(app, partition_key)) or 0)
+
+
+def last_synced_in_history(table, commits: int = 50) -> int:
+    """The highest ``dicom.synced_through`` among the newest ``commits`` commits (0: none)."""
+    delta = _location(table).open_if_exists()
+    if delta is None:
+        return 0
+    last = 0
+    for commit in delta.history(commits):
+        value = commit.get("dicom.synced_through")
+        if value is not None:
+            last = max(last, int(value))
+    return last
