@@ -95,6 +95,7 @@ class ResolvedPath:
     # stores it (as the change log's columns), so custom and change-log columns always agree.
     value_type: pa.DataType
     vr: str  # the VR that typed the value ("" for a private value's text)
+    keyword: str = ""  # the attribute the path ends at ("" for a private element)
 
     @property
     def source_column(self) -> str:
@@ -249,4 +250,6 @@ def resolve_path(text: str, vr: str | None = None) -> ResolvedPath:
             operations.append(Explode())
     exploded = any(isinstance(op, Explode) for op in operations)
     value_type = pa.list_(base) if exploded else base
-    return ResolvedPath(text, tuple(operations), delta_type(value_type), spec.dictionary_vr)
+    return ResolvedPath(
+        text, tuple(operations), delta_type(value_type), spec.dictionary_vr, spec.keyword
+    )

@@ -21,8 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from dicom_assets.custom.resolve import DECLARABLE_VRS, PathError, ResolvedPath, resolve_path
@@ -34,6 +36,16 @@ COLUMN_RULE = re.compile(r"[a-z][a-z0-9_]*")
 MAX_NAME_LENGTH = 100  # Synapse object names stay well under 128 characters with a prefix
 TOP_KEYS = ("description", "where", "columns")
 COLUMN_KEYS = ("path", "description", "vr")
+
+
+@lru_cache(maxsize=1)
+def reserved_words() -> frozenset[str]:
+    """SQL words DuckDB reserves (``SELECT from FROM t`` fails): no column may be one."""
+    with duckdb.connect() as connection:
+        rows = connection.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'"
+        ).fetchall()
+    return frozenset(row[0].lower() for row in rows)
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,13 @@ def _columns(reader: _Reader, node: yaml.Node) -> list[CustomColumn]:
                 key,
                 f"invalid column name {name!r}: lowercase letters, digits and _, "
                 "starting with a letter",
+            )
+            continue
+        if name in reserved_words():
+            reader.fail(
+                key,
+                f"invalid column name {name!r}: a reserved SQL word (every query "
+                "would have to quote it); choose another name",
             )
             continue
         if name in fixed or name in lowered:

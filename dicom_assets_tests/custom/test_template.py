@@ -144,6 +144,7 @@ extra: 1
         ("columns:\n  - KVP\n", "2: columns must be a mapping"),
         ("columns:\n  a: [KVP]\n", "2: column 'a': path must be a text"),
         ("columns:\n  a: KVP\n b: c\n", "3: not valid YAML"),
+        ("columns:\n  order: KVP\n", "2: invalid column name 'order': a reserved SQL word"),
     ],
 )
 def test_structure_problems(text, expected):
