@@ -13,6 +13,7 @@ from dagster import (
 )
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
+from dicom_assets.assets.custom_sql import build_custom_sql_asset
 from dicom_assets.assets.custom_tables import (
     GROUP as CUSTOM_GROUP,
 )
@@ -41,6 +42,8 @@ from dicom_assets.sensors import dicom_change_feed_sensor
 # Custom tables (DICOM_CUSTOM_SCHEMAS): a bad template fails the load, naming file and line.
 custom_templates = load_custom_templates(setting_value("DICOM_CUSTOM_SCHEMAS"))
 custom_table_assets = [build_custom_table_asset(template) for template in custom_templates]
+if custom_table_assets:
+    custom_table_assets.append(build_custom_sql_asset(custom_templates, custom_table_assets))
 
 # The SQL views and the custom tables follow every sync within seconds (the default automation
 # sensor ticks every 30 s).

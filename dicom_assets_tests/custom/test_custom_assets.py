@@ -4,9 +4,11 @@ changes, one atomic overwrite per window (range)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import duckdb
 import pyarrow.compute as pc
 import pytest
 from dagster import DagsterInstance, materialize
@@ -16,6 +18,7 @@ from dagster._core.storage.tags import (
 )
 from deltalake import DeltaTable
 
+from dicom_assets.assets.custom_sql import build_custom_sql_asset
 from dicom_assets.assets.custom_tables import build_custom_table_asset
 from dicom_assets.custom import parse_template
 from dicom_assets.definitions import build_resources
@@ -26,6 +29,7 @@ from dicom_assets_tests.sources.azure_replay_server import make_entry, replay_se
 T0 = datetime(2026, 3, 1, 8, 10, tzinfo=UTC)
 DAYS = 30
 REPLACED = "1.2.826.0.1.3680043.8.498.77"
+UPDATED = "1.2.826.0.1.3680043.8.498.78"
 
 TEMPLATE = """\
 description: Image geometry of CT and MR instances.
@@ -48,8 +52,8 @@ def _with_modality(entry: dict, modality: str) -> dict:
 
 
 def month_of_changes() -> list[dict]:
-    """Three instances a day for 30 days (CT, MR, OT), and at the end one CT instance updated
-    and then deleted."""
+    """Three instances a day for 30 days (CT, MR, OT); at the end one CT instance updated and
+    then deleted, and one updated with new pixel spacing."""
     entries, sequence = [], 0
     for day in range(DAYS):
         for index, modality in enumerate(("CT", "MR", "OT")):
@@ -81,6 +85,20 @@ def month_of_changes() -> list[dict]:
             state="Deleted",
         )
     )
+    updated_at = last + timedelta(minutes=3)
+    entries.append(
+        _with_modality(
+            make_entry(sequence + 4, updated_at, sop_uid=UPDATED, state="Replaced"), "MR"
+        )
+    )
+    update = _with_modality(
+        make_entry(
+            sequence + 5, updated_at + timedelta(minutes=1), action="Update", sop_uid=UPDATED
+        ),
+        "MR",
+    )
+    update["metadata"]["00280030"] = {"vr": "DS", "Value": [0.25, 0.25]}
+    entries.append(update)
     return entries
 
 
@@ -134,10 +152,17 @@ def test_a_month_is_backfilled_from_the_lake_without_calling_the_server(month):
     assert len(month["service"].requests) == calls_before  # zero HTTP calls to the DICOM server
 
     rows = custom_rows(month, "geometry")
-    # CT and MR of every day, plus the replaced instance's create, update and delete.
-    assert rows.num_rows == 2 * DAYS + 3
+    # CT and MR of every day, the replaced instance's create, update and delete, the updated
+    # instance's create and update.
+    assert rows.num_rows == 2 * DAYS + 5
     assert set(rows.column("modality").to_pylist()) == {"CT", "MR", None}
-    assert rows.column("_action").to_pylist()[-3:] == ["create", "update", "delete"]
+    assert rows.column("_action").to_pylist()[-5:] == [
+        "create",
+        "update",
+        "delete",
+        "create",
+        "update",
+    ]
     assert rows.column("row_spacing").to_pylist()[0] == 1.0
     assert rows.column("image_type").to_pylist()[0] == ["DERIVED", "SECONDARY", "OTHER"]
     # Every window's rows fall in their window.
@@ -192,3 +217,38 @@ def test_a_column_whose_type_changed_is_refused_not_cast(month):
     failure = error.message + (error.cause.message if error.cause else "")
     assert "row_spacing" in failure and "give the column a new name" in failure
     assert custom_rows(month, "typed").column("row_spacing").type == "double"
+
+
+def test_current_view_shows_updates_and_drops_deletes(month):
+    template = parse_template(TEMPLATE, "current.yaml", "current")
+    asset = build_custom_table_asset(template)
+    backfill(month, asset, month["keys"][0], month["keys"][-1])
+    sql = build_custom_sql_asset([template], [asset])
+    assert materialize([sql], resources=month["resources"], instance=month["instance"]).success
+
+    # A plain later connection, no project code: the views read the Delta table themselves.
+    with duckdb.connect(os.environ["DICOM_DUCKDB_PATH"], read_only=True) as connection:
+        history = connection.execute(
+            "SELECT _action FROM dicom_custom.current WHERE SOPInstanceUID = ? ORDER BY _sequence",
+            [REPLACED],
+        ).fetchall()
+        assert history == [("create",), ("update",), ("delete",)]
+        assert connection.execute(
+            "SELECT count(*) FROM dicom_custom.current_current WHERE SOPInstanceUID = ?", [REPLACED]
+        ).fetchone() == (0,)
+        assert connection.execute(
+            "SELECT _action, row_spacing FROM dicom_custom.current_current "
+            "WHERE SOPInstanceUID = ?",
+            [UPDATED],
+        ).fetchall() == [("update", 0.25)]
+        # One current row per instance: CT and MR of every day, and the updated one.
+        assert connection.execute(
+            "SELECT count(*), count(DISTINCT SOPInstanceUID) FROM dicom_custom.current_current"
+        ).fetchone() == (2 * DAYS + 1, 2 * DAYS + 1)
+        described = dict(
+            connection.execute(
+                "SELECT column_name, column_type FROM (DESCRIBE dicom_custom.current)"
+            ).fetchall()
+        )
+        assert described["row_spacing"] == "DOUBLE"
+        assert described["image_type"] == "VARCHAR[]"
