@@ -119,7 +119,20 @@ def synapse_sql(arguments: argparse.Namespace) -> str:
         columns, total_rows = read_table_schema(lake)
     if total_rows == 0 and not columns:
         raise ValueError(f"no Delta table at {lake.url_of(lake.dicom_root())}: sync first")
-    return render_script(build_synapse_script(columns, config))
+    statements = build_synapse_script(columns, config)
+    return render_script(statements + _custom_statements(lake, config))
+
+
+def _custom_statements(lake: LakeResource, config) -> list:
+    """The custom tables' objects (DICOM_CUSTOM_SCHEMAS) whose Delta tables exist already."""
+    from dicom_assets.assets.custom_tables import load_custom_templates
+    from dicom_assets.custom.lake_io import custom_table
+    from dicom_assets.sql.synapse_custom import custom_statements
+
+    templates = load_custom_templates(setting_value("DICOM_CUSTOM_SCHEMAS"))
+    with lake.storage_errors():
+        written = [t for t in templates if custom_table(lake, t.name).open_if_exists()]
+    return custom_statements(config, written)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -83,3 +83,44 @@ def test_definitions_hold_one_asset_per_template(monkeypatch):
     ).stdout
     assert "dicom_custom_ct_acquisition dicom_custom True True ['dicom_instances']" in out
     assert "dicom_custom_study_overview dicom_custom True True ['dicom_instances']" in out
+
+
+def test_synapse_sql_adds_the_custom_objects_of_written_tables(tmp_path: Path, capsys, monkeypatch):
+    from dicom_assets.custom import parse_template
+    from dicom_assets.custom.lake_io import rebuild_windows
+    from dicom_assets.lake.change_log import write_window
+    from dicom_assets.partitions import window_of
+    from dicom_assets.resources import LakeResource
+    from dicom_assets_tests.sql.lake_files import START, part_table
+
+    lake = LakeResource(url=str(tmp_path / "lake"))
+    key = START.strftime("%Y-%m-%d-%H:00")
+    rows = [
+        {"action": "create", "study": "1.2", "series": "1.2.3", "sop": "1.2.3.4", "modality": "CT"}
+    ]
+    write_window(lake.table(), key, part_table(1, rows), "append")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "written.yaml").write_text("columns:\n  modality: Modality\n")
+    (folder / "not_yet.yaml").write_text("columns:\n  modality: Modality\n")
+    written = parse_template("columns:\n  modality: Modality\n", "written.yaml", "written")
+    rebuild_windows(lake, written, [key], *window_of(key))
+    arguments = [
+        "synapse-sql",
+        "--lake",
+        lake.url,
+        "--data-source-url",
+        "https://dicomacct.dfs.core.windows.net/dicom",
+    ]
+
+    monkeypatch.delenv("DICOM_CUSTOM_SCHEMAS", raising=False)
+    assert main(arguments) == 0
+    assert "dicom_custom" not in capsys.readouterr().out
+
+    monkeypatch.setenv("DICOM_CUSTOM_SCHEMAS", str(folder))
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert "CREATE EXTERNAL TABLE [dicom_custom].[written]" in out
+    assert "LOCATION = N'result/Dicom_Customized/written/'" in out
+    assert "CREATE OR ALTER VIEW [dicom_custom].[current_written]" in out
+    assert "not_yet" not in out  # no Delta table yet: Synapse could not create it
