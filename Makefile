@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 
-.PHONY: demo test test-fast query bench bench-schema bench-latency bootstrap bootstrap-test lint clean
+.PHONY: demo test test-fast query bench bench-schema bench-custom bench-latency bootstrap bootstrap-test lint clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -30,6 +30,9 @@ bench: bootstrap
 
 bench-schema: bootstrap
 	$(UV) run python bench/bench_schema.py
+
+bench-custom: bootstrap
+	$(UV) run python bench/bench_custom.py
 
 bench-latency: bootstrap
 	$(UV) run python bench/bench_latency.py
