@@ -13,7 +13,8 @@ from deltalake import DeltaTable
 from pydicom.dataset import Dataset
 
 from dicom_assets.assets.custom_tables import build_custom_table_asset
-from dicom_assets.custom import parse_template
+from dicom_assets.config import PROJECT_ROOT
+from dicom_assets.custom import load_templates, parse_template
 from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import upload
 from dicom_assets_tests.checks.lake_sync import sync
@@ -206,8 +207,18 @@ def corpus_lake(tmp_path_factory, corpus_files) -> dict[str, Any]:
             ).success
         table = DeltaTable(str(tmp / "lake" / "result" / "Dicom_Customized" / "every_form"))
         rows = table.to_pyarrow_table().to_pylist()
+        # The shipped examples, over the same windows.
+        examples = {}
+        for example in load_templates(PROJECT_ROOT / "examples" / "custom_schemas"):
+            example_asset = build_custom_table_asset(example)
+            for key in keys:
+                assert materialize(
+                    [example_asset], partition_key=key, resources=resources, instance=instance
+                ).success
+            path = tmp / "lake" / "result" / "Dicom_Customized" / example.name
+            examples[example.name] = DeltaTable(str(path)).to_pyarrow_table()
     monkeypatch.undo()
-    return {"rows": rows, "stored": stored, "table": table}
+    return {"rows": rows, "stored": stored, "table": table, "examples": examples}
 
 
 def test_every_path_form_matches_pydicom(corpus_lake):
@@ -238,3 +249,17 @@ def test_descriptions_are_in_the_delta_schema(corpus_lake):
     assert fields["ge_product"].metadata == {"comment": "GE private product name (text)."}
     assert fields["SOPInstanceUID"].metadata["comment"].startswith("SOP Instance UID")
     assert corpus_lake["table"].protocol().min_reader_version == 1
+
+
+def test_the_shipped_examples_materialize_with_values(corpus_lake):
+    examples = corpus_lake["examples"]
+    assert {"ct_acquisition", "study_overview", "mr_sequence"} <= set(examples)
+    ct = examples["ct_acquisition"]
+    # where Modality: CT (deletes aside): only CT rows, and the CT files' values.
+    assert set(ct.column("_action").to_pylist()) == {"create"}
+    assert ct.num_rows >= 1 and ct.column("kvp").null_count < ct.num_rows
+    overview = examples["study_overview"]
+    assert overview.num_rows == len(corpus_lake["rows"])  # no where: every change
+    assert overview.column("modality").null_count < overview.num_rows
+    mr = examples["mr_sequence"]
+    assert mr.num_rows >= 1 and mr.column("echo_time").null_count < mr.num_rows
