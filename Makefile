@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 
-.PHONY: demo test test-fast query bench bench-schema bench-custom bench-latency bootstrap bootstrap-test lint clean
+.PHONY: demo test test-fast query bench bench-delta bench-schema bench-custom bench-latency bootstrap bootstrap-test lint clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -27,6 +27,10 @@ query:
 bench: bootstrap
 	$(UV) run python bench/bench_sync.py
 	$(UV) run python bench/bench_lake.py
+	$(UV) run python bench/bench_delta.py
+
+bench-delta: bootstrap
+	$(UV) run python bench/bench_delta.py
 
 bench-schema: bootstrap
 	$(UV) run python bench/bench_schema.py

@@ -53,8 +53,7 @@ def child_sync(orthanc_url: str, lake_url: str) -> dict:
     resources = build_resources()
     totals = {
         "rows": 0,
-        "bytes_written": 0,
-        "files": 0,
+        "files_added": 0,
         "server_seconds": 0.0,
         "conversion_seconds": 0.0,
         "write_seconds": 0.0,
@@ -65,9 +64,14 @@ def child_sync(orthanc_url: str, lake_url: str) -> dict:
         metadata = result.asset_materializations_for_node("dicom_instances")[0].metadata
         for name in totals:
             totals[name] += metadata[name].value
+    seconds = time.perf_counter() - started
+    import pyarrow as pa
+
+    actions = pa.table(resources["lake"].table().open().get_add_actions())
+    totals["bytes_written"] = int(sum(actions["size_bytes"].to_pylist()))
     return {
         **totals,
-        "seconds": time.perf_counter() - started,
+        "seconds": seconds,
         "windows": len(windows),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }

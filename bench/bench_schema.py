@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from schema_corpus import synthetic_instances
 
 from dicom_assets.config import DEFAULTS
+from dicom_assets.lake.atomic_files import ROW_GROUP_ROWS, write_parquet_atomically
 from dicom_assets.lake.parquet_options import METADATA_ZSTD_LEVEL
 from dicom_assets.lake.window_sync import grouped_by_rows
-from dicom_assets.lake.atomic_files import ROW_GROUP_ROWS, write_parquet_atomically
 from dicom_assets.schema import ConversionOptions, convert_entries, shredded
 from dicom_assets.schema.layout import one_table
 from dicom_assets.schema.values import INVALID, PARSERS

@@ -68,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "folder", nargs="?", help="folder of templates (default: DICOM_CUSTOM_SCHEMAS)"
     )
+    migrate = commands.add_parser(
+        "migrate-lake",
+        help="convert a lake of the previous version (Parquet folders) into the Delta table",
+        description="Commit every result/Dicom/YYYY/MM/DD/HH/ window of Parquet files of the "
+        "previous version to the Delta table result/Dicom/, one commit per window with its last "
+        "synced sequence. The DICOM server is not called. Safe to re-run.",
+    )
+    migrate.add_argument("--lake", help="lake root (default: DICOM_LAKE_URL, else data/lake)")
+    migrate.add_argument(
+        "--remove-old", action="store_true",
+        help="delete the old Parquet files and _state.json once every window is migrated",
+    )
     return parser
 
 
@@ -85,6 +97,19 @@ def check_templates(arguments: argparse.Namespace) -> str:
         for t in templates
     ]
     return "\n".join(lines + [f"{len(templates)} templates OK"]) + "\n"
+
+
+def migrate(arguments: argparse.Namespace) -> str:
+    from dicom_assets.lake.migrate import migrate_lake
+
+    lake = LakeResource(url=_lake_url(arguments.lake))
+    with lake.storage_errors():
+        report = migrate_lake(lake, remove_old=arguments.remove_old, progress=print)
+    return (
+        f"migrated {report.windows} windows ({report.rows} rows, {report.duplicates_dropped} "
+        f"duplicate rows dropped), {report.skipped} already migrated, "
+        f"{report.files_removed} old files removed\n"
+    )
 
 
 def _lake_url(argument: str | None) -> str:
@@ -144,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(synapse_sql(arguments))
         elif arguments.command == "check-templates":
             sys.stdout.write(check_templates(arguments))
+        elif arguments.command == "migrate-lake":
+            sys.stdout.write(migrate(arguments))
     except TemplateError as error:
         print(error, file=sys.stderr)
         return 1

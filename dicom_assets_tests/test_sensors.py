@@ -10,7 +10,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 from dagster import (
     DagsterInstance,
@@ -25,7 +24,7 @@ from dicom_assets.assets import dicom_instances
 from dicom_assets.config import PROJECT_ROOT
 from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.resources import DicomServerResource
+from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sensors import (
     PARTITION_TAG,
     RUN_KEY_TAG,
@@ -100,8 +99,8 @@ def _missing_server(orthanc) -> DicomServerResource:
 
 
 def lake_sops(lake_dir: str) -> list[str]:
-    files = sorted(Path(lake_dir, "result", "Dicom").rglob("*.parquet"))
-    return [sop for path in files for sop in pq.read_table(path)["SOPInstanceUID"].to_pylist()]
+    table = LakeResource(url=lake_dir).table().open_if_exists()
+    return [] if table is None else table.to_pyarrow_table(columns=["SOPInstanceUID"])["SOPInstanceUID"].to_pylist()
 
 
 def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env):

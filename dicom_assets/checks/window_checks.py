@@ -182,7 +182,7 @@ with warnings.catch_warnings():
                 severity=result.severity,
                 description=result.description,
                 metadata={
-                    "window_folder": MetadataValue.path(lake.url_of(contents.folder)),
+                    "table": MetadataValue.path(contents.folder),
                     **(result.metadata or {}),
                 },
             )

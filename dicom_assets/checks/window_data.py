@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+
 from dicom_assets.lake.change_log import last_synced_sequence, window_expression
 from dicom_assets.lake.resource import LakeResource
 from dicom_assets.partitions import window_folder

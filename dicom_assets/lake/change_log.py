@@ -59,9 +59,7 @@ def window_expression(partition_key: str) -> ds.Expression:
     )
 
 
-def read_window(
-    table, partition_key: str, columns: Sequence[str] | None = None
-) -> pa.Table:
+def read_window(table, partition_key: str, columns: Sequence[str] | None = None) -> pa.Table:
     """Every row of one window (``partition_key`` of ``dicom_instances``), as of the latest
     table version; only ``columns`` when given (names missing from the table are skipped).
     ``table``: a ``LakeResource`` (its change log), a :class:`DeltaLocation` or a local URI.

@@ -93,7 +93,9 @@ def connection_string_options(text: str) -> dict[str, str]:
         options.update(_endpoint_options(endpoint))
     elif fields.get("endpointsuffix") and fields["endpointsuffix"] != "core.windows.net":
         protocol = fields.get("defaultendpointsprotocol", "https")
-        options["azure_storage_endpoint"] = f"{protocol}://{account}.blob.{fields['endpointsuffix']}"
+        options["azure_storage_endpoint"] = (
+            f"{protocol}://{account}.blob.{fields['endpointsuffix']}"
+        )
     return options
 
 

@@ -100,12 +100,17 @@ _REFUSED = ("authenticationfailed", "authorizationfailure", "authorizationpermis
             "status: 403", "status: 401", " 403 ", " 401 ", "forbidden")
 
 
+_DELTA_MARKERS = ("MicrosoftAzure", "object_store", "Object Store", "object store", "Kernel error",
+                  "Error performing", "Generic DeltaTable error")
+
+
 def _is_delta_error(error: BaseException) -> bool:
     """An error raised by delta-rs (its own exceptions, or OSError for object-store failures)."""
     module = type(error).__module__ or ""
+    text = str(error)
     return module.startswith("deltalake") or (
-        isinstance(error, OSError) and not isinstance(error, FileNotFoundError)
-        and any(word in str(error) for word in ("MicrosoftAzure", "object_store", "Azure"))
+        isinstance(error, OSError)
+        and any(word in text for word in _DELTA_MARKERS)
     )
 
 

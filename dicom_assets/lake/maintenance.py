@@ -53,7 +53,9 @@ def partitions_to_compact(table, compact_after: int = DEFAULT_COMPACT_AFTER) -> 
     return sorted(day for day, count in small.items() if count >= compact_after)
 
 
-def compact(location: DeltaLocation, compact_after: int = DEFAULT_COMPACT_AFTER) -> MaintenanceReport:
+def compact(
+    location: DeltaLocation, compact_after: int = DEFAULT_COMPACT_AFTER
+) -> MaintenanceReport:
     """Compact every day partition with many small files (one optimize commit per partition)."""
     started = time.perf_counter()
     report = MaintenanceReport()

@@ -34,7 +34,9 @@ def _conflicts(path: str, table_type: Any, new_type: Any) -> list[str]:
             found = []
             for field in new_type["fields"]:
                 if field["name"] in known:
-                    found += _conflicts(f"{path}.{field['name']}", known[field["name"]], field["type"])
+                    found += _conflicts(
+                        f"{path}.{field['name']}", known[field["name"]], field["type"]
+                    )
             return found
         if table_type["type"] == "array":
             return _conflicts(f"{path}[]", table_type["elementType"], new_type["elementType"])

@@ -107,11 +107,15 @@ def _read(path: Path) -> pa.Table:
 
 
 def delta_type(data_type: pa.DataType) -> pa.DataType:
-    """``data_type`` with any time-of-day type as ``HH:MM:SS.ffffff`` text (Delta Lake has no
-    time type and refuses the write). The converter's TM type is text already; this guards
-    tables handed to ``write_window`` by other code."""
+    """``data_type`` in a type every reader of a reader-version-1 Delta table takes: a
+    time-of-day as ``HH:MM:SS.ffffff`` text (Delta has no time type and refuses the write), a
+    timestamp without zone as UTC. The converter writes both that way already; this guards
+    tables handed to ``write_window`` by other code, e.g. a previous version's files."""
     if pa.types.is_time(data_type):
         return pa.string()
+    if pa.types.is_timestamp(data_type) and data_type.tz is None:
+        # timestamp_ntz would raise the table protocol to reader 3 (Synapse reads only 1).
+        return pa.timestamp(data_type.unit, tz="UTC")
     if pa.types.is_struct(data_type):
         return pa.struct([f.with_type(delta_type(f.type)) for f in data_type])
     if pa.types.is_list(data_type) or pa.types.is_large_list(data_type):

@@ -75,16 +75,26 @@ def write_window(
     version: int | None = None,
     empty_schema: pa.Schema | None = None,
     metadata: dict[str, str] | None = None,
+    feed_rows_only: bool = True,
 ) -> WindowCommit:
     """Commit ``data`` (rows of the window ``partition_key`` only) to ``table`` in one
     transaction; see the module docstring. ``empty_schema`` types an empty write when the
-    table does not exist yet."""
+    table does not exist yet. ``feed_rows_only`` (overwrite): replace only rows with a positive
+    ``_sequence`` (the change log keeps reconciliation's delete rows); a table derived per window
+    passes False to replace all of the window's rows."""
     with StagedRows() as staged:
         for part in _parts(data):
             staged.add(part)
         return commit_staged(
-            table, partition_key, staged, mode, app_id=app_id, version=version,
-            empty_schema=empty_schema, metadata=metadata,
+            table,
+            partition_key,
+            staged,
+            mode,
+            app_id=app_id,
+            version=version,
+            empty_schema=empty_schema,
+            metadata=metadata,
+            feed_rows_only=feed_rows_only,
         )
 
 
@@ -98,6 +108,7 @@ def commit_staged(
     version: int | None = None,
     empty_schema: pa.Schema | None = None,
     metadata: dict[str, str] | None = None,
+    feed_rows_only: bool = True,
 ) -> WindowCommit:
     """:func:`write_window` for rows staged already (the IO manager stages while it converts)."""
     started = time.perf_counter()
@@ -107,7 +118,9 @@ def commit_staged(
         raise ValueError(f"nothing to write to {location.uri} and no schema to create it with")
     schema = with_partition_column(schema.empty_table()).schema
     existing = location.open_if_exists()
-    check_schema(pa.schema(existing.schema().to_arrow()) if existing else None, schema, location.uri)
+    check_schema(
+        pa.schema(existing.schema().to_arrow()) if existing else None, schema, location.uri
+    )
     if existing is not None and mode == "append" and staged.rows == 0 and app_id is None:
         return WindowCommit(version=None, rows=0, seconds=time.perf_counter() - started)
     batches = (
@@ -125,7 +138,7 @@ def commit_staged(
         location.uri,
         reader,
         mode=mode,
-        predicate=window_predicate(partition_key) if mode == "overwrite" else None,
+        predicate=window_predicate(partition_key, feed_rows_only) if mode == "overwrite" else None,
         partition_by=[PARTITION_COLUMN],
         schema_mode="merge",
         storage_options=location.storage_options or None,

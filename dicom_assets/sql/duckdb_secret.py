@@ -49,9 +49,7 @@ def duckdb_secret_statement(lake) -> str | None:
             f"SharedAccessSignature={credential.options['sas_token'].lstrip('?')}"
         )
         return f"{head}CONNECTION_STRING {_literal(text)}{tail}"
-    return (
-        f"{head}PROVIDER credential_chain, ACCOUNT_NAME {_literal(location.account or '')}{tail}"
-    )
+    return f"{head}PROVIDER credential_chain, ACCOUNT_NAME {_literal(location.account or '')}{tail}"
 
 
 __all__ = ["SECRET_NAME", "duckdb_secret_statement", "duckdb_table_uri", "parse_connection_string"]

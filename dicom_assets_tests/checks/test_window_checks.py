@@ -213,7 +213,7 @@ def test_checks_and_lag_read_a_lake_on_azure_storage(orthanc, azurite_lake_env, 
         assert len(found) == 5 and all(e.passed for e in found.values()), {
             name: e.description for name, e in found.items()
         }
-        assert found["completeness"].metadata["window_folder"].value.startswith("abfss://")
+        assert found["completeness"].metadata["table"].value.startswith("az://")
         rows += found["completeness"].metadata["lake_rows"].value
     assert rows == 3
     # The lag sensor's tick, with the resources as Dagster resolves them from the environment.

@@ -223,14 +223,14 @@ class DeployedTopology:
 
 
 def lake_rows(lake: Path) -> list[tuple[int, str, str, datetime]]:
-    """(_sequence, SOPInstanceUID, _action, _timestamp) of every row of every Parquet file."""
-    if not any(lake.glob("result/Dicom/**/*.parquet")):
+    """(_sequence, SOPInstanceUID, _action, _timestamp) of every row of the Delta table."""
+    from deltalake import DeltaTable
+
+    if not (lake / "result" / "Dicom" / "_delta_log").exists():
         return []
-    with duckdb.connect() as connection:
-        return connection.execute(
-            "SELECT _sequence, SOPInstanceUID, _action, _timestamp FROM read_parquet("
-            f"'{lake}/result/Dicom/**/*.parquet', union_by_name=true)"
-        ).fetchall()
+    columns = ["_sequence", "SOPInstanceUID", "_action", "_timestamp"]
+    table = DeltaTable(str(lake / "result" / "Dicom")).to_pyarrow_table(columns=columns)
+    return list(zip(*(table[name].to_pylist() for name in columns)))
 
 
 def view_counts(warehouse: Path, scratch: Path) -> tuple[int, int]:

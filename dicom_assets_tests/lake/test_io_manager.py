@@ -184,7 +184,7 @@ def test_storage_stopped_mid_run_fails_clearly_and_the_rerun_writes_each_change_
     failed = materialize(
         [dicom_instances], partition_key=partition_key, resources=resources, tags=tags, raise_on_error=False
     )
-    assert not failed.success and len(calls) == 2
+    assert not failed.success and len(calls) == 3  # every series converted, the commit failed
     error = next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error
     full_error = error.to_string()
     assert "could not be reached" in full_error and container in full_error and ACCOUNT in full_error

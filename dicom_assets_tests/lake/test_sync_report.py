@@ -6,7 +6,6 @@ from dagster import (
     DagsterInstance,
     FloatMetadataValue,
     IntMetadataValue,
-    MarkdownMetadataValue,
     PathMetadataValue,
     TableMetadataValue,
     TableSchemaMetadataValue,
@@ -38,10 +37,10 @@ def test_materialization_metadata_renders_for_people(orthanc, lake_env, monkeypa
         assert isinstance(item["write_seconds"], FloatMetadataValue)
         assert isinstance(item["first_timestamp"], TimestampMetadataValue)
         assert item["first_timestamp"].value <= item["last_timestamp"].value
-        assert isinstance(item["window_folder"], PathMetadataValue)
-        assert isinstance(item["parquet_files"], MarkdownMetadataValue)
-        for path in part_files(lake_env["DICOM_LAKE_URL"], key):
-            assert f"[{path.name}](file://{path})" in item["parquet_files"].value
+        assert isinstance(item["table"], PathMetadataValue)
+        assert item["table"].value.endswith("result/Dicom")
+        assert item["delta_version"].value >= 0 and item["files_added"].value >= 1
+        assert key in {path.parent.name.removeprefix("_date=") + "-" + key[11:] for path in part_files(lake_env["DICOM_LAKE_URL"], key)}
         assert isinstance(item["modalities"], TableMetadataValue)
         assert {r.data["modality"]: r.data["rows"] for r in item["modalities"].records} == {
             "MR": item["rows"].value

@@ -45,7 +45,9 @@ def test_a_type_conflict_is_an_error_never_a_silent_cast(tmp_path):
         write_window(table, HOUR, rows([2], Rows=pa.array([2.7])), "append")
     nested = pa.array([[{"CodeValue": 5}]], pa.list_(pa.struct([("CodeValue", pa.int64())])))
     write_window(table, HOUR, rows([3], Seq=nested), "append")
-    conflicting = pa.array([[{"CodeValue": "5"}]], pa.list_(pa.struct([("CodeValue", pa.string())])))
+    conflicting = pa.array(
+        [[{"CodeValue": "5"}]], pa.list_(pa.struct([("CodeValue", pa.string())]))
+    )
     with pytest.raises(LakeSchemaConflict, match=r"Seq\[\]\.CodeValue"):
         write_window(table, HOUR, rows([4], Seq=conflicting), "append")
     stored = read_window(table, HOUR)
@@ -56,7 +58,9 @@ def test_a_type_conflict_is_an_error_never_a_silent_cast(tmp_path):
 def test_new_columns_and_nested_fields_merge_old_rows_null(tmp_path):
     table = str(tmp_path / "t")
     first = pa.array([[{"A": "x"}]], pa.list_(pa.struct([("A", pa.string())])))
-    second = pa.array([[{"A": "y", "B": 2}]], pa.list_(pa.struct([("A", pa.string()), ("B", pa.int64())])))
+    second = pa.array(
+        [[{"A": "y", "B": 2}]], pa.list_(pa.struct([("A", pa.string()), ("B", pa.int64())]))
+    )
     write_window(table, HOUR, rows([1], Seq=first), "append")
     write_window(table, HOUR, rows([2], Seq=second, Modality=pa.array(["CT"])), "append")
     stored = read_window(table, HOUR).sort_by("_sequence")
@@ -83,8 +87,14 @@ def _append_many(uri: str, hour: int, count: int) -> None:
     key = f"2026-11-25-{hour:02d}:00"
     for index in range(count):
         sequence = hour * 1000 + index + 1
-        write_window(uri, key, rows([sequence], hour=hour), "append",
-                     app_id=sync_app_id("dicom_instances", key), version=sequence)
+        write_window(
+            uri,
+            key,
+            rows([sequence], hour=hour),
+            "append",
+            app_id=sync_app_id("dicom_instances", key),
+            version=sequence,
+        )
 
 
 def test_two_writers_on_different_windows_lose_no_commit(tmp_path):
@@ -116,7 +126,10 @@ def test_compaction_vacuum_and_a_reader_of_an_older_snapshot(tmp_path):
     assert report.vacuumed_files == 0  # the compacted-away files are younger than the retention
     assert sorted(old.to_pyarrow_table()["_sequence"].to_pylist()) == list(range(1, 17))
     assert sorted(table.open().to_pyarrow_table()["_sequence"].to_pylist()) == list(range(1, 17))
-    assert (table.open().protocol().min_reader_version, table.open().protocol().min_writer_version) == (1, 2)
+    assert (
+        table.open().protocol().min_reader_version,
+        table.open().protocol().min_writer_version,
+    ) == (1, 2)
 
 
 def test_the_maintenance_job_runs_on_the_lake(tmp_path):
@@ -127,3 +140,10 @@ def test_the_maintenance_job_runs_on_the_lake(tmp_path):
     assert result.success
     assert len(lake.table().open().file_uris()) == 1
     assert sorted(read_window(lake, HOUR)["_sequence"].to_pylist()) == list(range(1, 17))
+
+
+def test_a_derived_table_replaces_all_of_a_windows_rows(tmp_path):
+    table = str(tmp_path / "derived")
+    write_window(table, HOUR, rows([-1, 1, 2]), "append")
+    write_window(table, HOUR, rows([-1, 1]), "overwrite", feed_rows_only=False)
+    assert sorted(read_window(table, HOUR)["_sequence"].to_pylist()) == [-1, 1]

@@ -85,7 +85,7 @@ def test_statement_order_and_probes() -> None:
         ("master_key", "database master key"),
         ("credential", "dicom_lake_identity"),
         ("data_source", "dicom_lake"),
-        ("file_format", "dicom_parquet"),
+        ("file_format", "dicom_delta"),
         ("schema", "dicom"),
         ("external_table", "dicom.instances"),
         ("view", "dicom.current_instances"),
