@@ -119,9 +119,10 @@ def child(kind: str, lake_url: str) -> None:
     text = TEMPLATE + (PRIVATE if kind == "custom + private" else "")
     template = parse_template(text, "bench.yaml", "bench")
     started = time.perf_counter()
+    phases: dict[str, float] = {}
     if kind.startswith("custom"):
         written = rebuild_windows(lake, template, [PARTITION], *window_of(PARTITION))
-        rows, read = written.summary.rows, written.changes_read
+        rows, read, phases = written.summary.rows, written.changes_read, written.seconds
     elif kind == "read all columns":
         table = read_window(lake, PARTITION)
         rows, read = 0, table.num_rows
@@ -134,6 +135,7 @@ def child(kind: str, lake_url: str) -> None:
                 "rows": rows,
                 "read": read,
                 "peak_rss_mib": peak_rss_mib(),
+                "phases": phases,
             }
         )
     )

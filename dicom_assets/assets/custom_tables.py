@@ -6,7 +6,6 @@ nothing. It is partitioned like ``dicom_instances`` and materializes after every
 window; a backfill of many windows runs as one run (one Delta commit for the whole range).
 """
 
-
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -114,6 +113,7 @@ def build_custom_table_asset(template: Template) -> AssetsDefinition:
                 "table": MetadataValue.path(written.table),
                 "delta_version": MetadataValue.int(summary.version),
                 "filled_share": MetadataValue.json(filled),
+                "seconds": MetadataValue.json({k: round(v, 3) for k, v in written.seconds.items()}),
                 "dagster/column_schema": column_schema(template),
             }
         )
