@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,47 @@ def azurite_lake_env(
     monkeypatch.setenv("DICOM_LAKE_URL", env["DICOM_LAKE_URL"])
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", env["AZURE_STORAGE_CONNECTION_STRING"])
     return env
+
+
+# --- A lake made by a real sync of pydicom's corpus (issue 15: readers of the lake) --------------
+@dataclass(frozen=True)
+class CorpusLake:
+    """A lake synced from Orthanc by the sensor and ``materialize()``: ``stored`` are the corpus
+    files Orthanc accepted (one row each), ``env`` the product's environment for it."""
+
+    env: dict[str, str]
+    stored: list[Path]
+
+
+def sync_with_sensor(resources: dict) -> list:
+    """One sensor evaluation from an empty cursor, then a run of every window it asked for."""
+    from dagster import build_sensor_context, materialize
+
+    from dicom_assets.assets import dicom_instances
+    from dicom_assets.sensors import dicom_change_feed_sensor
+
+    with build_sensor_context(cursor=None, resources=resources) as context:
+        result = dicom_change_feed_sensor(context)
+    assert result.run_requests, "the sensor requested no run"
+    outcomes = [
+        materialize([dicom_instances], partition_key=request.partition_key, resources=resources,
+                    tags=request.tags)
+        for request in result.run_requests
+    ]
+    assert all(outcome.success for outcome in outcomes)
+    return outcomes
+
+
+@pytest.fixture
+def corpus_lake(orthanc, orthanc_env, corpus_files) -> CorpusLake:
+    """pydicom's test files that Orthanc can hold together (the 1111-11-11 birth date, nested
+    ``ContentSequence`` times, files whose column sets differ), synced into a local lake."""
+    from dicom_assets.definitions import build_resources
+    from dicom_assets.devtools.samples import storable_groups
+
+    group = storable_groups(corpus_files)[0]
+    answers = upload(orthanc.url, [path.read_bytes() for path, _ in group], workers=4)
+    stored = [path for (path, _), answer in zip(group, answers) if answer is not None]
+    assert {"examples_overlay.dcm", "test-SR.dcm"} <= {path.name for path in stored}
+    sync_with_sensor(build_resources())
+    return CorpusLake(env=orthanc_env, stored=stored)

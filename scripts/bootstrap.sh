@@ -45,6 +45,16 @@ fi
 
 uv sync --frozen --quiet
 
+# Spark 3.5 (Synapse Spark pools, Fabric runtime 1.3) reads the lake in a test of its own, in
+# its own pinned environment: the project's own pyspark is 4.x.
+if [[ $WITH_TEST_TOOLS -eq 1 ]]; then
+  if [[ ! -x .venv-spark35/bin/python ]]; then
+    uv venv --quiet --python "$(.venv/bin/python -c 'import sys; print(sys._base_executable)')" .venv-spark35
+  fi
+  uv pip install --quiet --python .venv-spark35/bin/python --require-hashes \
+    -r dicom_assets_tests/readers/spark35-requirements.txt
+fi
+
 if [[ $WITH_TEST_TOOLS -eq 1 ]] && ! command -v azurite-blob >/dev/null 2>&1; then
   echo "Installing Azurite with npm"
   $SUDO npm install --global --silent azurite@3.37.0 >/dev/null

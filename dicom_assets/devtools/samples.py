@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -138,3 +139,27 @@ def upload(orthanc_url: str, payloads: Iterable[bytes], workers: int = 8) -> lis
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(post, payloads))
+
+
+def storable_groups(paths: list[Path]) -> list[list[tuple[Path, Dataset]]]:
+    """Groups of files (in order, with their datasets) that Orthanc can hold together: pydicom's
+    corpus reuses SOP Instance UIDs across files (codec variants of one image) and study/series
+    UIDs across patients (WADO-RS by UID then answers 404), so a test stores one group at a time."""
+    groups: list[tuple[list, set, dict]] = []
+    for path in paths:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+        sop = str(ds.get("SOPInstanceUID", ""))
+        owner = (str(ds.get("PatientID", "")), str(ds.get("StudyInstanceUID", "")))
+        study_series = (str(ds.get("StudyInstanceUID", "")), str(ds.get("SeriesInstanceUID", "")))
+        for members, sops, owners in groups:
+            if sop not in sops and all(owners.get(uid, owner) == owner for uid in study_series):
+                break
+        else:
+            members, sops, owners = [], set(), {}
+            groups.append((members, sops, owners))
+        members.append((path, ds))
+        sops.add(sop)
+        owners.update(dict.fromkeys(study_series, owner))
+    return [members for members, _, _ in groups]

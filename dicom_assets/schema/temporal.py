@@ -1,9 +1,12 @@
-"""DA / TM / DT text columns -> date32 / time64 / timestamp arrays and an invalid mask.
+"""DA / TM / DT text columns -> date32 / ``HH:MM:SS.ffffff`` text / UTC timestamp arrays and an
+invalid mask (the types: :data:`vr.KIND_TYPES`).
 
 Plain forms (``20261124``, ``101530.5``, ``20261124101530``) are read by a native kernel
 (``_temporal.c``) when it is built; every other text, and every text when it is not, is parsed
 once per distinct value by the reference parsers of :mod:`values`, which alone decide what is
-invalid. Either way the result is the reference parsers' (a property test holds them together).
+invalid. Either way the result is the reference parsers' (a property test holds them together):
+the kernel yields days and microseconds, and the bounds and the final Arrow type are applied
+here, to both.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dicom_assets.schema.values import INVALID, PARSERS
+from dicom_assets.schema.values import EARLIEST_DATE, EARLIEST_INSTANT, INVALID, PARSERS
 from dicom_assets.schema.vr import KIND_TYPES
 
 try:
@@ -20,8 +23,15 @@ try:
 except ImportError:  # not built: every text goes through the reference parsers
     _temporal = None
 
-# The kernel's code for each kind and the integer storage of its Arrow type.
-_KERNEL_KINDS = {"date": (0, pa.int32()), "time": (1, pa.int64()), "datetime": (2, pa.int64())}
+_EPOCH_DAYS = 719163  # date(1970, 1, 1).toordinal()
+_EARLIEST_DAYS = EARLIEST_DATE.toordinal() - _EPOCH_DAYS
+_EARLIEST_MICROS = int(EARLIEST_INSTANT.timestamp()) * 1_000_000
+# The kernel's code for each kind, the Arrow type its numbers mean, and the smallest valid one.
+_KERNEL_KINDS = {
+    "date": (0, pa.date32(), _EARLIEST_DAYS),
+    "time": (1, pa.time64("us"), None),
+    "datetime": (2, pa.timestamp("us", tz="UTC"), _EARLIEST_MICROS),
+}
 
 
 def parse_distinct(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
@@ -42,22 +52,23 @@ def parse_temporal(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     """Typed values of a string array of DA, TM or DT texts, and where they were invalid."""
     if _temporal is None or strings.type != pa.string() or len(strings) == 0:
         return parse_distinct(strings, kind)
-    code, storage = _KERNEL_KINDS[kind]
+    code, kernel_type, earliest = _KERNEL_KINDS[kind]
     _, offsets, data = strings.buffers()
     raw_values, raw_slow = _temporal.parse(code, len(strings), strings.offset, offsets, data)
-    values = np.frombuffer(raw_values, storage.to_pandas_dtype())
+    values = np.frombuffer(raw_values, np.int32 if kind == "date" else np.int64)
     valid = strings.is_valid().to_numpy(zero_copy_only=False)
     slow = np.frombuffer(raw_slow, bool) & valid
-    null = ~valid
-    bad = np.zeros(len(strings), dtype=bool)
+    # Plain texts before the earliest value Spark 3 reads are invalid, as values.parse_* says.
+    bad = valid & ~slow & (values < earliest) if earliest is not None else (
+        np.zeros(len(strings), dtype=bool))
+    null = ~valid | slow | bad
+    validity = None if not null.any() else pa.py_buffer(np.packbits(~null, bitorder="little"))
+    typed = pa.Array.from_buffers(kernel_type, len(strings), [validity, pa.py_buffer(values)])
+    if kind == "time":
+        typed = typed.cast(KIND_TYPES["time"])  # Arrow writes time64[us] as HH:MM:SS.ffffff
     if slow.any():
         rows = np.flatnonzero(slow)
-        typed, slow_bad = parse_distinct(strings.take(rows), kind)
-        as_numbers = typed.cast(storage)
-        values = values.copy()  # the kernel's bytes are read-only
-        values[rows] = pc.fill_null(as_numbers, 0).to_numpy(zero_copy_only=False)
-        null[rows] = as_numbers.is_null().to_numpy(zero_copy_only=False)
+        reference, slow_bad = parse_distinct(strings.take(rows), kind)
+        typed = pc.replace_with_mask(typed, pa.array(slow), reference)
         bad[rows] = slow_bad
-    validity = None if not null.any() else pa.py_buffer(np.packbits(~null, bitorder="little"))
-    return pa.Array.from_buffers(KIND_TYPES[kind], len(strings),
-                                 [validity, pa.py_buffer(values)]), bad
+    return typed, bad

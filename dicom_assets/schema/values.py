@@ -16,6 +16,13 @@ INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
+# The earliest date and instant Spark 3 reads with default settings from files it did not write
+# (`READ_ANCIENT_DATETIME`: spark.sql.parquet.datetimeRebaseModeInRead=EXCEPTION); earlier
+# values are invalid, so every engine reads the lake as written (docs/schema.md). In real DICOM
+# such values are placeholders ("11111111", "00010101"); `_metadata` keeps them.
+EARLIEST_DATE = dt.date(1582, 10, 15)
+EARLIEST_INSTANT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+
 _DA_RE = re.compile(r"(\d{4})(\d{2})(\d{2})|(\d{4})\.(\d{2})\.(\d{2})")
 # Like pydicom's TM; the retired ACR-NEMA "HH:MM:SS" form is accepted by dropping the colons.
 _TM_RE = re.compile(r"([01]\d|2[0-3])(?:([0-5]\d)(?:([0-5]\d|60)(?:\.(\d{0,6}))?)?)?")
@@ -57,12 +64,14 @@ def parse_date(value: Any) -> Any:
         return INVALID
     y, m, d = (g for g in match.groups() if g is not None)
     try:
-        return dt.date(int(y), int(m), int(d))
+        date = dt.date(int(y), int(m), int(d))
     except ValueError:
         return INVALID
+    return date if date >= EARLIEST_DATE else INVALID
 
 
 def parse_time(value: Any) -> Any:
+    """A TM as the lake's text ``HH:MM:SS.ffffff`` (see vr.KIND_TYPES)."""
     if not isinstance(value, str):
         return INVALID
     text = value.strip().replace(":", "")
@@ -73,12 +82,13 @@ def parse_time(value: Any) -> Any:
         return INVALID
     hh, mm, ss, frac = match.groups()
     second = int(ss or 0)
-    # datetime.time has no leap second; pydicom reads 60 as 59, and so do we.
-    return dt.time(int(hh), int(mm or 0), 59 if second == 60 else second,
-                   int((frac or "").ljust(6, "0")))
+    # A time has no leap second; pydicom reads 60 as 59, and so do we.
+    return f"{hh}:{mm or '00'}:{min(second, 59):02d}.{(frac or '').ljust(6, '0')}"
 
 
 def parse_datetime(value: Any) -> Any:
+    """A DT as a UTC datetime: with an offset, the instant it names; without one, the wall-clock
+    time as written, labelled UTC (see vr.KIND_TYPES)."""
     if not isinstance(value, str):
         return INVALID
     text = value.strip()
@@ -91,16 +101,14 @@ def parse_datetime(value: Any) -> Any:
     try:
         result = dt.datetime(
             int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-            int(second or 0), int((frac or "").ljust(6, "0")),
+            int(second or 0), int((frac or "").ljust(6, "0")), tzinfo=dt.UTC,
         )
         if offset:
             minutes = int(offset[1:3]) * 60 + int(offset[3:5])
-            delta = dt.timedelta(minutes=-minutes if offset[0] == "-" else minutes)
-            # Values with an offset are stored as UTC (see vr.KIND_TYPES).
-            result = (result - delta)
+            result -= dt.timedelta(minutes=-minutes if offset[0] == "-" else minutes)
     except (ValueError, OverflowError):
         return INVALID
-    return result
+    return result if result >= EARLIEST_INSTANT else INVALID
 
 
 # JSON true/false are not DICOM numbers, but Arrow's converters read them as 1/0 and the

@@ -29,13 +29,23 @@ PN_TYPE = pa.struct(
     [("Alphabetic", pa.string()), ("Ideographic", pa.string()), ("Phonetic", pa.string())]
 )
 
-# DT has no fixed zone in DICOM: values with an offset are converted to UTC, values without one
-# are kept as written (local time of the modality), so the column is a zone-less timestamp.
+# Every type here is one that Spark 3.x, Delta Lake reader version 1 (Synapse serverless), polars,
+# DuckDB and pyarrow read with default settings (docs/schema.md, "Types every engine reads"):
+# - TM is text "HH:MM:SS.ffffff" (always 15 characters): Parquet TIME breaks Spark 3 and Delta,
+#   and this text casts to a time in every engine that has one, sorts in time order, and reads
+#   as written in those that have none.
+# - DT is a UTC timestamp: a zone-less one would become Delta's timestamp_ntz (reader version 3).
+#   A value with an offset is the instant it names; a value without one is its wall-clock time
+#   as written (the modality's local time), labelled UTC. `_metadata` keeps the text.
+# - Dates before 1582-10-15 and timestamps before 1900-01-01T00:00Z are invalid values (see
+#   values.EARLIEST_DATE): Spark 3 refuses them in files it did not write.
+# - No unsigned integers, no float16, no durations: integer VRs are int64, numbers float64.
+TIME_TEXT_LENGTH = len("HH:MM:SS.ffffff")
 KIND_TYPES: dict[str, pa.DataType] = {
     "str": pa.string(),
     "date": pa.date32(),
-    "time": pa.time64("us"),
-    "datetime": pa.timestamp("us"),
+    "time": pa.string(),
+    "datetime": pa.timestamp("us", tz="UTC"),
     "int": pa.int64(),
     "float": pa.float64(),
     "pn": PN_TYPE,

@@ -2,10 +2,13 @@
 that picks at most ``max_columns`` (1,020) of them.
 
 Types follow how Synapse serverless reads Parquet: integers as BIGINT (the lake writes every
-integer VR as int64), DS/FL/FD as FLOAT, DA as DATE, TM as TIME, DT and ``_timestamp`` as
+integer VR as int64), DS/FL/FD as FLOAT, DA as DATE, DT and ``_timestamp`` (UTC timestamps) as
 DATETIME2, strings as VARCHAR with the UTF-8 binary collation serverless wants for Parquet, and
 nested or list columns (PN structs, multi-valued attributes, sequences) as VARCHAR(MAX), which
-serverless fills with the value's JSON text.
+serverless fills with the value's JSON text. TM is text ``HH:MM:SS.ffffff`` in the lake
+(docs/schema.md): VARCHAR(15), ``CAST(StudyTime AS time(6))`` gives the time. Only the lake's
+portable types (``schema.portable``) are mapped; anything else (Parquet TIME, unsigned integers,
+float16, durations, null-typed columns) is left out, never guessed.
 
 String lengths: VARCHAR sizes are bytes, DICOM maxima are characters and UTF-8 needs up to four
 bytes per character, so a standard attribute gets ``4 x`` its VR's maximum length (PS3.5 table
@@ -31,6 +34,7 @@ import pyarrow as pa
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
 from dicom_assets.schema.layout import HEAD_COLUMNS, TAIL_COLUMNS
+from dicom_assets.schema.vr import TIME_TEXT_LENGTH
 from dicom_assets.sql.lake_schema import LakeColumn, is_list_like
 from dicom_assets.sql.synapse_quoting import is_valid_identifier
 
@@ -53,13 +57,14 @@ _VR_MAX_CHARACTERS: dict[str, int | None] = {
     "PN": 64 * 3,
     "SH": 16,
     "ST": 1024,
-    "TM": 16,
     "UC": None,
     "UI": 64,
     "UR": None,
     "UT": None,
 }
 _BYTES_PER_CHARACTER = 4  # worst case for UTF-8
+# VRs the lake writes as text of its own fixed form (ASCII), sized in bytes.
+_LAKE_TEXT_BYTES = {"TM": TIME_TEXT_LENGTH}
 _MAX_VARCHAR_BYTES = 8000
 # Contract columns whose sizes the lake fixes rather than the DICOM dictionary.
 _FIXED_STRING_SIZES = {"_action": "16", "_private": "MAX", "_invalid": "MAX", "_metadata": "MAX"}
@@ -95,6 +100,8 @@ def string_size(name: str) -> str:
     if tag is None:
         return "MAX"
     vr = dictionary_VR(tag).split(" ")[0]  # "US or SS" style entries list alternatives
+    if vr in _LAKE_TEXT_BYTES:
+        return str(_LAKE_TEXT_BYTES[vr])
     characters = _VR_MAX_CHARACTERS.get(vr)
     if characters is None:
         return "MAX"
@@ -118,38 +125,14 @@ def tsql_type(name: str, data_type: pa.DataType) -> tuple[str, str] | None:
         or (pa.types.is_string_view(data_type))
     ):
         return varchar(string_size(name)), "varchar"
-    if pa.types.is_boolean(data_type):
-        return "BIT", "bit"
     simple = {
-        pa.int8(): ("SMALLINT", "smallint"),
-        pa.int16(): ("SMALLINT", "smallint"),
-        pa.int32(): ("INT", "int"),
         pa.int64(): ("BIGINT", "bigint"),
-        pa.uint8(): ("TINYINT", "tinyint"),
-        pa.uint16(): ("INT", "int"),
-        pa.uint32(): ("BIGINT", "bigint"),
-        pa.uint64(): ("DECIMAL(20, 0)", "decimal"),
-        pa.float16(): ("REAL", "real"),
-        pa.float32(): ("REAL", "real"),
         pa.float64(): ("FLOAT", "float"),
+        pa.date32(): ("DATE", "date"),
+        # UTC instants (a DT without offset: its wall-clock time labelled UTC), read as written.
+        pa.timestamp("us", tz="UTC"): ("DATETIME2", "datetime2"),
     }
-    if data_type in simple:
-        return simple[data_type]
-    if pa.types.is_date(data_type):
-        return "DATE", "date"
-    if pa.types.is_time(data_type):
-        return "TIME", "time"
-    if pa.types.is_timestamp(data_type):
-        return "DATETIME2", "datetime2"  # tz-aware values are UTC instants, read as UTC
-    if pa.types.is_decimal(data_type) and data_type.precision <= 38:
-        return f"DECIMAL({data_type.precision}, {data_type.scale})", "decimal"
-    if (
-        pa.types.is_binary(data_type)
-        or pa.types.is_large_binary(data_type)
-        or pa.types.is_fixed_size_binary(data_type)
-    ):
-        return "VARBINARY(MAX)", "varbinary"
-    return None  # null type, durations, intervals, unions, wide decimals
+    return simple.get(data_type)  # not a type the lake writes: left out
 
 
 def select_columns(columns: list[LakeColumn], max_columns: int) -> ColumnSelection:

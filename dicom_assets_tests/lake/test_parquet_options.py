@@ -12,15 +12,18 @@ def _encodings(path):
 
 
 def test_options_write_a_readable_file_with_delta_encoded_clocks(tmp_path):
-    md = {"00080030": {"vr": "TM", "Value": ["101500"]}, "00100020": {"vr": "LO", "Value": ["P"]}}
-    table = convert_entries([entry_for(md, i) for i in range(1, 50)]).table
+    table = convert_entries([entry_for({
+        "00080030": {"vr": "TM", "Value": ["101500"]}, "00100020": {"vr": "LO", "Value": ["P"]},
+        "0008002A": {"vr": "DT", "Value": [f"20261124101500.{i:06d}"]}}, i)
+        for i in range(1, 50)]).table
     options = parquet_write_options(table.schema)
     assert "_metadata" not in options["use_dictionary"]
     pq.write_table(table, tmp_path / "t.parquet", **options)
     assert pq.read_table(tmp_path / "t.parquet").equals(table)
     encodings = _encodings(tmp_path / "t.parquet")
-    for column in ("_sequence", "_timestamp", "StudyTime"):
+    for column in ("_sequence", "_timestamp", "AcquisitionDateTime"):
         assert "DELTA_BINARY_PACKED" in encodings[column]
+    assert "RLE_DICTIONARY" in encodings["StudyTime"]  # TM is text (docs/schema.md)
     assert not any("DICT" in e for e in encodings["_metadata"])
 
 

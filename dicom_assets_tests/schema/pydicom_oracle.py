@@ -19,6 +19,10 @@ from dicom_assets.schema.vr import IDENTITY_KEYS, spec_for_key
 
 UNCONVERTIBLE = object()  # pydicom reads it, but not as its VR: the column must be null
 
+# The lake's documented bounds (docs/schema.md): Spark 3 reads no earlier date or instant.
+EARLIEST_DATE = dt.date(1582, 10, 15)
+EARLIEST_INSTANT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+
 
 def _one(kind: str, value: Any) -> Any:
     if value is None or (isinstance(value, (str, bytes)) and not str(value).strip()
@@ -31,16 +35,20 @@ def _one(kind: str, value: Any) -> Any:
             return f"{value:08X}" if isinstance(value, int) else (
                 str(value).rstrip(" \x00") or None)
         if kind == "date":
-            return dt.date(*valuerep.DA(value).timetuple()[:3])
+            date = dt.date(*valuerep.DA(value).timetuple()[:3])
+            return date if date >= EARLIEST_DATE else UNCONVERTIBLE
         if kind == "time":
             # The retired ACR-NEMA form HH:MM:SS, which pydicom 3 refuses, is read on purpose.
             t = valuerep.TM(value.replace(":", "") if isinstance(value, str) else value)
-            return dt.time(t.hour, t.minute, t.second, t.microsecond)
+            # The lake's TM text: ISO 8601 extended, always six fraction digits.
+            return f"{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}"
         if kind == "datetime":
             d = valuerep.DT(value)
-            if d.tzinfo is not None:
-                d = d.astimezone(dt.UTC)
-            return dt.datetime(d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond)
+            # With an offset: the instant; without one: the wall-clock time, labelled UTC.
+            d = d.astimezone(dt.UTC) if d.tzinfo is not None else d.replace(tzinfo=dt.UTC)
+            d = dt.datetime(d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond,
+                            tzinfo=dt.UTC)
+            return d if d >= EARLIEST_INSTANT else UNCONVERTIBLE
         if kind == "int":
             return int(valuerep.IS(value)) if isinstance(value, str) else int(value)
         if kind == "float":

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dicom_assets.schema import ConversionOptions, convert_entries
+from dicom_assets.schema.portable import non_portable_fields
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 # Keys: real tags of every kind (typed, sequence, bulk, private, unknown) and garbage.
@@ -58,8 +59,10 @@ def test_never_raises_never_loses(payloads):
         assert (text is None) == (entries[row].metadata is None)
         assert text is None or isinstance(json.loads(text), dict)
     assert batch.invalid_values == sum(len(i or []) for i in table.column("_invalid").to_pylist())
-    # The batch is writable as Parquet (empty structs, bad UTF-8 and the like would fail here).
+    # The batch is writable as Parquet (empty structs, bad UTF-8 and the like would fail here)
+    # and every reader of the lake reads its types (no TIME, unsigned, zone-less timestamp...).
     pq.write_table(table, pa.BufferOutputStream())
+    assert non_portable_fields(table.schema) == []
 
 
 def test_absurd_nesting_is_bounded():
@@ -91,7 +94,10 @@ def test_vectorised_path_equals_reference_reader(payloads):
 # texts include invalid dates, times, numbers and names, and empty values.
 TEXTS = st.sampled_from(["20261124", "20261341", "2026.11.24", "", " ", "CT ", "1.2.3\x00",
                          "101530.25", "2460", "07:30", "a^b^c^d^e^f", "Ünïcode^名前", "0.5",
-                         "20261124101530+0100", "2026", "x" * 20]) | st.text(max_size=8)
+                         "20261124101530+0100", "2026", "x" * 20,
+                         # before the earliest date / instant Spark 3 reads: invalid
+                         "11111111", "15821014", "15821015", "18991231235959.999999",
+                         "19000101003000+0100"]) | st.text(max_size=8)
 NUMBERS = (st.integers(min_value=-(2**60), max_value=2**60) | st.floats(allow_nan=False)
            | st.sampled_from([0, 1, 5.0, 1.5, 2**53, -(2**53) - 1, 65535]))
 TEXT_TAGS = ["00080020", "00080030", "0008002A", "00080060", "00080008", "00181020", "00100020",

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from dicom_assets.schema import ConversionOptions, convert_entries
 from dicom_assets.schema.entries import metadata_json
+from dicom_assets.schema.portable import non_portable_fields
 from dicom_assets.schema.shredded import NotShreddable, Shredded, available
 from dicom_assets_tests.schema.feed_entries import entry_for
 from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE
@@ -45,6 +46,7 @@ def assert_same_as_python_path(payloads: list[bytes | None]) -> None:
     assert [(q.entry.sequence, q.reason) for q in native.quarantined] == [
         (q.entry.sequence, q.reason) for q in python.quarantined]
     pq.write_table(native.table, pa.BufferOutputStream())
+    assert non_portable_fields(native.table.schema) == []
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

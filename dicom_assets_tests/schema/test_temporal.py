@@ -33,6 +33,13 @@ def assert_agrees(texts: list[str | None], kind: str, array: pa.Array | None = N
     assert bad.tolist() == expected_bad, texts
 
 
+def test_types_are_the_lake_types():
+    texts = ["20261124", "101530.5", "20261124101530"]
+    for kind, arrow_type in [("date", pa.date32()), ("time", pa.string()),
+                             ("datetime", pa.timestamp("us", tz="UTC"))]:
+        assert temporal.parse_temporal(pa.array(texts), kind)[0].type == arrow_type
+
+
 def test_the_kernel_is_built():
     # The install compiles it (scripts/bootstrap.sh provides gcc): never test the fallback only.
     assert temporal._temporal is not None
@@ -44,7 +51,10 @@ def test_notable_texts(kind):
              "235959", "240000", "235960", "0730", "07", "073015.1", "073015.123456",
              "073015.1234567", "073015.", "07:30:15", " 073015", "20261124073015.25",
              "20261124073015+0100", "2026112407", "202611240760", "", None, "2026",
-             "19700101000000.000001", "00010101000000"]
+             "19700101000000.000001", "00010101000000",
+             # The earliest values Spark 3 reads (values.EARLIEST_*), and just before them.
+             "15821015", "15821014", "11111111", "19000101", "18991231235959.999999",
+             "19000101000000", "18991231"]
     assert_agrees(texts, kind)
 
 

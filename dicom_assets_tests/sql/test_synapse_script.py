@@ -43,7 +43,7 @@ def known_lake() -> list[LakeColumn]:
         LakeColumn("Modality", pa.string(), 990),
         LakeColumn("PatientName", PN, 980),
         LakeColumn("StudyDate", pa.date32(), 970),
-        LakeColumn("StudyTime", pa.time64("us"), 960),
+        LakeColumn("StudyTime", pa.string(), 960),
         LakeColumn("AcquisitionDateTime", pa.timestamp("us", tz="UTC"), 400),
         LakeColumn("ImageType", pa.list_(pa.string()), 950),
         LakeColumn("PixelSpacing", pa.list_(pa.float64()), 900),

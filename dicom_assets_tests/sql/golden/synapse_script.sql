@@ -62,7 +62,7 @@ FROM sys.columns WHERE [object_id] = OBJECT_ID(N'[dicom].[instances]')
 );
 IF @existing_columns IS NOT NULL
    AND @existing_columns COLLATE Latin1_General_100_BIN2
-       <> N'_sequence bigint, _timestamp datetime2, _action varchar, StudyInstanceUID varchar, SeriesInstanceUID varchar, SOPInstanceUID varchar, Modality varchar, PatientName varchar, StudyDate date, StudyTime time, AcquisitionDateTime datetime2, ImageType varchar, PixelSpacing varchar, Rows bigint, SliceThickness float, ProcedureCodeSequence varchar, _private varchar, _invalid varchar, _metadata varchar' COLLATE Latin1_General_100_BIN2
+       <> N'_sequence bigint, _timestamp datetime2, _action varchar, StudyInstanceUID varchar, SeriesInstanceUID varchar, SOPInstanceUID varchar, Modality varchar, PatientName varchar, StudyDate date, StudyTime varchar, AcquisitionDateTime datetime2, ImageType varchar, PixelSpacing varchar, Rows bigint, SliceThickness float, ProcedureCodeSequence varchar, _private varchar, _invalid varchar, _metadata varchar' COLLATE Latin1_General_100_BIN2
     DROP EXTERNAL TABLE [dicom].[instances];
 IF OBJECT_ID(N'[dicom].[instances]') IS NULL
     CREATE EXTERNAL TABLE [dicom].[instances] (
@@ -75,7 +75,7 @@ IF OBJECT_ID(N'[dicom].[instances]') IS NULL
         [Modality] VARCHAR(64) COLLATE Latin1_General_100_BIN2_UTF8,
         [PatientName] VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8,
         [StudyDate] DATE,
-        [StudyTime] TIME,
+        [StudyTime] VARCHAR(15) COLLATE Latin1_General_100_BIN2_UTF8,
         [AcquisitionDateTime] DATETIME2,
         [ImageType] VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8,
         [PixelSpacing] VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8,
