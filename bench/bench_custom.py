@@ -185,26 +185,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--instances", type=int, default=100_000)
     parser.add_argument("--child")
-    parser.add_argument("--lake")
+    parser.add_argument("--lake", help="reuse (or keep) the change log in this folder")
     arguments = parser.parse_args()
     if arguments.child:
         child(arguments.child, arguments.lake)
         return
     with tempfile.TemporaryDirectory() as folder:
-        lake_url = str(Path(folder) / "lake")
-        started = time.perf_counter()
-        build_lake(lake_url, arguments.instances)
-        print(
-            f"change log of {arguments.instances:,} instances in one window written in "
-            f"{time.perf_counter() - started:.1f} s"
-        )
+        lake_url = arguments.lake or str(Path(folder) / "lake")
+        if not (Path(lake_url) / "result" / "Dicom" / "_delta_log").exists():
+            started = time.perf_counter()
+            build_lake(lake_url, arguments.instances)
+            print(
+                f"change log of {arguments.instances:,} instances in one window written in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
         for kind in ("custom", "custom + private", "read all columns", "naive per row"):
             result = run(kind, lake_url)
             assert result["read"] == arguments.instances, result
             rate = arguments.instances / result["seconds"]
+            phases = ", ".join(f"{k} {v:.2f} s" for k, v in result["phases"].items())
             print(
                 f"{kind:18s} {rate:>10,.0f} instances/s  {result['seconds']:6.2f} s  "
                 f"peak RSS {result['peak_rss_mib']:6.0f} MiB  rows out {result['rows']:,}"
+                + (f"  ({phases})" if phases else "")
             )
 
 
