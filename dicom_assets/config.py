@@ -30,7 +30,7 @@ DEFAULTS: dict[str, str | None] = {
     "DICOM_PARTITIONS_START": "2025-01-01-00:00",
     "DICOM_SENSOR_INTERVAL_SECONDS": "5",
     "DICOM_RECONCILE_INTERVAL_SECONDS": "60",  # Orthanc deletions (sources/reconcile.py)
-    # Entries per Parquet part file: bounds a run's memory (DICOM JSON dicts of a realistic
+    # Entries converted at a time: bounds a run's memory (DICOM JSON dicts of a realistic
     # instance take ~150 kB in Python) while keeping conversion at full speed (>= 1,000).
     "DICOM_BATCH_SIZE": "2000",
     # Checks and lag (dicom_assets/checks/settings.py reads them when a check or sensor runs).

@@ -84,7 +84,9 @@ def parse_lake_url(url: str, environ: Mapping[str, str] | None = None) -> AzureL
             f"{container!r} is not a valid container name (3-63 lower-case letters, digits, "
             f"single hyphens) in DICOM_LAKE_URL {url!r}"
         )
-    return AzureLakeLocation(scheme=scheme, container=container, prefix=prefix.strip("/"), account=account)
+    return AzureLakeLocation(
+        scheme=scheme, container=container, prefix=prefix.strip("/"), account=account
+    )
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,9 @@ def choose_credential(
     if environ.get(SAS_TOKEN):
         token = environ[SAS_TOKEN]
         return AzureCredentialChoice(
-            "sas_token", SAS_TOKEN, {**account, "sas_token": token if token.startswith("?") else f"?{token}"}
+            "sas_token",
+            SAS_TOKEN,
+            {**account, "sas_token": token if token.startswith("?") else f"?{token}"},
         )
     # adlfs builds DefaultAzureCredential (sync and async) itself when nothing else is given.
     return AzureCredentialChoice(

@@ -94,14 +94,35 @@ def describe_storage_error(
     return f"lake storage: {where}: {type(azure).__name__}: {_first_line(azure)}"
 
 
-_UNREACHABLE = ("connection refused", "error sending request", "dns error", "timed out",
-                "connection reset", "tcp connect")
-_REFUSED = ("authenticationfailed", "authorizationfailure", "authorizationpermissionmismatch",
-            "status: 403", "status: 401", " 403 ", " 401 ", "forbidden")
+_UNREACHABLE = (
+    "connection refused",
+    "error sending request",
+    "dns error",
+    "timed out",
+    "connection reset",
+    "tcp connect",
+)
+_REFUSED = (
+    "authenticationfailed",
+    "authorizationfailure",
+    "authorizationpermissionmismatch",
+    "status: 403",
+    "status: 401",
+    " 403 ",
+    " 401 ",
+    "forbidden",
+)
 
 
-_DELTA_MARKERS = ("MicrosoftAzure", "object_store", "Object Store", "object store", "Kernel error",
-                  "Error performing", "Generic DeltaTable error")
+_DELTA_MARKERS = (
+    "MicrosoftAzure",
+    "object_store",
+    "Object Store",
+    "object store",
+    "Kernel error",
+    "Error performing",
+    "Generic DeltaTable error",
+)
 
 
 def _is_delta_error(error: BaseException) -> bool:
@@ -109,8 +130,7 @@ def _is_delta_error(error: BaseException) -> bool:
     module = type(error).__module__ or ""
     text = str(error)
     return module.startswith("deltalake") or (
-        isinstance(error, OSError)
-        and any(word in text for word in _DELTA_MARKERS)
+        isinstance(error, OSError) and any(word in text for word in _DELTA_MARKERS)
     )
 
 

@@ -1,6 +1,8 @@
 """``dicom-assets migrate-lake``: a lake of the previous version (plain Parquet) into the Delta table.
 
-The previous version wrote ``result/Dicom/YYYY/MM/DD/HH/`` folders of Parquet part files
+Rows are re-converted from their own ``_metadata`` (``schema.retype``), so a migrated row is
+the row today's sync would write (TM as text, DT in UTC, dates Spark 3 cannot read invalid);
+rows whose metadata no longer converts go to the quarantine. The previous version wrote ``result/Dicom/YYYY/MM/DD/HH/`` folders of Parquet part files
 (``part-*``, ``delta-*``, ``reconcile-*``) and a ``_state.json`` per window. Each such window
 becomes **one Delta commit** of all its rows, with the window's last synced sequence (from
 ``_state.json``, else its highest sequence) as the window's application transaction, exactly
@@ -26,9 +28,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dicom_assets.lake.layout import DICOM_FOLDER, sync_app_id
+from dicom_assets.lake.atomic_files import write_text_atomically
+from dicom_assets.lake.layout import DICOM_FOLDER, QUARANTINE_FOLDER, sync_app_id
+from dicom_assets.lake.window_commit import quarantine_lines
 from dicom_assets.lake.writer import write_window
-from dicom_assets.partitions import PARTITION_KEY_FORMAT
+from dicom_assets.partitions import PARTITION_KEY_FORMAT, window_folder
+from dicom_assets.schema.retype import retype
 
 WINDOW_FOLDER = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})$")
 APP = "dicom_instances"
@@ -40,6 +45,7 @@ class MigrationReport:
     skipped: int = 0
     rows: int = 0
     duplicates_dropped: int = 0
+    quarantined: int = 0
     files_removed: int = 0
     migrated: list[str] = field(default_factory=list)
 
@@ -78,6 +84,11 @@ def _once_per_sequence(table: pa.Table) -> tuple[pa.Table, int]:
     return table.take(np.sort(first)), table.num_rows - len(first)
 
 
+def _quarantine(lake, fs, key: str, quarantined) -> None:
+    folder = f"{lake.path(QUARANTINE_FOLDER)}/{window_folder(key)}"
+    write_text_atomically(fs, f"{folder}/migrate-lake.ndjson", quarantine_lines(quarantined))
+
+
 def migrate_lake(
     lake, remove_old: bool = False, progress: Callable[[str], None] | None = None
 ) -> MigrationReport:
@@ -93,8 +104,14 @@ def migrate_lake(
             report.skipped += 1
             continue
         parts = [pq.read_table(path, filesystem=fs) for path in paths]
-        rows, dropped = _once_per_sequence(pa.concat_tables(parts, promote_options="permissive"))
+        old, dropped = _once_per_sequence(pa.concat_tables(parts, promote_options="permissive"))
+        # Re-converted from each row's own _metadata: exactly the row today's sync would write.
+        converted = retype(old)
+        rows = converted.table
         folder = paths[0].rpartition("/")[0]
+        if converted.quarantined:
+            _quarantine(lake, fs, key, converted.quarantined)
+            report.quarantined += len(converted.quarantined)
         state = _state_sequence(fs, folder)
         feed = [value for value in rows["_sequence"].to_pylist() if value and value > 0]
         synced = state if state is not None else max(feed, default=0)

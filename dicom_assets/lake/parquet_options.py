@@ -43,8 +43,7 @@ def leaf_paths(schema: pa.Schema) -> list[tuple[str, pa.DataType]]:
 
 def _grows_steadily(path: str, type_: pa.DataType) -> bool:
     """Clocks and counters that grow row by row within a series: their deltas are tiny."""
-    return path in ("_sequence", "_timestamp") or (
-        "." not in path and pa.types.is_timestamp(type_))
+    return path in ("_sequence", "_timestamp") or ("." not in path and pa.types.is_timestamp(type_))
 
 
 def parquet_write_options(schema: pa.Schema) -> dict[str, Any]:

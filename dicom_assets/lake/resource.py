@@ -45,7 +45,9 @@ register_lake_blob_filesystem()
 __all__ = ["DICOM_FOLDER", "QUARANTINE_FOLDER", "LakeResource"]
 
 
-def azure_storage_options(url: str, retries: int = DEFAULT_RETRIES, retry_backoff: float = DEFAULT_RETRY_BACKOFF) -> dict[str, Any]:
+def azure_storage_options(
+    url: str, retries: int = DEFAULT_RETRIES, retry_backoff: float = DEFAULT_RETRY_BACKOFF
+) -> dict[str, Any]:
     """Filesystem options (secrets inside) for an ``abfs(s)://`` lake, from the environment."""
     location = parse_lake_url(url)
     options = dict(choose_credential(location).options)
@@ -88,7 +90,9 @@ class LakeResource(ConfigurableResource):
         if self.is_local():
             return f"local folder {self.root()}"
         location = self.location()
-        return f"{location.describe()}, prefix '{location.prefix}', via {self.credential().describe()}"
+        return (
+            f"{location.describe()}, prefix '{location.prefix}', via {self.credential().describe()}"
+        )
 
     def storage_options(self) -> dict[str, Any]:
         """Options of the lake's fsspec filesystem. They hold secrets: never log them."""

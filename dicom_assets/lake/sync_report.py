@@ -61,7 +61,9 @@ class SyncReport:
         self.sop_instances.update(_values(table, "SOPInstanceUID"))
         self.series.update(_values(table, "SeriesInstanceUID"))
         self.studies.update(_values(table, "StudyInstanceUID"))
-        if "Modality" in table.column_names and pa.types.is_string(table.schema.field("Modality").type):
+        if "Modality" in table.column_names and pa.types.is_string(
+            table.schema.field("Modality").type
+        ):
             self.modalities.update(value for value in _values(table, "Modality") if value)
         sequences = pc.min_max(table["_sequence"])
         timestamps = pc.min_max(table["_timestamp"])
@@ -106,12 +108,16 @@ class SyncReport:
             metadata["last_timestamp"] = MetadataValue.timestamp(self.last_timestamp)
         if self.columns:
             metadata["dagster/column_schema"] = MetadataValue.table_schema(
-                TableSchema(columns=[TableColumn(name, kind) for name, kind in self.columns.items()])
+                TableSchema(
+                    columns=[TableColumn(name, kind) for name, kind in self.columns.items()]
+                )
             )
         return metadata
 
     def _modalities_table(self) -> MetadataValue:
-        schema = TableSchema(columns=[TableColumn("modality", "string"), TableColumn("rows", "int")])
+        schema = TableSchema(
+            columns=[TableColumn("modality", "string"), TableColumn("rows", "int")]
+        )
         records = [
             TableRecord({"modality": modality, "rows": count})
             for modality, count in self.modalities.most_common()
@@ -131,8 +137,12 @@ def _values(table: pa.Table, column: str) -> list:
 
 
 def _min(current, candidate):
-    return candidate if current is None or (candidate is not None and candidate < current) else current
+    return (
+        candidate if current is None or (candidate is not None and candidate < current) else current
+    )
 
 
 def _max(current, candidate):
-    return candidate if current is None or (candidate is not None and candidate > current) else current
+    return (
+        candidate if current is None or (candidate is not None and candidate > current) else current
+    )

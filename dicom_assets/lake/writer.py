@@ -28,6 +28,7 @@ from dicom_assets.lake.layout import PARTITION_COLUMN, window_predicate, with_pa
 from dicom_assets.lake.parquet_options import writer_properties
 from dicom_assets.lake.schema_guard import check_schema
 from dicom_assets.lake.staging import StagedRows
+from dicom_assets.schema.portable import check_portable
 
 WriteMode = Literal["append", "overwrite"]
 MAX_COMMIT_RETRIES = 50  # concurrent windows append to one table: delta-rs retries the commit
@@ -116,6 +117,7 @@ def commit_staged(
     schema = staged.schema(empty_schema)
     if schema is None:
         raise ValueError(f"nothing to write to {location.uri} and no schema to create it with")
+    check_portable(schema)  # a type some reader cannot read is never committed
     schema = with_partition_column(schema.empty_table()).schema
     existing = location.open_if_exists()
     check_schema(

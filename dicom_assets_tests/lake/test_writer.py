@@ -83,12 +83,12 @@ def test_overwrite_replaces_only_the_windows_feed_rows_and_commits_the_app_trans
     assert set(identities.column_names) == {"_sequence", "_action", "SOPInstanceUID"}
 
 
-def _append_many(uri: str, hour: int, count: int) -> None:
+def _append_many(table: DeltaLocation, hour: int, count: int) -> None:
     key = f"2026-11-25-{hour:02d}:00"
     for index in range(count):
         sequence = hour * 1000 + index + 1
         write_window(
-            uri,
+            table,
             key,
             rows([sequence], hour=hour),
             "append",
@@ -97,21 +97,28 @@ def _append_many(uri: str, hour: int, count: int) -> None:
         )
 
 
-def test_two_writers_on_different_windows_lose_no_commit(tmp_path):
-    uri = str(tmp_path / "t")
-    write_window(uri, HOUR, rows([1]), "append")  # the table exists before they race
+@pytest.fixture(params=["local", "azurite"])
+def shared_table(request, tmp_path) -> DeltaLocation:
+    if request.param == "local":
+        return DeltaLocation(str(tmp_path / "t"))
+    env = request.getfixturevalue("azurite_lake_env")
+    return LakeResource(url=env["DICOM_LAKE_URL"]).table()
+
+
+def test_two_writers_on_different_windows_lose_no_commit(shared_table):
+    table = shared_table
+    write_window(table, HOUR, rows([1]), "append")  # the table exists before they race
     context = multiprocessing.get_context("spawn")
-    writers = [context.Process(target=_append_many, args=(uri, hour, 12)) for hour in (10, 11)]
+    writers = [context.Process(target=_append_many, args=(table, hour, 12)) for hour in (10, 11)]
     for writer in writers:
         writer.start()
     for writer in writers:
-        writer.join(120)
+        writer.join(180)
         assert writer.exitcode == 0
-    table = DeltaLocation(uri).open()
-    sequences = table.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()
+    sequences = table.open().to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()
     assert sorted(sequences) == sorted([1, *range(10001, 10013), *range(11001, 11013)])
-    assert last_synced_sequence(uri, "2026-11-25-10:00") == 10012
-    assert last_synced_sequence(uri, "2026-11-25-11:00") == 11012
+    assert last_synced_sequence(table, "2026-11-25-10:00") == 10012
+    assert last_synced_sequence(table, "2026-11-25-11:00") == 11012
 
 
 def test_compaction_vacuum_and_a_reader_of_an_older_snapshot(tmp_path):

@@ -27,13 +27,11 @@ SPARK35_PYTHON = HERE.parents[1] / ".venv-spark35" / "bin" / "python"
 
 
 def lake_data_files(lake_url: str) -> list[str]:
-    """The lake table's data files, as Spark would be given them.
+    """The Delta table's active data files (from its log), as Spark's Delta reader reads them."""
+    from urllib.parse import unquote
 
-    The plain-Parquet lake: every Parquet file under ``result/Dicom``. With the Delta table this
-    becomes its active files, ``DeltaTable(root).file_uris()``.
-    """
-    lake = LakeResource(url=lake_url)
-    return sorted(lake.filesystem().glob(f"{lake.dicom_root()}/**/*.parquet"))
+    table = LakeResource(url=lake_url).table().open()
+    return sorted(unquote(uri.removeprefix("file://")) for uri in table.file_uris())
 
 
 def read_with_spark35(files: list[str], work: Path) -> dict:
