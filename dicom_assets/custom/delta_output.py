@@ -19,6 +19,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from dicom_assets.lake.schema_guard import LakeSchemaConflict, check_schema
 from dicom_assets.lake.writer import MAX_COMMIT_RETRIES, DeltaLocation
+from dicom_assets.schema.portable import check_portable
 
 
 class SchemaConflict(ValueError):
@@ -63,6 +64,7 @@ def write_windows(
 ) -> WriteSummary:
     """Replace the rows of ``[start, end)`` in the Delta table at ``location`` with ``batches``
     (``shown``: the table's address without secrets, for messages)."""
+    check_portable(schema)  # as the change log's writer: a type some reader cannot read, never
     _check_types(location.open_if_exists(), schema, shown)
     summary = WriteSummary(null_counts={f.name: 0 for f in schema})
 
