@@ -3,6 +3,7 @@
 Prints, for a synthetic corpus of realistic CT/MR instances (bench/schema_corpus.py):
 - conversion throughput, JSON bytes in -> table out, through the native shredder and through
   the Python path (orjson + dicts), beside a naive orjson.loads + dict walk of the same bytes;
+- the same with DICOM_DEIDENTIFY=basic (native de-identification pass) beside =off;
 - conversion throughput of ``convert_entries`` (instances/s, CPU and wall clock) beside a naive
   per-instance dict walk into ``pyarrow.Table.from_pylist`` measured in the same run, and
   beside bare ``orjson.dumps`` of the same metadata (a machine-independent yardstick);
@@ -42,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from schema_corpus import synthetic_instances
 
 from dicom_assets.config import DEFAULTS
+from dicom_assets.deid import Deidentifier, DeidSettings
 from dicom_assets.lake.atomic_files import ROW_GROUP_ROWS, write_parquet_atomically
 from dicom_assets.lake.parquet_options import METADATA_ZSTD_LEVEL
 from dicom_assets.lake.window_sync import grouped_by_rows
@@ -190,6 +192,7 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
                                      for b in byte_batches] if native else None)
     _, bytes_cpu, bytes_wall = timed(
         lambda: [convert_entries(b, ConversionOptions(native=False)) for b in byte_batches])
+    deid = deidentified_throughput(byte_batches)
 
     def naive_from_bytes() -> pa.Table:
         gc.disable()  # as the converter does: GC passes over fresh objects cost more than parsing
@@ -225,10 +228,36 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
             naive_count / naive_bytes_cpu),
         "speedup_bytes_in_vs_naive_dict_walk_cpu": (instances / native_cpu) / (
             naive_count / naive_cpu),
+        **deid,
         "parse_floor_orjson_loads_gc_paused_per_s_cpu": instances / parse_cpu,
         "parse_floor_duckdb_read_json_per_s_cpu": instances / duckdb_cpu,
         "tables": tables,
         "ndjson": ndjson,
+    }
+
+
+def deidentified_throughput(byte_batches: list[list[ChangeFeedEntry]]) -> dict[str, float]:
+    """JSON bytes in -> table out with DICOM_DEIDENTIFY=off and =basic, alternating, best of
+    three each (the machine is shared). Each basic pass starts with a new key's empty caches,
+    as a sync meeting new instances does: every distinct UID costs its HMAC."""
+    instances = sum(len(b) for b in byte_batches)
+    key = "bench-key-" + "k" * 40
+    off, basic = [], []
+    for _ in range(3):
+        off.append(timed(lambda: [convert_entries(b) for b in byte_batches])[1])
+        deidentifier = Deidentifier(DeidSettings.parse("basic", "", key))
+        options = ConversionOptions(deidentifier=deidentifier)
+        basic.append(timed(lambda o=options: [convert_entries(b, o) for b in byte_batches])[1])
+    native_share = deidentifier.native_share
+    sample = byte_batches[0][:1000]
+    deidentifier = Deidentifier(DeidSettings.parse("basic", "", key))
+    reference_cpu = timed(lambda: deidentifier.entries(sample, native=False))[1]
+    return {
+        "bytes_in_per_s_cpu (DICOM_DEIDENTIFY=off)": instances / min(off),
+        "bytes_in_per_s_cpu (DICOM_DEIDENTIFY=basic, native pass)": instances / min(basic),
+        "deidentify_basic_vs_off (>= 0.7)": min(off) / min(basic),
+        "deidentify_native_share_of_payloads": native_share,
+        "deidentify_reference_path_alone_per_s_cpu": len(sample) / reference_cpu,
     }
 
 

@@ -39,6 +39,10 @@ DEFAULTS: dict[str, str | None] = {
     "DICOM_LAG_INTERVAL_SECONDS": "30",
     # Custom tables (docs/custom-tables.md): a folder of <name>.yaml templates; unset: none.
     "DICOM_CUSTOM_SCHEMAS": None,
+    # De-identification before landing (docs/deidentification.md); the key is a secret.
+    "DICOM_DEIDENTIFY": "off",
+    "DICOM_DEID_OPTIONS": "",
+    "DICOM_DEID_KEY": None,
     # Lake maintenance (lake/maintenance.py): vacuum keeps unreferenced files this long, so a
     # reader holding an older snapshot still reads it; a day partition with this many small
     # files is compacted.

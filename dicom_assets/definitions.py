@@ -23,6 +23,7 @@ from dicom_assets.assets.custom_tables import (
 )
 from dicom_assets.checks import dicom_instances_window_checks
 from dicom_assets.config import setting, setting_value
+from dicom_assets.deid.settings import settings_from_environment
 from dicom_assets.lake.io_manager import DicomLakeIOManager
 from dicom_assets.lake.maintenance_job import (
     compact_after_files,
@@ -57,7 +58,13 @@ dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
 
 def build_resources() -> dict[str, Any]:
     """The resources, configured from the environment as it is now (see ``config.py``)."""
-    lake = LakeResource(url=setting("DICOM_LAKE_URL"))
+    settings_from_environment()  # a wrong DICOM_DEID* setting fails the load, naming it
+    lake = LakeResource(
+        url=setting("DICOM_LAKE_URL"),
+        deidentify=setting("DICOM_DEIDENTIFY"),
+        deid_options=setting("DICOM_DEID_OPTIONS"),
+        deid_key=setting("DICOM_DEID_KEY"),
+    )
     return {
         "dicom_server": DicomServerResource(
             url=setting("DICOM_SERVER_URL"),

@@ -190,12 +190,19 @@ def maybe_reconcile(
     now = time.time()
     if now - state.reconciled_at < _reconcile_interval():
         return
+    from dicom_assets.deid.guard import check_lake
     from dicom_assets.sources.reconcile import ReconcileRefused, reconcile_orthanc
 
     try:
         # Storage failures come out as LakeStorageError: a clean message, never a secret.
         with lake.storage_errors():
-            result = reconcile_orthanc(lake.table(), dicom_server.effective_orthanc_url())
+            deidentifier = lake.deidentifier()
+            check_lake(lake.filesystem(), lake.dicom_root(), deidentifier)
+            result = reconcile_orthanc(
+                lake.table(),
+                dicom_server.effective_orthanc_url(),
+                deidentifier=deidentifier,
+            )
     except ReconcileRefused as refused:
         context.log.warning(str(refused))
         state.reconciled_at = now  # asked again after the interval, not every tick

@@ -1,8 +1,11 @@
 """``dicom_instances``: one Delta table row per change-feed entry, one partition per feed window."""
 
+from functools import partial
 
 from dagster import AssetExecutionContext, BackfillPolicy, asset
 
+from dicom_assets.deid.errors import redacted_errors
+from dicom_assets.deid.guard import check_lake
 from dicom_assets.lake.change_log import last_synced_sequence
 from dicom_assets.lake.window_sync import (
     SYNC_MODE_TAG,
@@ -13,7 +16,7 @@ from dicom_assets.lake.window_sync import (
 )
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
-from dicom_assets.schema import convert_entries
+from dicom_assets.schema import ConversionOptions, convert_entries
 
 
 @asset(
@@ -33,7 +36,9 @@ def dicom_instances(
     ``_timestamp``, ``_action``; the three UIDs; one typed column per standard attribute present
     (named by keyword, typed by VR, lists when the dictionary's VM is not 1, sequences nested);
     ``_private`` and ``_invalid``; and ``_metadata``, the instance's full DICOM JSON, so nothing is
-    lost. Stored in the Delta Lake table ``<lake>/result/Dicom/`` (partitioned by ``_date``).
+    lost. Stored in the Delta Lake table ``<lake>/result/Dicom/`` (partitioned by ``_date``). With
+    DICOM_DEIDENTIFY=basic every entry is de-identified before it is converted (PS3.15 Basic
+    Profile, keyed pseudonyms: docs/deidentification.md).
 
     Runs requested by ``dicom_change_feed_sensor`` add only the window's new changes; a
     materialization from the UI or a backfill re-syncs the whole window and replaces its rows in
@@ -47,7 +52,14 @@ def dicom_instances(
         # Committed with the window's rows (a Delta application transaction): exactly once.
         with lake.storage_errors():
             after_sequence = last_synced_sequence(lake, partition_key)
+    deidentifier = lake.deidentifier()
+    with lake.storage_errors():
+        check_lake(lake.filesystem(), lake.dicom_root(), deidentifier)
     feed = dicom_server.change_feed()
+    fetched, convert = iter(feed.entries_between(start, end, after_sequence)), convert_entries
+    if deidentifier is not None:
+        fetched = redacted_errors(fetched, deidentifier)
+        convert = partial(convert_entries, options=ConversionOptions(deidentifier=deidentifier))
     context.log.info(
         f"{mode.value} sync of {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC after sequence {after_sequence}"
     )
@@ -56,9 +68,7 @@ def dicom_instances(
         partition_key=partition_key,
         mode=mode,
         after_sequence=after_sequence,
-        batches=timed_batches(
-            iter(feed.entries_between(start, end, after_sequence)), convert_entries, timings
-        ),
+        batches=timed_batches(fetched, convert, timings),
         http_calls=lambda: feed.http_calls,
         timings=timings,
     )

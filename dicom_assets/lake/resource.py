@@ -26,6 +26,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from dicom_assets.config import is_remote_url, resolve_local_path
+from dicom_assets.deid import Deidentifier, DeidSettings
 from dicom_assets.lake.azure_storage import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_BACKOFF,
@@ -67,6 +68,17 @@ class LakeResource(ConfigurableResource):
         default=DEFAULT_RETRY_BACKOFF,
         description="Base seconds of the retry backoff: retry n waits this + 2**n s (Azure only).",
     )
+    # The lake's privacy: one lake, one de-identification (docs/deidentification.md).
+    deidentify: str = Field(default="off", description="'off' or 'basic' (DICOM_DEIDENTIFY).")
+    deid_options: str = Field(default="", description="Annex E options (DICOM_DEID_OPTIONS).")
+    deid_key: str = Field(
+        default="", repr=False, description="Pseudonym key (DICOM_DEID_KEY); a secret."
+    )
+
+    def deidentifier(self) -> Deidentifier | None:
+        """What de-identifies everything written to this lake; None when DICOM_DEIDENTIFY=off."""
+        settings = DeidSettings.parse(self.deidentify, self.deid_options, self.deid_key)
+        return Deidentifier(settings) if settings.enabled else None
 
     def root(self) -> str:
         """The lake root as an fsspec path (absolute for local folders)."""

@@ -267,6 +267,8 @@ def convert_entries(
     instance (Arrow's per-column costs are shared).
     """
     options = options or ConversionOptions()
+    if options.deidentifier is not None:  # before anything reads, logs or quarantines them
+        entries = options.deidentifier.entries(entries, native=options.native)
     native = options.native and options.vectorised and shredded.available()
     with _gc_paused():
         pairs, quarantined = _read_heads(entries, parse=not native)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -26,6 +27,8 @@ class ConversionOptions:
       with the reference reader instead: the same table, several times slower; for diagnosis.
     - ``native``: read metadata given as JSON bytes with the native shredder when it is built
       (default). ``False`` parses it into Python dicts first: the same table, slower.
+    - ``deidentifier``: a :class:`dicom_assets.deid.Deidentifier` applied to every entry before
+      anything else reads it (DICOM_DEIDENTIFY=basic); ``None``: entries are taken as they come.
     """
 
     typed_sequence_exclusions: frozenset[str] = frozenset({"PerFrameFunctionalGroupsSequence"})
@@ -34,6 +37,7 @@ class ConversionOptions:
     max_private_value_chars: int = 4096
     vectorised: bool = True
     native: bool = True
+    deidentifier: Any = None
 
 
 @dataclass

@@ -27,6 +27,13 @@ that window replaces only the feed's rows (positive sequences), never these. The
 read through :func:`dicom_assets.lake.change_log.current_identities`: the identity columns
 and ``PatientID`` only (``_metadata`` only for the rare rows without a ``PatientID`` value).
 
+With de-identification on (``deidentifier``), the lake holds pseudonymous UIDs and PatientIDs,
+so Orthanc's IDs cannot be recomputed from it; instead Orthanc's instances are listed with their
+SOP Instance UIDs (``GET /instances?expand``, one call per 10,000) and compared by keyed
+pseudonym: an instance of the lake whose pseudonymous SOP Instance UID Orthanc no longer holds
+was deleted. Its delete row is written as it is (its UIDs are pseudonyms already), after the lake
+was checked to be this key's (``deid/guard.py``).
+
 A server that lists no instance at all while the lake holds some is refused
 (:class:`ReconcileRefused`): a wiped or wrongly configured server must not mark the whole lake
 deleted. Deleting every instance of a server is therefore not propagated by reconciliation.
@@ -158,6 +165,28 @@ def orthanc_instance_ids(session: CountingSession, orthanc_url: str) -> set[str]
         since += len(page)
 
 
+def orthanc_pseudonymous_sops(
+    session: CountingSession, orthanc_url: str, deidentifier: Any
+) -> set[str]:
+    """The pseudonymous SOP Instance UIDs of every instance Orthanc holds (pages with tags)."""
+    held: set[str] = set()
+    since = 0
+    while True:
+        response = session.get(
+            f"{orthanc_url.rstrip('/')}/instances",
+            params={"since": since, "limit": INSTANCES_PAGE, "expand": ""},
+        )
+        response.raise_for_status()
+        page = response.json()
+        for instance in page:
+            sop = (instance.get("MainDicomTags") or {}).get("SOPInstanceUID")
+            if isinstance(sop, str):
+                held.add(deidentifier.entry_uid("sop_instance_uid", sop))
+        if len(page) < INSTANCES_PAGE:
+            return held
+        since += len(page)
+
+
 def deletion_entries(deleted: list[LakeInstance], detected_at: datetime) -> list[ChangeFeedEntry]:
     return [
         ChangeFeedEntry(
@@ -193,19 +222,25 @@ def reconcile_orthanc(
     orthanc_url: str,
     session: CountingSession | None = None,
     now: Any = None,
+    deidentifier: Any = None,
 ) -> ReconcileResult:
     """One pass: write delete rows for the lake's current instances Orthanc no longer holds."""
     started = time.perf_counter()
     session = session or CountingSession()
     before = session.http_calls
     current = current_lake_instances(table)  # first: see the module's docstring
-    held = orthanc_instance_ids(session, orthanc_url)
+    if deidentifier is not None:
+        held = orthanc_pseudonymous_sops(session, orthanc_url, deidentifier)
+        identity = lambda instance: instance.sop_uid
+    else:
+        held = orthanc_instance_ids(session, orthanc_url)
+        identity = lambda instance: instance.orthanc_id
     if current and not held:
         raise ReconcileRefused(
             f"Orthanc lists no instance while the lake holds {len(current)}: not writing "
             "deletes for all of them (wrong ORTHANC_URL / DICOM_SERVER_URL, or a wiped server?)"
         )
-    deleted = [instance for instance in current.values() if instance.orthanc_id not in held]
+    deleted = [instance for instance in current.values() if identity(instance) not in held]
     detected_at = now or datetime.now(UTC)
     version = write_deletions(table, deletion_entries(deleted, detected_at), detected_at)
     return ReconcileResult(
