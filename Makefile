@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 
-.PHONY: demo test test-fast query bench bench-delta bench-schema bench-custom bench-latency bootstrap bootstrap-test lint clean
+.PHONY: demo test test-fast query bench bench-delta bench-schema bench-custom bench-latency bootstrap bootstrap-test lint clean fuzz
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -37,6 +37,13 @@ bench-schema: bootstrap
 
 bench-custom: bootstrap
 	$(UV) run python bench/bench_custom.py
+
+# Fuzzing of the native JSON code (docs/security.md): each target for FUZZ_SECONDS, sanitized.
+# atheris is added for this run only (pinned; not in the lock: make test needs no atheris).
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?=
+fuzz: bootstrap-test
+	$(UV) run --with atheris==2.3.0 python -m dicom_assets_tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench-latency: bootstrap
 	$(UV) run python bench/bench_latency.py

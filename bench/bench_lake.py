@@ -44,9 +44,9 @@ def child_sync(orthanc_url: str, lake_url: str) -> dict:
     from dagster import materialize
 
     from dicom_assets.assets import dicom_instances
-    from dicom_assets.definitions import build_resources
     from dicom_assets.partitions import partition_key_of
     from dicom_assets.sources.orthanc import OrthancChangeFeed
+    from dicom_assets.wiring import build_resources
 
     poll = OrthancChangeFeed(f"{orthanc_url}/dicom-web/", orthanc_url).poll(0, max_changes=10**9)
     windows = sorted({partition_key_of(change.timestamp) for change in poll.changes})

@@ -9,12 +9,11 @@ loading the definitions does, naming file, line and reason of every problem.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dicom_assets.config import is_remote_url, setting_value
+from dicom_assets.config import SettingError, is_remote_url, setting_value
 from dicom_assets.lake.resource import LakeResource
 from dicom_assets.sql.lake_schema import read_table_schema
 from dicom_assets.sql.synapse_config import (
@@ -80,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         "--remove-old", action="store_true",
         help="delete the old Parquet files and _state.json once every window is migrated",
     )
+    commands.add_parser(
+        "partitions-start",
+        help="print the DICOM_PARTITIONS_START that fits the server's feed",
+        description="Ask the change feed (DICOM_SERVER_URL, DICOM_SERVER_KIND, ...) for its "
+        "first entry and print the hourly window it falls in, as DICOM_PARTITIONS_START=...: "
+        "set it once when deploying, so the partitions start where the data starts.",
+    )
     return parser
 
 
@@ -112,6 +118,27 @@ def migrate(arguments: argparse.Namespace) -> str:
     )
 
 
+def partitions_start() -> str:
+    """``DICOM_PARTITIONS_START=<window of the feed's first change>``."""
+    from dicom_assets.config import validate_settings
+    from dicom_assets.partitions import first_change_window
+    from dicom_assets.resources import DicomServerResource
+
+    validate_settings()
+    server = DicomServerResource(
+        url=setting_value("DICOM_SERVER_URL"),
+        kind=setting_value("DICOM_SERVER_KIND"),
+        orthanc_url=setting_value("ORTHANC_URL"),
+        api_version=setting_value("DICOM_API_VERSION"),
+        auth=setting_value("DICOM_AUTH"),
+        audience=setting_value("DICOM_AUDIENCE"),
+    )
+    window = first_change_window(server.change_feed())
+    if window is None:
+        raise ValueError("the change feed is empty: set DICOM_PARTITIONS_START to today, 00:00")
+    return f"DICOM_PARTITIONS_START={window}\n"
+
+
 def _lake_url(argument: str | None) -> str:
     if argument is None:
         return setting_value("DICOM_LAKE_URL")
@@ -125,13 +152,13 @@ def _synapse_config(arguments: argparse.Namespace, lake_url: str) -> SynapseConf
         if not is_remote_url(lake_url):
             raise ValueError("a local lake needs --data-source-url (the lake's Azure location)")
         location, derived_prefix = location_for_lake(
-            lake_url, os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+            lake_url, setting_value("AZURE_STORAGE_ACCOUNT_NAME") or None
         )
         prefix = derived_prefix if prefix is None else prefix
     return SynapseConfig(
         data_source_location=location,
         lake_prefix=prefix or "",
-        database=arguments.database or os.environ.get("SYNAPSE_DATABASE") or "dicomdb",
+        database=arguments.database or setting_value("SYNAPSE_DATABASE"),
         max_columns=arguments.max_columns,
     )
 
@@ -171,10 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(check_templates(arguments))
         elif arguments.command == "migrate-lake":
             sys.stdout.write(migrate(arguments))
+        elif arguments.command == "partitions-start":
+            sys.stdout.write(partitions_start())
     except TemplateError as error:
         print(error, file=sys.stderr)
         return 1
-    except ValueError as error:
+    except (ValueError, SettingError) as error:
         print(f"dicom-assets {arguments.command}: {error}", file=sys.stderr)
         return 2
     return 0

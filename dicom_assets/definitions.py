@@ -1,8 +1,14 @@
-"""The code location: assets, sensor, and resources configured from the environment."""
+"""The code location: assets, sensor, and resources configured from the environment.
+
+Every setting is checked first (``config.validate_settings``): a bad value stops the code
+location from loading with a message naming the variable, before anything reads it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dicom_assets.config import validate_settings
+
+validate_settings()
 
 from dagster import (
     AssetSelection,
@@ -22,23 +28,14 @@ from dicom_assets.assets.custom_tables import (
     load_custom_templates,
 )
 from dicom_assets.checks import dicom_instances_window_checks
-from dicom_assets.config import setting, setting_value
-from dicom_assets.deid.settings import settings_from_environment
-from dicom_assets.lake.io_manager import DicomLakeIOManager
+from dicom_assets.config import setting_value
 from dicom_assets.lake.maintenance_job import (
-    compact_after_files,
     dicom_lake_maintenance,
     dicom_lake_maintenance_schedule,
-    vacuum_retention_hours,
 )
 from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
-from dicom_assets.resources import (
-    DicomServerResource,
-    DuckDBWarehouse,
-    LakeResource,
-    SqlTargetResource,
-)
 from dicom_assets.sensors import dicom_change_feed_sensor
+from dicom_assets.wiring import build_resources
 
 # Custom tables (DICOM_CUSTOM_SCHEMAS): a bad template fails the load, naming file and line.
 custom_templates = load_custom_templates(setting_value("DICOM_CUSTOM_SCHEMAS"))
@@ -54,49 +51,6 @@ dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
     minimum_interval_seconds=5,
     default_status=DefaultSensorStatus.RUNNING,
 )
-
-
-def build_resources() -> dict[str, Any]:
-    """The resources, configured from the environment as it is now (see ``config.py``)."""
-    settings_from_environment()  # a wrong DICOM_DEID* setting fails the load, naming it
-    lake = LakeResource(
-        url=setting("DICOM_LAKE_URL"),
-        deidentify=setting("DICOM_DEIDENTIFY"),
-        deid_options=setting("DICOM_DEID_OPTIONS"),
-        deid_key=setting("DICOM_DEID_KEY"),
-    )
-    return {
-        "dicom_server": DicomServerResource(
-            url=setting("DICOM_SERVER_URL"),
-            kind=setting("DICOM_SERVER_KIND"),
-            orthanc_url=setting("ORTHANC_URL"),
-            api_version=setting("DICOM_API_VERSION"),
-            auth=setting("DICOM_AUTH"),
-            audience=setting("DICOM_AUDIENCE"),
-        ),
-        "lake": lake,
-        "warehouse": DuckDBWarehouse(path=setting("DICOM_DUCKDB_PATH")),
-        "sql_target": SqlTargetResource(
-            target=setting("DICOM_SQL_TARGET"),
-            synapse_endpoint=setting("SYNAPSE_SQL_ENDPOINT"),
-            synapse_database=setting("SYNAPSE_DATABASE"),
-        ),
-        "dicom_lake_io_manager": DicomLakeIOManager(lake=lake),
-    }
-
-
-def _validate_lake_settings() -> None:
-    for name, read in (("DICOM_VACUUM_RETENTION_HOURS", vacuum_retention_hours),
-                       ("DICOM_COMPACT_AFTER_FILES", compact_after_files)):
-        try:
-            value = read()
-        except ValueError:
-            raise ValueError(f"{name} must be a whole number") from None
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
-
-
-_validate_lake_settings()
 
 defs = Definitions(
     assets=[dicom_instances, dicom_external_tables, *custom_table_assets],

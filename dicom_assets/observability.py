@@ -42,8 +42,8 @@ from dagster import (
     sensor,
 )
 
-from dicom_assets.checks.settings import lag_interval_seconds, max_lag_seconds
 from dicom_assets.checks.window_checks import describe_error
+from dicom_assets.config import value_of
 from dicom_assets.lake.change_log import last_synced_in_history
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sources.entries import FeedChange
@@ -58,6 +58,9 @@ MAX_COUNTED_CHANGES = 2_000
 NEWEST_COMMITS = 50
 
 
+DEFAULT_MEANING = "the change feed's sequence numbers, one per instance change"
+
+
 @dataclass(frozen=True)
 class LakeLag:
     measured_at: datetime
@@ -66,6 +69,7 @@ class LakeLag:
     changes_behind: int
     capped: bool  # changes_behind is a lower bound
     oldest_unsynced: FeedChange | None
+    sequence_meaning: str = DEFAULT_MEANING
 
     @property
     def seconds_behind(self) -> float:
@@ -94,6 +98,7 @@ def measure_lag(feed: Any, lake: LakeResource, now: datetime | None = None) -> L
         changes_behind=len(changes),
         capped=len(changes) >= MAX_COUNTED_CHANGES,
         oldest_unsynced=min(changes, key=lambda change: change.timestamp) if changes else None,
+        sequence_meaning=getattr(feed, "sequence_meaning", DEFAULT_MEANING),
     )
 
 
@@ -106,23 +111,45 @@ def lag_metadata(lag: LakeLag, bound: float) -> dict[str, Any]:
         "feed_last_sequence": MetadataValue.int(lag.feed_sequence),
         "max_lag_seconds": MetadataValue.float(bound),
         "measured_at": MetadataValue.timestamp(lag.measured_at),
+        "lag": MetadataValue.text(lag_summary(lag)),
+        "what_the_numbers_count": MetadataValue.text(
+            "lag_seconds: age of the oldest instance change not yet in the lake (0: none); "
+            "lag_changes: instance changes not yet in the lake; lake_last_sequence and "
+            f"feed_last_sequence are {lag.sequence_meaning}"
+        ),
     }
     if lag.oldest_unsynced is not None:
         metadata["oldest_unsynced_sequence"] = MetadataValue.int(lag.oldest_unsynced.sequence)
-        metadata["oldest_unsynced_timestamp"] = MetadataValue.timestamp(lag.oldest_unsynced.timestamp)
+        metadata["oldest_unsynced_timestamp"] = MetadataValue.timestamp(
+            lag.oldest_unsynced.timestamp
+        )
     return metadata
+
+
+def lag_summary(lag: LakeLag) -> str:
+    """The lag at a glance: seconds and changes behind, and where lake and feed stand."""
+    behind = f"{lag.changes_behind}{'+' if lag.capped else ''} changes behind"
+    head = (
+        f"in sync: 0 s behind, {behind}"
+        if lag.oldest_unsynced is None
+        else f"{lag.seconds_behind:.0f} s behind, {behind} (oldest: sequence "
+        f"{lag.oldest_unsynced.sequence})"
+    )
+    gap = lag.feed_sequence - lag.lake_sequence
+    tail = f"lake through sequence {lag.lake_sequence}, feed at {lag.feed_sequence}"
+    if gap > lag.changes_behind:
+        tail += (
+            f"; {gap - lag.changes_behind} of the numbers in between are no instance change to sync"
+        )
+    return f"{head}; {tail}"
 
 
 def freshness_result(lag: LakeLag, bound: float) -> AssetCheckResult:
     """ERROR when the oldest change not yet in the lake is older than ``bound`` seconds."""
-    behind = f"{lag.changes_behind}{'+' if lag.capped else ''} changes"
-    if lag.oldest_unsynced is None:
-        description = f"the lake holds every change of the feed (through sequence {lag.lake_sequence})"
-    else:
-        description = (
-            f"{behind} behind; the oldest (sequence {lag.oldest_unsynced.sequence}) is "
-            f"{lag.seconds_behind:.0f} s old (bound {bound:.0f} s)"
-        )
+    description = (
+        f"{lag_summary(lag)}. Bound {bound:.0f} s (DICOM_MAX_LAG_SECONDS). Changes behind "
+        f"count instance changes; the sequences are {lag.sequence_meaning}."
+    )
     return AssetCheckResult(
         asset_key=INSTANCES,
         check_name=FRESHNESS,
@@ -138,7 +165,7 @@ def measured_freshness(
 ) -> tuple[LakeLag | None, AssetCheckResult]:
     """Measure the lag now and judge it; a feed or lake that cannot be read is a failure
     ("lag unknown"), never an exception: the measurement matters most when things break."""
-    bound = max_lag_seconds()
+    bound = value_of("DICOM_MAX_LAG_SECONDS")
     try:
         with lake.storage_errors():
             lag = measure_lag(dicom_server.change_feed(), lake)
@@ -169,7 +196,7 @@ def dicom_lake_freshness(dicom_server: DicomServerResource, lake: LakeResource) 
 
 @sensor(
     name="dicom_lake_lag_sensor",
-    minimum_interval_seconds=lag_interval_seconds(),
+    minimum_interval_seconds=value_of("DICOM_LAG_INTERVAL_SECONDS"),
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Measures how far the lake is behind the change feed (seconds and changes) and records "
@@ -194,5 +221,10 @@ def dicom_lake_lag_sensor(
     )
     events: list = [evaluation]
     if lag is not None:
-        events.insert(0, AssetObservation(asset_key=INSTANCES, metadata=lag_metadata(lag, max_lag_seconds())))
+        events.insert(
+            0,
+            AssetObservation(
+                asset_key=INSTANCES, metadata=lag_metadata(lag, value_of("DICOM_MAX_LAG_SECONDS"))
+            ),
+        )
     return SensorResult(asset_events=events)

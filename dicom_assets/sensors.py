@@ -14,6 +14,12 @@ Cursor (JSON): ``{"sequence": N, "pending": {"<window>": S, ...}, "reconciled_at
   (at most ``MAX_RETRIES`` times for the same ``S``; a new change to the window starts over).
   An incremental run starts after the window's last *written* sequence, so a re-run re-does
   exactly what the failed run did not finish.
+- **Polling inside a tick.** Dagster's sensor daemon starts ticks at most every 5 s (its loop
+  time, whatever the sensor's interval), so a change would wait 2.5 s on average and up to 5 s
+  before any run is asked for. A tick that finds nothing keeps polling the feed every
+  ``DICOM_SENSOR_POLL_SECONDS`` (0.5 s; one cheap call) for up to
+  ``DICOM_SENSOR_WAIT_SECONDS`` (4 s) and returns as soon as a change arrives: a change is seen
+  within about half a second while the daemon's loop stays as it is (docs/performance.md).
 - ``reconciled_at``: when Orthanc deletions were last reconciled (see ``sources/reconcile.py``);
   a pass runs every ``DICOM_RECONCILE_INTERVAL_SECONDS`` (default 60) for Orthanc servers.
 """
@@ -37,7 +43,7 @@ from dagster import (
     sensor,
 )
 
-from dicom_assets.config import setting_value
+from dicom_assets.config import setting_value, value_of
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode
 from dicom_assets.partitions import dicom_feed_partitions, partition_key_of
 from dicom_assets.resources import DicomServerResource, LakeResource
@@ -175,7 +181,7 @@ def follow_up_pending(context: SensorEvaluationContext, pending: dict[str, int])
 
 
 def _reconcile_interval() -> float:
-    return float(setting_value("DICOM_RECONCILE_INTERVAL_SECONDS"))
+    return value_of("DICOM_RECONCILE_INTERVAL_SECONDS")
 
 
 def maybe_reconcile(
@@ -219,10 +225,22 @@ def maybe_reconcile(
         )
 
 
+def poll_until_changes(feed, after_sequence: int):
+    """Poll; while nothing is new, poll again every ``DICOM_SENSOR_POLL_SECONDS`` for up to
+    ``DICOM_SENSOR_WAIT_SECONDS``."""
+    deadline = time.monotonic() + value_of("DICOM_SENSOR_WAIT_SECONDS")
+    step = value_of("DICOM_SENSOR_POLL_SECONDS")
+    poll = feed.poll(after_sequence, max_changes=MAX_CHANGES_PER_TICK)
+    while not poll.changes and time.monotonic() + step < deadline:
+        time.sleep(step)
+        poll = feed.poll(after_sequence, max_changes=MAX_CHANGES_PER_TICK)
+    return poll
+
+
 @sensor(
     name="dicom_change_feed_sensor",
     asset_selection=AssetSelection.keys("dicom_instances"),
-    minimum_interval_seconds=int(setting_value("DICOM_SENSOR_INTERVAL_SECONDS")),
+    minimum_interval_seconds=value_of("DICOM_SENSOR_INTERVAL_SECONDS"),
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Polls the DICOM server's change feed and requests an incremental run of "
@@ -235,7 +253,7 @@ def dicom_change_feed_sensor(
 ) -> SensorResult:
     state = SensorCursor.load(context.cursor)
     feed = dicom_server.change_feed()
-    poll = feed.poll(state.sequence, max_changes=MAX_CHANGES_PER_TICK)
+    poll = poll_until_changes(feed, state.sequence)
     # After the poll: a run that has not started by now will sync every change the poll saw.
     follow_up = follow_up_pending(context, state.pending)
     state.pending, requests = follow_up.pending, follow_up.requests

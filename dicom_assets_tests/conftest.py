@@ -5,6 +5,7 @@ Every server is started by the fixture, in a temporary directory, and stopped af
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,8 +47,9 @@ def corpus_files() -> list[Path]:
 
 def _json_of(dataset) -> dict:
     # Binary values as BulkDataURIs, as a DICOMweb server answers metadata requests.
-    return dataset.to_json_dict(bulk_data_threshold=64,
-                                bulk_data_element_handler=lambda elem: "http://127.0.0.1/bulk")
+    return dataset.to_json_dict(
+        bulk_data_threshold=64, bulk_data_element_handler=lambda elem: "http://127.0.0.1/bulk"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -103,13 +105,39 @@ def lake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 @pytest.fixture
-def orthanc_env(orthanc, lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-                ) -> dict[str, str]:
+def orthanc_env(
+    orthanc, lake_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """The product's environment for the test's Orthanc (DICOMweb only) and a test-local lake."""
     monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
     monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)
     monkeypatch.delenv("ORTHANC_URL", raising=False)
     return lake_env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``dicom_assets.definitions`` checks every setting when it is imported, and DICOM_SERVER_URL
+    is required: modules importing it at collection get a URL nothing listens on (port 9,
+    discard) unless the environment sets one. Tests that talk to a server set their own."""
+    os.environ.setdefault("DICOM_SERVER_URL", "http://127.0.0.1:9/dicom-web/")
+
+
+@pytest.fixture(autouse=True)
+def sensor_ticks_return_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests evaluate sensor ticks one by one: a tick that finds nothing returns at once instead
+    of polling on for seconds (that wait has its own test in test_sensors.py)."""
+    monkeypatch.setenv("DICOM_SENSOR_WAIT_SECONDS", "0")
+
+
+@pytest.fixture
+def definitions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The code location module, loaded with valid settings (it checks them when it loads)."""
+    import importlib
+
+    monkeypatch.setenv(
+        "DICOM_SERVER_URL", os.environ.get("DICOM_SERVER_URL") or "http://127.0.0.1:9/dicom-web/"
+    )
+    return importlib.import_module("dicom_assets.definitions")
 
 
 __all__ = ["store_synthetic", "synthetic_study"]

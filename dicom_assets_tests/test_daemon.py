@@ -10,11 +10,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+from dagster._core.launcher import WorkerStatus
 
 from dicom_assets.config import PROJECT_ROOT
 from dicom_assets.devtools.processes import stop_process_group
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.launcher import PID_TAG, WarmProcessRunLauncher
 from dicom_assets_tests.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -64,8 +66,8 @@ def test_daemon_syncs_new_instances_and_refreshes_views(orthanc, daemon):
     database = daemon["tmp"] / "warehouse.duckdb"
 
     assert wait_for(lambda: current_instance_count(database) == 10, timeout=150), (
-        (daemon["tmp"] / "daemon.log").read_text()[-3000:]
-    )
+        daemon["tmp"] / "daemon.log"
+    ).read_text()[-3000:]
 
     # The views were registered by the automation condition after the sync, not by the test.
     with DagsterInstance.from_config(str(daemon["home"])) as instance:
@@ -74,6 +76,15 @@ def test_daemon_syncs_new_instances_and_refreshes_views(orthanc, daemon):
         assert synced is not None and views is not None
         assert views.timestamp > synced.timestamp
         assert synced.asset_materialization.metadata["rows"].value == 10
+        # Launched by the local instance's WarmProcessRunLauncher: forked run workers, each
+        # recorded with its pid, ordinary successful Dagster runs.
+        assert isinstance(instance.run_launcher, WarmProcessRunLauncher)
+        run = instance.get_run_by_id(synced.run_id)
+        assert run.status == DagsterRunStatus.SUCCESS
+        pid = int(run.tags[PID_TAG])
+        assert pid != daemon["process"].pid
+        worker = instance.run_launcher.check_run_worker_health(run)
+        assert worker.status == WorkerStatus.FAILED  # gone after the run: a dead worker is seen
 
     more = synthetic_study(2, series=1, instances_per_series=3)
     assert all(upload(orthanc.url, [encode(ds) for ds in synthetic_instances(more)]))

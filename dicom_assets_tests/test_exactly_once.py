@@ -14,7 +14,6 @@ import duckdb
 from dagster import AssetKey, build_output_context, materialize
 
 from dicom_assets.assets import dicom_instances
-from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.lake.change_log import last_synced_sequence, read_window
 from dicom_assets.lake.io_manager import DicomLakeIOManager
@@ -24,6 +23,7 @@ from dicom_assets.resources import LakeResource
 from dicom_assets.schema import convert_entries
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 from dicom_assets.sql.duckdb_views import register_views
+from dicom_assets.wiring import build_resources
 
 UTC = dt.UTC
 
@@ -115,7 +115,7 @@ import sys, time
 from pathlib import Path
 from dagster import materialize
 from dicom_assets.assets import dicom_instances
-from dicom_assets.definitions import build_resources
+from dicom_assets.wiring import build_resources
 from dicom_assets.lake import staging, writer
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG
 staging.GROUP_ROWS = 3  # many staged groups, streamed to delta-rs one by one

@@ -16,9 +16,9 @@ from dagster import (
     build_sensor_context,
 )
 
-from dicom_assets.definitions import build_resources, defs
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.observability import dicom_lake_lag_sensor
+from dicom_assets.wiring import build_resources
 from dicom_assets_tests.checks.lake_sync import sync
 
 INSTANCES = AssetKey("dicom_instances")
@@ -30,7 +30,9 @@ def orthanc_env(orthanc_env, monkeypatch):
     return orthanc_env
 
 
-def measure(resources: dict, instance: DagsterInstance) -> tuple[AssetObservation, AssetCheckEvaluation]:
+def measure(
+    resources: dict, instance: DagsterInstance
+) -> tuple[AssetObservation, AssetCheckEvaluation]:
     """One tick of the lag sensor; its events are stored the way the daemon stores them."""
     with build_sensor_context(resources=resources, instance=instance) as context:
         result = dicom_lake_lag_sensor(context)
@@ -56,6 +58,12 @@ def test_lag_grows_while_the_sync_is_stopped_and_falls_after_it_runs(orthanc, or
     assert synced.metadata["lag_changes"].value == 0
     assert synced.metadata["lag_seconds"].value == 0
     assert fresh.passed
+    lake_at = synced.metadata["lake_last_sequence"].value
+    assert fresh.description.startswith(
+        f"in sync: 0 s behind, 0 changes behind; lake through sequence {lake_at}, feed at"
+    ), fresh.description
+    assert "the sequences are Orthanc's change numbers (/changes Seq)" in fresh.description
+    assert synced.metadata["lag"].value == fresh.description.split(". Bound")[0]
 
     # The change-feed sensor is stopped; new changes arrive and wait.
     store(orthanc, 2, 4)
@@ -65,8 +73,13 @@ def test_lag_grows_while_the_sync_is_stopped_and_falls_after_it_runs(orthanc, or
     further, stale = measure(resources, instance)
     assert behind.metadata["lag_changes"].value == further.metadata["lag_changes"].value == 4
     assert 1.0 <= behind.metadata["lag_seconds"].value < further.metadata["lag_seconds"].value < 60
-    assert further.metadata["lake_last_sequence"].value == synced.metadata["lake_last_sequence"].value
-    assert further.metadata["oldest_unsynced_sequence"].value > synced.metadata["lake_last_sequence"].value
+    assert (
+        further.metadata["lake_last_sequence"].value == synced.metadata["lake_last_sequence"].value
+    )
+    assert (
+        further.metadata["oldest_unsynced_sequence"].value
+        > synced.metadata["lake_last_sequence"].value
+    )
     assert not stale.passed and stale.severity == AssetCheckSeverity.ERROR
     assert "4 changes behind" in stale.description
 
@@ -76,7 +89,10 @@ def test_lag_grows_while_the_sync_is_stopped_and_falls_after_it_runs(orthanc, or
     assert caught_up.metadata["lag_changes"].value == 0
     assert caught_up.metadata["lag_seconds"].value == 0
     assert fresh_again.passed
-    assert caught_up.metadata["lake_last_sequence"].value >= further.metadata["oldest_unsynced_sequence"].value
+    assert (
+        caught_up.metadata["lake_last_sequence"].value
+        >= further.metadata["oldest_unsynced_sequence"].value
+    )
 
     # What the UI plots: the observations stored in the instance, in order.
     stored = instance.fetch_observations(INSTANCES, limit=10, ascending=True).records
@@ -95,9 +111,14 @@ def test_unreadable_feed_fails_freshness_without_a_failed_tick(orthanc, orthanc_
     assert "lag unknown" in evaluation.description
 
 
-def test_the_lag_sensor_and_checks_are_registered():
+def test_the_lag_sensor_and_checks_are_registered(definitions):
+    defs = definitions.defs
     assert defs.resolve_sensor_def("dicom_lake_lag_sensor").default_status.value == "RUNNING"
-    checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys if key.asset_key == INSTANCES}
+    checks = {
+        key.name
+        for key in defs.resolve_asset_graph().asset_check_keys
+        if key.asset_key == INSTANCES
+    }
     assert checks == {"completeness", "unique_sequence", "identity", "quarantine", "freshness"}
 
 
@@ -120,20 +141,55 @@ def test_a_quarantined_last_change_is_not_counted_as_behind(tmp_path: Path):
     def entry(sequence: int, metadata) -> ChangeFeedEntry:
         uid = f"1.2.3.{sequence}"
         return ChangeFeedEntry(
-            sequence, datetime(2026, 11, 25, 17, 5, tzinfo=UTC), ChangeAction.CREATE,
-            "1.2.3", "1.2.3.1", uid, metadata,
+            sequence,
+            datetime(2026, 11, 25, 17, 5, tzinfo=UTC),
+            ChangeAction.CREATE,
+            "1.2.3",
+            "1.2.3.1",
+            uid,
+            metadata,
         )
 
-    @asset(name="dicom_instances", partitions_def=dicom_feed_partitions,
-           io_manager_key="dicom_lake_io_manager")
+    @asset(
+        name="dicom_instances",
+        partitions_def=dicom_feed_partitions,
+        io_manager_key="dicom_lake_io_manager",
+    )
     def window():
         # Sequence 10 is written; the window's last change, 12, cannot be understood at all.
-        batch = convert_entries([entry(10, {"00080060": {"vr": "CS", "Value": ["CT"]}}),
-                                 entry(12, "not DICOM JSON")])
+        batch = convert_entries(
+            [entry(10, {"00080060": {"vr": "CS", "Value": ["CT"]}}), entry(12, "not DICOM JSON")]
+        )
         assert len(batch.quarantined) == 1
         return WindowSync("2026-11-25-17:00", SyncMode.INCREMENTAL, 7, iter([batch]), lambda: 0)
 
-    result = materialize([window], partition_key="2026-11-25-17:00",
-                         resources={"dicom_lake_io_manager": DicomLakeIOManager(lake=lake)})
+    result = materialize(
+        [window],
+        partition_key="2026-11-25-17:00",
+        resources={"dicom_lake_io_manager": DicomLakeIOManager(lake=lake)},
+    )
     assert result.success
     assert lake_last_sequence(lake) == 12
+
+
+def test_the_lag_summary_explains_a_feed_ahead_with_nothing_to_sync():
+    """Orthanc numbers every event (new series, stable study...): the feed is ahead of the lake
+    with nothing to sync, and the summary says so instead of leaving a puzzle."""
+    from datetime import UTC, datetime, timedelta
+
+    from dicom_assets.observability import LakeLag, lag_summary
+    from dicom_assets.sources.entries import FeedChange
+
+    now = datetime(2026, 12, 2, 8, tzinfo=UTC)
+    in_sync = LakeLag(now, lake_sequence=238, feed_sequence=320, changes_behind=0, capped=False,
+                      oldest_unsynced=None)  # fmt: skip
+    assert lag_summary(in_sync) == (
+        "in sync: 0 s behind, 0 changes behind; lake through sequence 238, feed at 320; "
+        "82 of the numbers in between are no instance change to sync"
+    )
+    oldest = FeedChange(241, now - timedelta(seconds=12))
+    behind = LakeLag(now, 238, 330, 4, False, oldest)
+    assert lag_summary(behind) == (
+        "12 s behind, 4 changes behind (oldest: sequence 241); lake through sequence 238, feed "
+        "at 330; 88 of the numbers in between are no instance change to sync"
+    )

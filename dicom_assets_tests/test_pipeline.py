@@ -11,12 +11,12 @@ import pytest
 from dagster import SensorResult, build_sensor_context, materialize
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
-from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG
 from dicom_assets.resources import LakeResource
 from dicom_assets.sensors import dicom_change_feed_sensor, parse_cursor
 from dicom_assets.sql.duckdb_secret import emulator_url
+from dicom_assets.wiring import build_resources
 
 
 @pytest.fixture(params=["local", "azurite"])

@@ -10,8 +10,8 @@ import pytest
 from dagster import build_sensor_context, materialize
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
-from dicom_assets.definitions import build_resources
 from dicom_assets.sensors import dicom_change_feed_sensor
+from dicom_assets.wiring import build_resources
 
 from .sources.azure_replay_server import make_entry, replay_services
 

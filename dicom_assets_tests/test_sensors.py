@@ -22,7 +22,6 @@ from dagster import (
 
 from dicom_assets.assets import dicom_instances
 from dicom_assets.config import PROJECT_ROOT
-from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sensors import (
@@ -35,7 +34,8 @@ from dicom_assets.sensors import (
     run_key,
 )
 from dicom_assets.sources.entries import FeedChange
-from dicom_assets_tests.conftest import wait_for
+from dicom_assets.wiring import build_resources
+from dicom_assets_tests.conftest import store_synthetic, wait_for
 
 UTC = dt.UTC
 KEYS = {f"2026-11-25-{hour:02d}:00" for hour in range(8, 13)}
@@ -261,3 +261,30 @@ def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_en
         assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in datasets)
         done = tick(instance, resources, later.cursor)
         assert done.run_requests == [] and SensorCursor.load(done.cursor).pending == {}
+
+
+def test_a_tick_that_finds_nothing_keeps_polling_and_returns_on_the_first_change(
+    orthanc, orthanc_env, monkeypatch
+):
+    """Dagster starts ticks every 5 s at most; within a tick the sensor sees a change in ~0.5 s."""
+    import threading
+    import time as clock
+
+    from dicom_assets.sensors import poll_until_changes
+
+    monkeypatch.setenv("DICOM_SENSOR_WAIT_SECONDS", "1.5")
+    monkeypatch.setenv("DICOM_SENSOR_POLL_SECONDS", "0.2")
+    feed = DicomServerResource(url=orthanc.dicomweb_url, kind="orthanc").change_feed()
+    started = clock.monotonic()
+    assert poll_until_changes(feed, 0).changes == []
+    assert 1.2 <= clock.monotonic() - started < 3.0  # waited, within the budget
+
+    monkeypatch.setenv("DICOM_SENSOR_WAIT_SECONDS", "30")
+    study = synthetic_study(7, series=1, instances_per_series=1)
+    storing = threading.Timer(1.0, lambda: store_synthetic(orthanc, [study]))
+    started = clock.monotonic()
+    storing.start()
+    poll = poll_until_changes(feed, 0)
+    storing.join()
+    assert len(poll.changes) == 1
+    assert 1.0 <= clock.monotonic() - started < 8.0  # returned on the change, not after 30 s

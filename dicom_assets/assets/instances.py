@@ -43,6 +43,8 @@ def dicom_instances(
     Runs requested by ``dicom_change_feed_sensor`` add only the window's new changes; a
     materialization from the UI or a backfill re-syncs the whole window and replaces its rows in
     one atomic overwrite.
+
+    How far the lake is behind the server (seconds and changes): *Checks* → ``freshness``.
     """
     partition_key = context.partition_key
     start, end = window_of(partition_key)

@@ -30,8 +30,8 @@ from dagster import (
 )
 
 from dicom_assets.checks import rules
-from dicom_assets.checks.settings import max_quarantine_share
 from dicom_assets.checks.window_data import WindowContents, read_window
+from dicom_assets.config import value_of
 from dicom_assets.lake.azure_storage import redact
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
@@ -164,7 +164,7 @@ with warnings.catch_warnings():
             COMPLETENESS: lambda: completeness_result(context, contents, dicom_server),
             UNIQUE_SEQUENCE: lambda: rules.unique_sequences(contents),
             IDENTITY: lambda: rules.identity(contents),
-            QUARANTINE: lambda: rules.quarantine_share(contents, max_quarantine_share()),
+            QUARANTINE: lambda: rules.quarantine_share(contents, value_of("DICOM_MAX_QUARANTINE_SHARE")),
         }
         for name, evaluate in evaluations.items():
             if name not in selected:

@@ -23,6 +23,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from dagster import Failure
 
 from dicom_assets.lake.azure_storage import (
     AzureCredentialChoice,
@@ -34,8 +35,17 @@ from dicom_assets.lake.azure_storage import (
 AUTH_STATUSES = {401, 403}
 
 
-class LakeStorageError(RuntimeError):
-    """The lake's storage refused or failed a request; the message says which and why."""
+class LakeStorageError(Failure):
+    """The lake's storage refused or failed a request; the message says which and why.
+
+    A ``dagster.Failure``: Dagster shows its message as the failed run's first error line
+    instead of wrapping it in "Error occurred while handling output ..."."""
+
+    def __init__(self, message: str):
+        super().__init__(description=message)
+
+    def __str__(self) -> str:
+        return self.description or ""
 
 
 def _azure_error(error: BaseException) -> BaseException | None:
@@ -176,7 +186,7 @@ def translated_storage_errors(
         message = describe_storage_error(error, resolved_location, resolved_credential)
         if message is None:
             raise
-        raise LakeStorageError(redact(message)) from None
+        raise LakeStorageError(f"DICOM_LAKE_URL: {redact(message)}") from None
 
 
 @contextmanager

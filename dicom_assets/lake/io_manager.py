@@ -36,6 +36,7 @@ class DicomLakeIOManager(ConfigurableIOManager):
         metadata["table_uri"] = MetadataValue.path(table.uri)
         metadata["lake"] = MetadataValue.text(self.lake.describe())  # names only, no secret
         context.add_output_metadata(metadata)
+        context.log.info(f"synced window {obj.partition_key}: {report.summary()}")
 
     def load_input(self, context: InputContext) -> Any:
         with self.lake.storage_errors():

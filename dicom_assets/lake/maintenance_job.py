@@ -12,17 +12,17 @@ from dagster import (
     op,
 )
 
-from dicom_assets.config import setting_value
+from dicom_assets.config import value_of
 from dicom_assets.lake.maintenance import maintain
 from dicom_assets.lake.resource import LakeResource
 
 
 def vacuum_retention_hours() -> int:
-    return int(setting_value("DICOM_VACUUM_RETENTION_HOURS"))
+    return value_of("DICOM_VACUUM_RETENTION_HOURS")
 
 
 def compact_after_files() -> int:
-    return int(setting_value("DICOM_COMPACT_AFTER_FILES"))
+    return value_of("DICOM_COMPACT_AFTER_FILES")
 
 
 @op(description="Compact day partitions with many small files, checkpoint, vacuum.")

@@ -17,6 +17,7 @@ fsspec). ADLS Gen2 serves the same data on its Blob endpoint, so nothing is lost
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,7 +38,7 @@ from dicom_assets.lake.azure_storage import (
     register_lake_blob_filesystem,
 )
 from dicom_assets.lake.delta_options import delta_storage_options, table_uri
-from dicom_assets.lake.errors import translated_storage_errors
+from dicom_assets.lake.errors import LakeStorageError, translated_storage_errors
 from dicom_assets.lake.layout import DICOM_FOLDER, QUARANTINE_FOLDER
 from dicom_assets.lake.writer import DeltaLocation
 
@@ -132,10 +133,27 @@ class LakeResource(ConfigurableResource):
     def storage_errors(self) -> Iterator[None]:
         """Storage failures inside the block become one clear :class:`LakeStorageError`."""
         if self.is_local():
-            yield
+            with self._local_errors():
+                yield
             return
         with translated_storage_errors(self.location, self.credential):
             yield
+
+    @contextmanager
+    def _local_errors(self) -> Iterator[None]:
+        """A lake folder that cannot be created or written names DICOM_LAKE_URL; a file that is
+        simply not there stays a ``FileNotFoundError`` for the caller to handle."""
+        try:
+            yield
+        except LakeStorageError:
+            raise
+        except OSError as error:
+            if isinstance(error, FileNotFoundError) and os.path.isdir(self.root()):
+                raise
+            raise LakeStorageError(
+                f"DICOM_LAKE_URL={self.url!r}: the local lake folder {self.root()} cannot be "
+                f"written: {error.strerror or error} ({getattr(error, 'filename', None) or ''})"
+            ) from None
 
     def path(self, *parts: str) -> str:
         """A path under the lake root, in the form the filesystem expects (no protocol)."""

@@ -19,6 +19,9 @@ from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
 from dicom_assets.lake.window_sync import SyncMode, SyncTimings
 from dicom_assets.schema import ConvertedBatch
+from dicom_assets.schema.descriptions import column_description
+
+NO_MODALITY = "(none)"
 
 
 @dataclass
@@ -34,6 +37,7 @@ class SyncReport:
     columns: dict = field(default_factory=dict)  # name -> Arrow type (text), in order seen
     quarantined: int = 0
     invalid_values: int = 0
+    rows_by_reader: Counter = field(default_factory=Counter)  # "native" / "python" (schema.mixed)
     first_sequence: int | None = None
     last_sequence: int | None = None  # of the rows written
     # Highest sequence handled, rows and quarantined changes alike: where the next incremental
@@ -49,6 +53,7 @@ class SyncReport:
     def add_batch(self, batch: ConvertedBatch) -> None:
         self.quarantined += len(batch.quarantined)
         self.invalid_values += batch.invalid_values
+        self.rows_by_reader.update(batch.rows_by_reader)
         for item in batch.quarantined:
             self.synced_through = _max(self.synced_through, item.entry.sequence)
         table = batch.table
@@ -61,10 +66,7 @@ class SyncReport:
         self.sop_instances.update(_values(table, "SOPInstanceUID"))
         self.series.update(_values(table, "SeriesInstanceUID"))
         self.studies.update(_values(table, "StudyInstanceUID"))
-        if "Modality" in table.column_names and pa.types.is_string(
-            table.schema.field("Modality").type
-        ):
-            self.modalities.update(value for value in _values(table, "Modality") if value)
+        self._count_modalities(table)
         sequences = pc.min_max(table["_sequence"])
         timestamps = pc.min_max(table["_timestamp"])
         self.first_sequence = _min(self.first_sequence, sequences["min"].as_py())
@@ -72,6 +74,31 @@ class SyncReport:
         self.synced_through = _max(self.synced_through, self.last_sequence)
         self.first_timestamp = _min(self.first_timestamp, timestamps["min"].as_py())
         self.last_timestamp = _max(self.last_timestamp, timestamps["max"].as_py())
+
+    def summary(self) -> str:
+        """One line for logs: rows by action, instances, the Delta commit."""
+        actions = ", ".join(f"{n} {a}s" for a, n in sorted(self.actions.items()))
+        version = getattr(self.commit, "version", None)
+        committed = "no commit" if version is None else f"table version {version}"
+        return (
+            f"{self.rows} rows ({actions or 'no change'}), {len(self.sop_instances)} instances, "
+            f"{committed}, {self.quarantined} quarantined"
+        )
+
+    def _count_modalities(self, table: pa.Table) -> None:
+        """Rows per modality, deletes left out (they carry no metadata); rows without one count
+        as "(none)", so the table sums to the rows written."""
+        kept = (
+            table.filter(pc.not_equal(table["_action"], "delete"))
+            if "_action" in table.column_names
+            else table
+        )
+        if "Modality" in kept.column_names and pa.types.is_string(
+            kept.schema.field("Modality").type
+        ):
+            self.modalities.update(value or NO_MODALITY for value in kept["Modality"].to_pylist())
+        elif kept.num_rows:
+            self.modalities[NO_MODALITY] += kept.num_rows
 
     def metadata(self, folder_url: str) -> dict[str, Any]:
         timings = self.timings or SyncTimings()
@@ -88,6 +115,8 @@ class SyncReport:
             "modalities": self._modalities_table(),
             "quarantined": MetadataValue.int(self.quarantined),
             "invalid_values": MetadataValue.int(self.invalid_values),
+            "rows_native": MetadataValue.int(self.rows_by_reader["native"]),
+            "rows_python": MetadataValue.int(self.rows_by_reader["python"]),
             "first_sequence": MetadataValue.int(self.first_sequence or 0),
             "last_sequence": MetadataValue.int(self.last_sequence or 0),
             "http_calls": MetadataValue.int(self.http_calls),
@@ -109,7 +138,10 @@ class SyncReport:
         if self.columns:
             metadata["dagster/column_schema"] = MetadataValue.table_schema(
                 TableSchema(
-                    columns=[TableColumn(name, kind) for name, kind in self.columns.items()]
+                    columns=[
+                        TableColumn(name, kind, description=column_description(name))
+                        for name, kind in self.columns.items()
+                    ]
                 )
             )
         return metadata

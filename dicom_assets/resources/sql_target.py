@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from dagster import ConfigurableResource
 from pydantic import Field
+
+from dicom_assets.config import setting_value
 
 
 class SqlTargetResource(ConfigurableResource):
@@ -36,4 +37,4 @@ class SqlTargetResource(ConfigurableResource):
         return synapse_connection(self.synapse_endpoint, "master", DefaultAzureCredential())
 
     def storage_account(self) -> str | None:
-        return os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+        return setting_value("AZURE_STORAGE_ACCOUNT_NAME") or None

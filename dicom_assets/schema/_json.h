@@ -31,6 +31,7 @@ static inline int buf_reserve(Buf *b, Py_ssize_t extra) {
 }
 
 static inline int buf_put(Buf *b, const void *src, Py_ssize_t n) {
+    if (n <= 0) return 0;  /* b->p may still be NULL: memcpy(NULL, src, 0) is undefined */
     if (buf_reserve(b, n) < 0) return -1;
     memcpy(b->p + b->len, src, (size_t)n);
     b->len += n;
@@ -84,6 +85,9 @@ static inline int nomem(P *p) {
     if (!p->out->error) { PyErr_NoMemory(); p->out->error = Py_None; }
     return -1;
 }
+
+/* The byte at the cursor, or 0 at the end of the input (never read past it). */
+static inline unsigned char peek(const P *p) { return p->s < p->end ? *p->s : 0; }
 
 static inline void skip_ws(P *p) {
     if (p->s < p->end && *p->s > ' ') return;  /* compact JSON: no whitespace at all */
@@ -186,12 +190,10 @@ static inline void put_utf8(unsigned char **o, uint32_t cp) {
     *o = d;
 }
 
-/* Appends the decoded text of a scanned (hence valid) string. */
-static inline int decode_into(Buf *b, const unsigned char *s, const unsigned char *stop, int escaped) {
-    Py_ssize_t n = stop - s;
-    if (!escaped) return buf_put(b, s, n);
-    if (buf_reserve(b, n) < 0) return -1;  /* decoding never lengthens */
-    unsigned char *o = (unsigned char *)b->p + b->len;
+/* Writes the decoded text of a scanned (hence valid) string [s, stop) at o, which has room for
+ * stop - s bytes (decoding never lengthens); returns the end of what it wrote. */
+static inline unsigned char *decode_raw(unsigned char *o, const unsigned char *s,
+                                        const unsigned char *stop) {
     while (s < stop) {
         if (*s != '\\') { *o++ = *s++; continue; }
         unsigned char e = s[1];
@@ -217,15 +219,43 @@ static inline int decode_into(Buf *b, const unsigned char *s, const unsigned cha
         }
         s += 2;
     }
+    return o;
+}
+
+/* Appends the decoded text of a scanned (hence valid) string. */
+static inline int decode_into(Buf *b, const unsigned char *s, const unsigned char *stop, int escaped) {
+    Py_ssize_t n = stop - s;
+    if (!escaped) return buf_put(b, s, n);
+    if (buf_reserve(b, n) < 0) return -1;  /* decoding never lengthens */
+    unsigned char *o = decode_raw((unsigned char *)b->p + b->len, s, stop);
     b->len = (char *)o - b->p;
     return 0;
+}
+
+/* The decoded text of a short scanned string (a member name) in out[0..cap): its length, or
+ * -1 when it may be longer than cap. A decoded byte takes at most 6 written bytes (\u0041;
+ * a 4-byte character is a 12-byte surrogate pair), so a name written in more than 6 * cap
+ * bytes is longer than cap once decoded. */
+#define SHORT_KEY 64
+static inline Py_ssize_t decode_short(const unsigned char *a, const unsigned char *b, int escaped,
+                                      unsigned char out[6 * SHORT_KEY], Py_ssize_t cap) {
+    Py_ssize_t n = b - a;
+    if (!escaped) {
+        if (n > cap) return -1;
+        memcpy(out, a, (size_t)n);
+        return n;
+    }
+    if (n > 6 * cap) return -1;
+    Py_ssize_t len = decode_raw(out, a, b) - out;
+    return len <= cap ? len : -1;
 }
 
 static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Clinger's fast path: a mantissa below 2^53 and a power of ten up to 22 give one correctly
- * rounded operation, the same double strtod returns; anything else goes to strtod. */
+ * rounded operation, the same double a correct strtod returns; anything else goes to CPython's
+ * dtoa (parse_number). */
 static inline int fast_number(const unsigned char *s, const unsigned char *end, double *out) {
     int negative = 0, digits = 0, exp10 = 0;
     uint64_t m = 0;
@@ -276,14 +306,22 @@ static inline int parse_number(P *p, double *out) {
     }
     if (p->any_number) { p->s = s; return 0; }  /* *out is not read */
     if (integral && digits > 15) return bail(p, "integer beyond float64's exact range");
-    if (fast_number(start, s, out)) { p->s = s; return 0; }
-    char tmp[64];
-    Py_ssize_t n = s - start;
-    if (n >= (Py_ssize_t)sizeof tmp) return bail(p, "number too long");
-    memcpy(tmp, start, (size_t)n);
-    tmp[n] = 0;
-    double v = strtod(tmp, NULL);
-    if (!isfinite(v)) return bail(p, "number is not finite");
+    double v;
+    if (!fast_number(start, s, &v)) {
+        /* CPython's correctly rounded, locale-independent dtoa (strtod follows LC_NUMERIC: a
+         * decimal-comma locale would misread "1.5"). */
+        char tmp[64];
+        Py_ssize_t n = s - start;
+        if (n >= (Py_ssize_t)sizeof tmp) return bail(p, "number too long");
+        memcpy(tmp, start, (size_t)n);
+        tmp[n] = 0;
+        v = PyOS_string_to_double(tmp, NULL, NULL);
+        if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return bail(p, "bad number"); }
+        if (!isfinite(v)) return bail(p, "number is not finite");
+    }
+    /* A JSON integer is an integer: "-0" reads as 0, as Python's JSON readers read it; "-0.0"
+     * and "-0e0" are floats and keep their sign (docs/schema.md). */
+    if (integral && v == 0.0) v = 0.0;
     *out = v;
     p->s = s;
     return 0;
@@ -317,11 +355,19 @@ static inline int next_item(P *p, unsigned char close) {
     return bail(p, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
 }
 
-/* A member key (scanned) equal to ``word``; keys with escapes never are. */
+/* A member key (scanned) equal to the n bytes of ``word`` once decoded: JSON gives "Value" and
+ * "V\u0061lue" one meaning, so every caller compares decoded names (n <= SHORT_KEY). */
+static inline int key_equals(const unsigned char *a, const unsigned char *b, int escaped,
+                             const char *word, size_t n) {
+    if (!escaped) return (size_t)(b - a) == n && memcmp(a, word, n) == 0;
+    unsigned char decoded[6 * SHORT_KEY];
+    Py_ssize_t len = decode_short(a, b, escaped, decoded, SHORT_KEY);
+    return len >= 0 && (size_t)len == n && memcmp(decoded, word, n) == 0;
+}
+
 static inline int key_is(const unsigned char *a, const unsigned char *b, int escaped,
                          const char *word) {
-    size_t n = strlen(word);
-    return !escaped && (size_t)(b - a) == n && memcmp(a, word, n) == 0;
+    return key_equals(a, b, escaped, word, strlen(word));
 }
 
 static inline int skip_value(P *p, int depth);

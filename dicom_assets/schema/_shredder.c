@@ -11,10 +11,11 @@
  *   or sequence items (the rows of the child level).
  *
  * It decides nothing about typing: Python says, per tag key and depth, how a tag's values are
- * carried (kind_of). Anything this reader does not handle exactly as the reference path
- * (non-canonical keys, duplicate keys, a value of the wrong JSON type for its carrier, integers
- * beyond float64's exact range, lone surrogates, invalid JSON or UTF-8...) makes shred() return
- * a reason instead, and the batch is converted by the Python reference path, which also decides
+ * carried (kind_of). Member names are compared decoded ("V\u0061lue" is "Value"). A payload
+ * this reader does not handle exactly as the reference path (non-canonical keys, duplicate
+ * keys, a value of the wrong JSON type for its carrier, integers beyond float64's exact range,
+ * lone surrogates, invalid JSON or UTF-8...) is rolled back out of the columns and listed with
+ * its reason: that instance alone is converted by the Python reference path, which also decides
  * quarantine. Correctness is therefore held by the reference path and a differential test.
  *
  * The JSON scanner lives in _json.h; the same module also registers the splitters of _split.c,
@@ -30,6 +31,9 @@ static void init_plain(void) {
 }
 
 enum { K_SKIP = 0, K_STR = 1, K_NUM = 2, K_PN = 3, K_SEQ = 4, K_SPAN = 5 };
+enum { B_ROWS, B_VR_OFF, B_VR_DATA, B_VR_VALID, B_HAS_VALUE, B_VAL_OFF, B_VAL_VALID, B_S_OFF,
+       B_S_DATA, B_NUMS, B_SPAN_START, B_SPAN_END, B_IB_OFF, B_IB_DATA, B_IB_VALID,
+       B_PN_OFF, B_PN_DATA = B_PN_OFF + 3, B_PN_VALID = B_PN_DATA + 3, N_BUFS = B_PN_VALID + 3 };
 
 typedef struct {
     int parent;      /* column id of the enclosing sequence, -1 at the top level */
@@ -37,15 +41,56 @@ typedef struct {
     int kind, depth;
     int32_t last_row;
     int32_t n_values;
-    Buf rows, vr_off, vr_data, vr_valid, has_value, val_off, val_valid;
-    Buf s_off, s_data;             /* K_STR */
-    Buf nums;                      /* K_NUM */
-    Buf pn_off[3], pn_data[3];     /* K_PN; a group's validity is its own flag buffer */
-    Buf pn_valid[3];
-    Buf span_start, span_end;      /* int32, every top-level element, for the reference reader */
-    Buf ib_off, ib_data, ib_valid; /* K_SPAN: InlineBinary text */
+    /* rows, vr_*, has_value, val_*: every kind; s_* text (K_STR); nums (K_NUM); pn_*: per PN
+     * group (a group's validity is its own flag buffer); span_*: int32, every top-level
+     * element, for the reference reader; ib_*: K_SPAN's InlineBinary text. */
+    Buf b[N_BUFS];
+    int n_used;               /* the buffers this column's kind writes, for its snapshots */
+    unsigned char used[N_BUFS];
     int saw_text, saw_number, complex;  /* K_SPAN: value types met (complex: not flat) */
+    int odd;  /* K_SPAN: a "Value" that is neither an array nor null (the reference reader's) */
+    /* The state before the payload being read first touched this column, for its rollback. */
+    Py_ssize_t snap_row;
+    Py_ssize_t snap_len[N_BUFS];
+    int32_t snap_n_values, snap_last_row;
+    int snap_flags[4];
 } Column;
+
+/* The buffers a column of each kind writes (set once, at its creation). */
+static void column_uses(Column *c, int top_level) {
+    static const unsigned char COMMON[] = {B_ROWS, B_VR_OFF, B_VR_DATA, B_VR_VALID, B_HAS_VALUE,
+                                           B_VAL_OFF, B_VAL_VALID};
+    int n = 0;
+    if (c->kind != K_SKIP) {
+        for (size_t j = 0; j < sizeof COMMON; j++) c->used[n++] = COMMON[j];
+        if (top_level) { c->used[n++] = B_SPAN_START; c->used[n++] = B_SPAN_END; }
+    }
+    if (c->kind == K_STR || c->kind == K_SPAN) { c->used[n++] = B_S_OFF; c->used[n++] = B_S_DATA; }
+    if (c->kind == K_NUM || c->kind == K_SPAN) c->used[n++] = B_NUMS;
+    if (c->kind == K_SPAN) {
+        c->used[n++] = B_IB_OFF; c->used[n++] = B_IB_DATA; c->used[n++] = B_IB_VALID;
+    }
+    if (c->kind == K_PN)
+        for (int g = 0; g < 9; g++) c->used[n++] = (unsigned char)(B_PN_OFF + g);
+    c->n_used = n;
+}
+
+static void column_snapshot(Column *c, Py_ssize_t row) {
+    for (int j = 0; j < c->n_used; j++) c->snap_len[j] = c->b[c->used[j]].len;
+    c->snap_n_values = c->n_values;
+    c->snap_last_row = c->last_row;
+    c->snap_flags[0] = c->saw_text; c->snap_flags[1] = c->saw_number;
+    c->snap_flags[2] = c->complex; c->snap_flags[3] = c->odd;
+    c->snap_row = row;
+}
+
+static void column_restore(Column *c) {
+    for (int j = 0; j < c->n_used; j++) c->b[c->used[j]].len = c->snap_len[j];
+    c->n_values = c->snap_n_values;
+    c->last_row = c->snap_last_row;
+    c->saw_text = c->snap_flags[0]; c->saw_number = c->snap_flags[1];
+    c->complex = c->snap_flags[2]; c->odd = c->snap_flags[3];
+}
 
 typedef struct Shred {
     Column *cols;
@@ -53,6 +98,7 @@ typedef struct Shred {
     int *table;        /* open addressing: column index + 1, 0 = empty */
     int table_cap;
     PyObject *kind_of;
+    Py_ssize_t row;    /* the payload being read (its index in the batch) */
     Buf mini, mini_off;
     PyObject *mini_obj;  /* the bytes object mini writes into (sized once: no copy at the end) */
     Outcome out;       /* the reason, or a Python exception raised by kind_of or by memory */
@@ -79,8 +125,7 @@ static inline uint64_t slot_hash(int parent, uint64_t key) {
     return h;
 }
 
-static int grow_table(Shred *sh) {
-    int cap = sh->table_cap ? sh->table_cap * 2 : 1024;
+static int rehash(Shred *sh, int cap) {
     int *table = calloc((size_t)cap, sizeof(int));
     if (!table) return -1;
     for (int i = 0; i < sh->n_cols; i++) {
@@ -94,13 +139,18 @@ static int grow_table(Shred *sh) {
     return 0;
 }
 
+static int grow_table(Shred *sh) { return rehash(sh, sh->table_cap ? sh->table_cap * 2 : 1024); }
+
 static int column_for(P *p, int parent, int depth, uint64_t key, const unsigned char *text) {
     Shred *sh = p->sh;
     if (sh->n_cols * 2 >= sh->table_cap && grow_table(sh) < 0) return nomem(p);
     uint64_t mask = (uint64_t)(sh->table_cap - 1), h = slot_hash(parent, key) & mask;
     while (sh->table[h]) {
         Column *c = &sh->cols[sh->table[h] - 1];
-        if (c->key == key && c->parent == parent) return sh->table[h] - 1;
+        if (c->key == key && c->parent == parent) {
+            if (c->snap_row != sh->row) column_snapshot(c, sh->row);
+            return sh->table[h] - 1;
+        }
         h = (h + 1) & mask;
     }
     PyObject *kind = PyObject_CallFunction(sh->kind_of, "s#i", (const char *)text, (Py_ssize_t)8, depth);
@@ -108,6 +158,11 @@ static int column_for(P *p, int parent, int depth, uint64_t key, const unsigned 
     long k = PyLong_AsLong(kind);
     Py_DECREF(kind);
     if (k == -1 && PyErr_Occurred()) { sh->out.error = Py_None; return -1; }
+    if (k < K_SKIP || k > K_SPAN) {
+        PyErr_SetString(PyExc_ValueError, "kind_of returned an unknown kind");
+        sh->out.error = Py_None;
+        return -1;
+    }
     if (sh->n_cols == sh->cap_cols) {
         int cap = sh->cap_cols ? sh->cap_cols * 2 : 256;
         Column *cols = realloc(sh->cols, (size_t)cap * sizeof(Column));
@@ -122,10 +177,12 @@ static int column_for(P *p, int parent, int depth, uint64_t key, const unsigned 
     c->kind = (int)k;
     c->depth = depth;
     c->last_row = -1;
-    if (put_i32(&c->vr_off, 0) < 0 || put_i32(&c->val_off, 0) < 0 || put_i32(&c->s_off, 0) < 0 ||
-        put_i32(&c->ib_off, 0) < 0)
+    c->snap_row = sh->row;  /* new in this payload: a rollback drops it */
+    column_uses(c, parent < 0);
+    if (put_i32(&c->b[B_VR_OFF], 0) < 0 || put_i32(&c->b[B_VAL_OFF], 0) < 0 || put_i32(&c->b[B_S_OFF], 0) < 0 ||
+        put_i32(&c->b[B_IB_OFF], 0) < 0)
         return nomem(p);
-    for (int g = 0; g < 3; g++) if (put_i32(&c->pn_off[g], 0) < 0) return nomem(p);
+    for (int g = 0; g < 3; g++) if (put_i32(&c->b[B_PN_OFF + g], 0) < 0) return nomem(p);
     sh->table[h] = sh->n_cols + 1;
     return sh->n_cols++;
 }
@@ -158,20 +215,20 @@ static int parse_pn(P *p, Column *c) {
         if (!more) break;
     }
     for (int g = 0; g < 3; g++) {
-        if (ga[g] && decode_into(&c->pn_data[g], ga[g], gb[g], ge[g]) < 0) return nomem(p);
-        if (put_i32(&c->pn_off[g], (int32_t)c->pn_data[g].len) < 0 ||
-            put_u8(&c->pn_valid[g], ga[g] != NULL) < 0) return nomem(p);
+        if (ga[g] && decode_into(&c->b[B_PN_DATA + g], ga[g], gb[g], ge[g]) < 0) return nomem(p);
+        if (put_i32(&c->b[B_PN_OFF + g], (int32_t)c->b[B_PN_DATA + g].len) < 0 ||
+            put_u8(&c->b[B_PN_VALID + g], ga[g] != NULL) < 0) return nomem(p);
     }
     return 0;
 }
 
 static int push_null_value(P *p, Column *c) {
-    if (put_u8(&c->val_valid, 0) < 0) return nomem(p);
-    if (c->kind == K_STR) { if (put_i32(&c->s_off, (int32_t)c->s_data.len) < 0) return nomem(p); }
-    else if (c->kind == K_NUM) { if (put_f64(&c->nums, 0.0) < 0) return nomem(p); }
+    if (put_u8(&c->b[B_VAL_VALID], 0) < 0) return nomem(p);
+    if (c->kind == K_STR) { if (put_i32(&c->b[B_S_OFF], (int32_t)c->b[B_S_DATA].len) < 0) return nomem(p); }
+    else if (c->kind == K_NUM) { if (put_f64(&c->b[B_NUMS], 0.0) < 0) return nomem(p); }
     else if (c->kind == K_PN) {
         for (int g = 0; g < 3; g++)
-            if (put_i32(&c->pn_off[g], (int32_t)c->pn_data[g].len) < 0 || put_u8(&c->pn_valid[g], 0) < 0)
+            if (put_i32(&c->b[B_PN_OFF + g], (int32_t)c->b[B_PN_DATA + g].len) < 0 || put_u8(&c->b[B_PN_VALID + g], 0) < 0)
                 return nomem(p);
     } else return bail(p, "null sequence item");
     c->n_values++;
@@ -192,24 +249,24 @@ static int parse_value_array(P *p, int col, int depth) {
             int e;
             if (ch != '"') return bail(p, "a text value is not a string");
             if (scan_string(p, &a, &b, &e) < 0) return -1;
-            if (decode_into(&c->s_data, a, b, e) < 0 || put_i32(&c->s_off, (int32_t)c->s_data.len) < 0 ||
-                put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (decode_into(&c->b[B_S_DATA], a, b, e) < 0 || put_i32(&c->b[B_S_OFF], (int32_t)c->b[B_S_DATA].len) < 0 ||
+                put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else if (c->kind == K_NUM) {
             double v;
             if (ch != '-' && (ch < '0' || ch > '9')) return bail(p, "a numeric value is not a number");
             if (parse_number(p, &v) < 0) return -1;
-            if (put_f64(&c->nums, v) < 0 || put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (put_f64(&c->b[B_NUMS], v) < 0 || put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else if (c->kind == K_PN) {
             if (ch != '{') return bail(p, "a PN value is not an object");
             if (parse_pn(p, c) < 0) return -1;
-            if (put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else {  /* K_SEQ */
             if (ch != '{') return bail(p, "a sequence item is not an object");
             int32_t item = c->n_values++;
-            if (put_u8(&c->val_valid, 1) < 0) return nomem(p);
+            if (put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             if (parse_object_of_elements(p, col, depth + 1, item) < 0) return -1;
         }
         int more = next_item(p, ']');
@@ -251,10 +308,10 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
     }
     Column *c = &p->sh->cols[col];
     int vr_valid = vra != NULL && vre >= 0;
-    if (vr_valid && decode_into(&c->vr_data, vra, vrb, vre) < 0) return nomem(p);
-    if (put_i32(&c->rows, row) < 0 || put_i32(&c->vr_off, (int32_t)c->vr_data.len) < 0 ||
-        put_u8(&c->vr_valid, (uint8_t)vr_valid) < 0 || put_u8(&c->has_value, (uint8_t)has_value) < 0 ||
-        put_i32(&c->val_off, c->n_values) < 0) return nomem(p);
+    if (vr_valid && decode_into(&c->b[B_VR_DATA], vra, vrb, vre) < 0) return nomem(p);
+    if (put_i32(&c->b[B_ROWS], row) < 0 || put_i32(&c->b[B_VR_OFF], (int32_t)c->b[B_VR_DATA].len) < 0 ||
+        put_u8(&c->b[B_VR_VALID], (uint8_t)vr_valid) < 0 || put_u8(&c->b[B_HAS_VALUE], (uint8_t)has_value) < 0 ||
+        put_i32(&c->b[B_VAL_OFF], c->n_values) < 0) return nomem(p);
     return 0;
 }
 
@@ -263,15 +320,20 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
  * marked complex and read from its span. */
 static int parse_loose_element(P *p, int col, int32_t row) {
     const unsigned char *vra = NULL, *vrb = NULL, *iba = NULL, *ibb = NULL;
-    int vre = 0, ibe = 0, has_value = 0, seen_value = 0;
+    int vre = 0, ibe = 0, has_value = 0, seen_value = 0, value_odd = 0;
+    if (peek(p) != '{') return bail(p, "an element is not an object");
     if (!open_container(p, '}')) for (;;) {
         const unsigned char *a, *b;
         int e;
         Column *c = &p->sh->cols[col];
         if (member_key(p, &a, &b, &e) < 0) return -1;
-        unsigned char ch = p->s < p->end ? *p->s : 0;
+        unsigned char ch = peek(p);
         int is_vr = key_is(a, b, e, "vr"), is_value = key_is(a, b, e, "Value"),
             is_inline = key_is(a, b, e, "InlineBinary");
+        /* The reference reader takes the last "Value" (JSON's last member wins); one that is
+         * not an array (a string, a number...) makes the element odd there: rendered by the
+         * reference rendering, never iterated. */
+        if (is_value) value_odd = ch != '[' && ch != 'n';
         if (is_vr && !vra && ch == '"') {
             if (scan_string(p, &vra, &vrb, &vre) < 0) return -1;
         } else if (is_inline && !iba && ch == '"') {
@@ -288,10 +350,10 @@ static int parse_loose_element(P *p, int col, int32_t row) {
                     uint8_t valid = 1;
                     c = &p->sh->cols[col];
                     skip_ws(p);
-                    unsigned char vc = p->s < p->end ? *p->s : 0;
+                    unsigned char vc = peek(p);
                     if (vc == '"') {
                         if (scan_string(p, &sa, &sb, &se) < 0) return -1;
-                        if (decode_into(&c->s_data, sa, sb, se) < 0) return nomem(p);
+                        if (decode_into(&c->b[B_S_DATA], sa, sb, se) < 0) return nomem(p);
                         c->saw_text = 1;
                     } else if (vc == '-' || (vc >= '0' && vc <= '9')) {
                         if (parse_number(p, &v) < 0) return -1;
@@ -304,8 +366,8 @@ static int parse_loose_element(P *p, int col, int32_t row) {
                         c->complex = 1;
                         valid = 0;
                     }
-                    if (put_i32(&c->s_off, (int32_t)c->s_data.len) < 0 || put_f64(&c->nums, v) < 0 ||
-                        put_u8(&c->val_valid, valid) < 0) return nomem(p);
+                    if (put_i32(&c->b[B_S_OFF], (int32_t)c->b[B_S_DATA].len) < 0 || put_f64(&c->b[B_NUMS], v) < 0 ||
+                        put_u8(&c->b[B_VAL_VALID], valid) < 0) return nomem(p);
                     c->n_values++;
                     int more = next_item(p, ']');
                     if (more < 0) return -1;
@@ -321,12 +383,13 @@ static int parse_loose_element(P *p, int col, int32_t row) {
         if (!more) break;
     }
     Column *c = &p->sh->cols[col];
-    if ((vra && decode_into(&c->vr_data, vra, vrb, vre) < 0) ||
-        (iba && decode_into(&c->ib_data, iba, ibb, ibe) < 0)) return nomem(p);
-    if (put_i32(&c->rows, row) < 0 || put_i32(&c->vr_off, (int32_t)c->vr_data.len) < 0 ||
-        put_u8(&c->vr_valid, vra != NULL) < 0 || put_u8(&c->has_value, (uint8_t)has_value) < 0 ||
-        put_i32(&c->val_off, c->n_values) < 0 || put_i32(&c->ib_off, (int32_t)c->ib_data.len) < 0 ||
-        put_u8(&c->ib_valid, iba != NULL) < 0) return nomem(p);
+    c->odd |= value_odd;
+    if ((vra && decode_into(&c->b[B_VR_DATA], vra, vrb, vre) < 0) ||
+        (iba && decode_into(&c->b[B_IB_DATA], iba, ibb, ibe) < 0)) return nomem(p);
+    if (put_i32(&c->b[B_ROWS], row) < 0 || put_i32(&c->b[B_VR_OFF], (int32_t)c->b[B_VR_DATA].len) < 0 ||
+        put_u8(&c->b[B_VR_VALID], vra != NULL) < 0 || put_u8(&c->b[B_HAS_VALUE], (uint8_t)has_value) < 0 ||
+        put_i32(&c->b[B_VAL_OFF], c->n_values) < 0 || put_i32(&c->b[B_IB_OFF], (int32_t)c->b[B_IB_DATA].len) < 0 ||
+        put_u8(&c->b[B_IB_VALID], iba != NULL) < 0) return nomem(p);
     return 0;
 }
 
@@ -339,9 +402,17 @@ static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
         const unsigned char *a, *b;
         int e;
         uint64_t key;
+        unsigned char decoded[6 * SHORT_KEY];
         if (member_key(p, &a, &b, &e) < 0) return -1;
-        if (e || key_of(a, b, &key) < 0) return bail(p, "tag key is not 8 upper-case hex digits");
-        int col = column_for(p, parent, depth, key, a);
+        const unsigned char *text = a;  /* decoded: "\u0030010..." is "0010..." */
+        if (e) {
+            if (decode_short(a, b, e, decoded, 8) != 8)
+                return bail(p, "tag key is not 8 upper-case hex digits");
+            text = decoded;
+            b = decoded + 8;
+        }
+        if (key_of(text, b, &key) < 0) return bail(p, "tag key is not 8 upper-case hex digits");
+        int col = column_for(p, parent, depth, key, text);
         if (col < 0) return -1;
         Column *c = &p->sh->cols[col];
         if (c->last_row == row) return bail(p, "duplicate tag key");
@@ -349,14 +420,14 @@ static int parse_object_of_elements(P *p, int parent, int depth, int32_t row) {
         int kind = c->kind;
         const unsigned char *start = p->s;
         if (kind == K_SKIP || kind == K_SPAN) {
-            if (p->s < p->end && *p->s != '{') return bail(p, "an element is not an object");
+            if (peek(p) != '{') return bail(p, "an element is not an object");
             int parsed = kind == K_SKIP ? skip_value(p, depth + 1) : parse_loose_element(p, col, row);
             if (parsed < 0) return -1;
         } else if (parse_element(p, col, depth, row) < 0) return -1;
         if (kind != K_SKIP && parent < 0) {  /* spans of top-level elements: see Column */
             c = &p->sh->cols[col];
-            if (put_i32(&c->span_start, (int32_t)(start - p->base)) < 0 ||
-                put_i32(&c->span_end, (int32_t)(p->s - p->base)) < 0) return nomem(p);
+            if (put_i32(&c->b[B_SPAN_START], (int32_t)(start - p->base)) < 0 ||
+                put_i32(&c->b[B_SPAN_END], (int32_t)(p->s - p->base)) < 0) return nomem(p);
         }
         int more = next_item(p, '}');
         if (more <= 0) return more;
@@ -390,34 +461,31 @@ static PyObject *column_tuple(Column *c) {
     PyObject *pn = PyTuple_New(9);
     if (!pn) return NULL;
     for (int g = 0; g < 3; g++) {
-        PyTuple_SET_ITEM(pn, g * 3, as_bytes(&c->pn_off[g]));
-        PyTuple_SET_ITEM(pn, g * 3 + 1, as_bytes(&c->pn_data[g]));
-        PyTuple_SET_ITEM(pn, g * 3 + 2, as_bytes(&c->pn_valid[g]));
+        PyTuple_SET_ITEM(pn, g * 3, as_bytes(&c->b[B_PN_OFF + g]));
+        PyTuple_SET_ITEM(pn, g * 3 + 1, as_bytes(&c->b[B_PN_DATA + g]));
+        PyTuple_SET_ITEM(pn, g * 3 + 2, as_bytes(&c->b[B_PN_VALID + g]));
     }
     return Py_BuildValue(
         "{s:i,s:s,s:i,s:i,s:i,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,s:N,"
-        "s:N,s:N,s:N,s:i,s:i,s:i}",
+        "s:N,s:N,s:N,s:i,s:i,s:i,s:i}",
         "parent", c->parent, "key", key, "kind", c->kind, "depth", c->depth,
-        "n_values", c->n_values, "rows", as_bytes(&c->rows), "vr_off", as_bytes(&c->vr_off),
-        "vr_data", as_bytes(&c->vr_data), "vr_valid", as_bytes(&c->vr_valid),
-        "has_value", as_bytes(&c->has_value), "val_off", as_bytes(&c->val_off),
-        "val_valid", as_bytes(&c->val_valid), "s_off", as_bytes(&c->s_off),
-        "s_data", as_bytes(&c->s_data), "nums", as_bytes(&c->nums), "pn", pn,
-        "span_start", as_bytes(&c->span_start), "span_end", as_bytes(&c->span_end),
-        "ib_off", as_bytes(&c->ib_off), "ib_data", as_bytes(&c->ib_data),
-        "ib_valid", as_bytes(&c->ib_valid), "saw_text", c->saw_text,
-        "saw_number", c->saw_number, "complex", c->complex);
+        "n_values", c->n_values, "rows", as_bytes(&c->b[B_ROWS]), "vr_off", as_bytes(&c->b[B_VR_OFF]),
+        "vr_data", as_bytes(&c->b[B_VR_DATA]), "vr_valid", as_bytes(&c->b[B_VR_VALID]),
+        "has_value", as_bytes(&c->b[B_HAS_VALUE]), "val_off", as_bytes(&c->b[B_VAL_OFF]),
+        "val_valid", as_bytes(&c->b[B_VAL_VALID]), "s_off", as_bytes(&c->b[B_S_OFF]),
+        "s_data", as_bytes(&c->b[B_S_DATA]), "nums", as_bytes(&c->b[B_NUMS]), "pn", pn,
+        "span_start", as_bytes(&c->b[B_SPAN_START]), "span_end", as_bytes(&c->b[B_SPAN_END]),
+        "ib_off", as_bytes(&c->b[B_IB_OFF]), "ib_data", as_bytes(&c->b[B_IB_DATA]),
+        "ib_valid", as_bytes(&c->b[B_IB_VALID]), "saw_text", c->saw_text,
+        "saw_number", c->saw_number, "complex", c->complex, "odd", c->odd);
+}
+
+static void column_free(Column *c) {
+    for (int j = 0; j < N_BUFS; j++) buf_free(&c->b[j]);
 }
 
 static void shred_free(Shred *sh) {
-    for (int i = 0; i < sh->n_cols; i++) {
-        Column *c = &sh->cols[i];
-        Buf *bufs[] = {&c->rows, &c->vr_off, &c->vr_data, &c->vr_valid, &c->has_value,
-                       &c->val_off, &c->val_valid, &c->s_off, &c->s_data, &c->nums,
-                       &c->span_start, &c->span_end, &c->ib_off, &c->ib_data, &c->ib_valid};
-        for (size_t j = 0; j < sizeof bufs / sizeof *bufs; j++) buf_free(bufs[j]);
-        for (int g = 0; g < 3; g++) { buf_free(&c->pn_off[g]); buf_free(&c->pn_data[g]); buf_free(&c->pn_valid[g]); }
-    }
+    for (int i = 0; i < sh->n_cols; i++) column_free(&sh->cols[i]);
     free(sh->cols);
     free(sh->table);
     Py_CLEAR(sh->mini_obj);  /* mini's memory belongs to it */
@@ -425,32 +493,52 @@ static void shred_free(Shred *sh) {
     buf_free(&sh->mini_off);
 }
 
+/* Takes the payload being read back out of every column: the columns it created are dropped,
+ * the ones it extended get their earlier state back. */
+static int roll_back(Shred *sh, int n_cols_before) {
+    for (int i = n_cols_before; i < sh->n_cols; i++) column_free(&sh->cols[i]);
+    sh->n_cols = n_cols_before;
+    for (int i = 0; i < sh->n_cols; i++)
+        if (sh->cols[i].snap_row == sh->row) column_restore(&sh->cols[i]);
+    return sh->table_cap ? rehash(sh, sh->table_cap) : 0;
+}
+
 PyDoc_STRVAR(shred_doc,
-"shred(payloads, kind_of) -> (columns, metadata, metadata_offsets) | str\n\n"
-"payloads: list of bytes (DICOM JSON objects) or None (no metadata).\n"
+"shred(payloads, kind_of) -> (columns, metadata, metadata_offsets, set_aside)\n\n"
+"payloads: sequence of bytes (DICOM JSON objects) or None (no metadata); their total size\n"
+"must stay under 2 GiB (every offset is int32).\n"
 "kind_of(key, depth) -> int: 0 skip, 1 text, 2 number, 3 PN, 4 sequence, 5 span only.\n"
-"Returns a reason (str) instead when the batch needs the reference path.");
+"Rows in the columns number the payloads that were read; set_aside lists (index, reason) of\n"
+"the payloads left to the reference path (in order), which are not in the columns.");
 
 static PyObject *shred(PyObject *self, PyObject *args) {
-    PyObject *payloads, *kind_of;
-    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &payloads, &kind_of)) return NULL;
+    PyObject *payload_seq, *kind_of;
+    if (!PyArg_ParseTuple(args, "OO", &payload_seq, &kind_of)) return NULL;
+    /* A tuple of our own: kind_of is arbitrary code and must not free a payload being read. */
+    PyObject *payloads = PySequence_Tuple(payload_seq);
+    if (!payloads) return NULL;
     Shred sh;
     memset(&sh, 0, sizeof sh);
     sh.kind_of = kind_of;
-    PyObject *result = NULL;
-    Py_ssize_t n = PyList_GET_SIZE(payloads), total = 0;
+    PyObject *result = NULL, *set_aside = PyList_New(0);
+    Py_ssize_t n = PyTuple_GET_SIZE(payloads), total = 0;
+    if (!set_aside) goto done;
+    if (n > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "too many payloads"); goto done; }
     /* _metadata is written straight into one bytes object as large as all payloads together
      * (minifying only shrinks them): a batch's metadata is tens of MB, and growing then copying
-     * it cost more in page faults than shredding. */
+     * it cost more in page faults than shredding. Every text is a part of a payload, decoded
+     * (never longer), and every value takes at least a byte: with the batch under 2 GiB, all
+     * int32 offsets and counts fit. */
     for (Py_ssize_t row = 0; row < n; row++) {
-        PyObject *item = PyList_GET_ITEM(payloads, row);
-        if (item != Py_None && !PyBytes_Check(item)) {
-            result = PyUnicode_FromString("a payload is not bytes");
+        PyObject *item = PyTuple_GET_ITEM(payloads, row);
+        if (item == Py_None) continue;
+        if (!PyBytes_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "a payload is not bytes or None");
             goto done;
         }
-        if (item != Py_None) total += PyBytes_GET_SIZE(item);
-        if (item != Py_None && PyBytes_GET_SIZE(item) > INT32_MAX) {  /* spans are int32 */
-            result = PyUnicode_FromFormat("row %zd: a payload over 2 GiB", row);
+        total += PyBytes_GET_SIZE(item);
+        if (total > INT32_MAX) {
+            PyErr_SetString(PyExc_ValueError, "payloads over 2 GiB in one batch: split it");
             goto done;
         }
     }
@@ -459,12 +547,16 @@ static PyObject *shred(PyObject *self, PyObject *args) {
     sh.mini.p = PyBytes_AS_STRING(sh.mini_obj);
     sh.mini.cap = total;
     if (put_i64(&sh.mini_off, 0) < 0) { PyErr_NoMemory(); goto done; }
+    int32_t kept = 0;  /* the row number of the next payload read */
     for (Py_ssize_t row = 0; row < n; row++) {
-        PyObject *item = PyList_GET_ITEM(payloads, row);
+        PyObject *item = PyTuple_GET_ITEM(payloads, row);
+        sh.row = row;
         if (item == Py_None) {
             if (put_i64(&sh.mini_off, sh.mini.len) < 0) { PyErr_NoMemory(); goto done; }
+            kept++;
             continue;
         }
+        int n_cols_before = sh.n_cols;
         P p;
         p.base = p.s = (const unsigned char *)PyBytes_AS_STRING(item);
         p.end = p.s + PyBytes_GET_SIZE(item);
@@ -472,19 +564,23 @@ static PyObject *shred(PyObject *self, PyObject *args) {
         p.out = &sh.out;
         p.spaced = 0;
         p.any_number = 0;
+        sh.out.reason = NULL;
         skip_ws(&p);
-        if (parse_object_of_elements(&p, -1, 1, (int32_t)row) < 0) goto failed;
+        if (parse_object_of_elements(&p, -1, 1, kept) < 0) goto failed;
         skip_ws(&p);
         if (p.s != p.end) { bail(&p, "trailing data"); goto failed; }
         if ((p.spaced ? minify(&sh.mini, p.base, p.end) : buf_put(&sh.mini, p.base, p.end - p.base)) < 0 ||
             put_i64(&sh.mini_off, sh.mini.len) < 0) {
             PyErr_NoMemory(); goto done;
         }
+        kept++;
         continue;
     failed:
         if (sh.out.error) goto done;  /* a Python exception is set */
-        result = PyUnicode_FromFormat("row %zd: %s", row, sh.out.reason);
-        goto done;
+        if (roll_back(&sh, n_cols_before) < 0) { PyErr_NoMemory(); goto done; }
+        PyObject *why = Py_BuildValue("(ns)", row, sh.out.reason);
+        if (!why || PyList_Append(set_aside, why) < 0) { Py_XDECREF(why); goto done; }
+        Py_DECREF(why);
     }
     {
         PyObject *cols = PyList_New(sh.n_cols);
@@ -496,11 +592,13 @@ static PyObject *shred(PyObject *self, PyObject *args) {
         }
         if (_PyBytes_Resize(&sh.mini_obj, sh.mini.len) < 0) { Py_DECREF(cols); goto done; }
         sh.mini.p = NULL;
-        result = Py_BuildValue("(NNN)", cols, sh.mini_obj, as_bytes(&sh.mini_off));
+        result = Py_BuildValue("(NNNO)", cols, sh.mini_obj, as_bytes(&sh.mini_off), set_aside);
         sh.mini_obj = NULL;  /* the result owns it now */
     }
 done:
     shred_free(&sh);
+    Py_XDECREF(set_aside);
+    Py_DECREF(payloads);
     return result;
 }
 

@@ -94,7 +94,7 @@ static int element_member(P *p, const unsigned char *a, const unsigned char *b, 
     PyObject **out = &sa->firsts[sa->wanted];
     if (!key_is(a, b, e, "Value")) return skip_value(p, 3);
     Py_CLEAR(*out);
-    if (*p->s != '[') return skip_value(p, 3);
+    if (peek(p) != '[') return skip_value(p, 3);
     if (open_container(p, ']')) return 0;
     skip_ws(p);
     if (p->s < p->end && *p->s == '"') {
@@ -117,10 +117,10 @@ static int element_member(P *p, const unsigned char *a, const unsigned char *b, 
 
 static int instance_member(P *p, const unsigned char *a, const unsigned char *b, int e, void *ctx) {
     SplitArray *sa = ctx;
-    for (Py_ssize_t k = 0; k < sa->n_keys && !e && b - a == 8; k++) {
-        if (memcmp(a, sa->keys[k], 8) != 0) continue;
+    for (Py_ssize_t k = 0; k < sa->n_keys; k++) {
+        if (!key_equals(a, b, e, sa->keys[k], 8)) continue;  /* decoded: "\u0030020000D" too */
         Py_CLEAR(sa->firsts[k]);  /* a repeated key: the last one wins, as when parsed */
-        if (*p->s != '{') return skip_value(p, 2);
+        if (peek(p) != '{') return skip_value(p, 2);
         sa->wanted = (int)k;
         return each_member(p, element_member, sa);
     }
@@ -188,10 +188,9 @@ typedef struct {
 
 static int entry_member(P *p, const unsigned char *a, const unsigned char *b, int e, void *ctx) {
     SplitMember *sm = ctx;
-    if (e || b - a != sm->member_len || memcmp(a, sm->member, (size_t)sm->member_len) != 0)
-        return skip_value(p, 2);
+    if (!key_equals(a, b, e, sm->member, (size_t)sm->member_len)) return skip_value(p, 2);
     if (sm->seen++) return bail(p, "member twice in one object");
-    if (*p->s != '{') return skip_value(p, 2);
+    if (peek(p) != '{') return skip_value(p, 2);
     sm->value = p->s;
     p->s++;
     skip_ws(p);
@@ -234,6 +233,11 @@ PyObject *split_member(PyObject *self, PyObject *args) {
     SplitMember sm;
     memset(&sm, 0, sizeof sm);
     if (!PyArg_ParseTuple(args, "y*s#", &body, &sm.member, &sm.member_len)) return NULL;
+    if (sm.member_len > SHORT_KEY) {
+        PyBuffer_Release(&body);
+        PyErr_SetString(PyExc_ValueError, "member name too long");
+        return NULL;
+    }
     PyObject *result = split_body(&body, entry, &sm, &sm.items);
     buf_free(&sm.rest);
     Py_XDECREF(sm.items);

@@ -107,9 +107,11 @@ static PyObject *parse(PyObject *self, PyObject *args) {
         return NULL;
     }
     PyObject *result = NULL, *values = NULL, *slow = NULL;
-    const int32_t *offsets = (const int32_t *)offsets_view.buf;
+    const unsigned char *offsets = (const unsigned char *)offsets_view.buf;
     const unsigned char *data = (const unsigned char *)data_view.buf;
-    if (count > 0 && (Py_ssize_t)((offset + count + 1) * sizeof(int32_t)) > offsets_view.len) {
+    /* offset + count + 1 offsets must lie in the buffer; written so that no sum can overflow. */
+    Py_ssize_t n_offsets = offsets_view.len / (Py_ssize_t)sizeof(int32_t);
+    if (count > 0 && (offset >= n_offsets || count > n_offsets - offset - 1)) {
         PyErr_SetString(PyExc_ValueError, "offsets buffer too short");
         goto done;
     }
@@ -119,7 +121,9 @@ static PyObject *parse(PyObject *self, PyObject *args) {
     if (!values || !slow) goto done;
     char *out = PyBytes_AS_STRING(values), *flags = PyBytes_AS_STRING(slow);
     for (Py_ssize_t i = 0; i < count; i++) {
-        int32_t start = offsets[offset + i], stop = offsets[offset + i + 1];
+        int32_t start, stop;  /* memcpy: the buffer need not be aligned */
+        memcpy(&start, offsets + (offset + i) * sizeof(int32_t), sizeof start);
+        memcpy(&stop, offsets + (offset + i + 1) * sizeof(int32_t), sizeof stop);
         int64_t v = 0;
         int ok = 0;
         if (start >= 0 && stop >= start && stop <= data_view.len) {
@@ -131,8 +135,8 @@ static PyObject *parse(PyObject *self, PyObject *args) {
         }
         if (!ok) v = 0;
         flags[i] = (char)!ok;
-        if (kind == T_DATE) ((int32_t *)out)[i] = (int32_t)v;
-        else ((int64_t *)out)[i] = v;
+        if (kind == T_DATE) { int32_t d = (int32_t)v; memcpy(out + i * width, &d, sizeof d); }
+        else memcpy(out + i * width, &v, sizeof v);
     }
     result = PyTuple_Pack(2, values, slow);
 done:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import logging
@@ -20,6 +21,13 @@ from dicom_assets.schema.elements import ElementReader
 from dicom_assets.schema.entries import RowHead, Unreadable, parsed, payload_text, read_head
 from dicom_assets.schema.finish import Finisher
 from dicom_assets.schema.layout import HEAD_FIELDS, TAIL_FIELDS
+from dicom_assets.schema.mixed import (
+    NotMergeable,
+    merged,
+    native_holds,
+    python_holds,
+    read_natively,
+)
 from dicom_assets.schema.model import ConversionOptions, ConvertedBatch, QuarantinedInstance
 from dicom_assets.schema.private import (
     assemble_private,
@@ -36,7 +44,7 @@ from dicom_assets.schema.raw import (
     shape_is_simple,
     types_sequence,
 )
-from dicom_assets.schema.shredded import NotShreddable, Shredded
+from dicom_assets.schema.shredded import Shredded
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
@@ -224,11 +232,13 @@ def _read_heads(entries: Sequence[Any], parse: bool
 
 
 def _python_source(heads: list[tuple[Any, RowHead]], quarantined: list[QuarantinedInstance],
-                   options: ConversionOptions) -> tuple[list[RowHead], PythonElements]:
-    """Heads with parsed metadata (payloads parsed now; unparsable ones quarantined)."""
+                   options: ConversionOptions) -> tuple[list[int], list[RowHead], PythonElements]:
+    """Heads with parsed metadata (payloads parsed now; unparsable ones quarantined), with
+    their positions in ``heads``."""
     survey = Survey()
     kept: list[RowHead] = []
-    for entry, head in heads:
+    positions: list[int] = []
+    for position, (entry, head) in enumerate(heads):
         if head.payload is not None:
             try:
                 head = parsed(head)
@@ -238,21 +248,16 @@ def _python_source(heads: list[tuple[Any, RowHead]], quarantined: list[Quarantin
         if head.metadata is not None:
             survey.add(head.metadata)
         kept.append(head)
-    return kept, PythonElements([h.metadata for h in kept], [h.metadata_json for h in kept],
-                                survey, options)
+        positions.append(position)
+    return positions, kept, PythonElements([h.metadata for h in kept],
+                                           [h.metadata_json for h in kept], survey, options)
 
 
-def _shredded_source(heads: list[tuple[Any, RowHead]], options: ConversionOptions
-                     ) -> Shredded | None:
-    """The native reading of a batch whose metadata all came as JSON bytes, if it can be had."""
-    if not any(h.payload is not None for _, h in heads) or any(
-            h.metadata is not None for _, h in heads):
-        return None
-    try:
-        return Shredded([h.payload for _, h in heads], options)
-    except NotShreddable as exc:
-        log.debug("batch converted by the Python path: %s", exc)
-        return None
+def _converted(heads: list[RowHead], source: PythonElements | Shredded,
+               options: ConversionOptions) -> tuple[pa.Table, int]:
+    batch = _Batch(heads, source, options)
+    table = batch.table()
+    return table, sum(len(paths) for paths in batch.invalid)
 
 
 def convert_entries(
@@ -262,8 +267,9 @@ def convert_entries(
 
     Never raises: values that do not read as their VR are nulled and listed in ``_invalid``;
     entries that cannot be understood at all are returned in ``quarantined`` instead of a row.
-    Metadata given as JSON bytes is read by the native shredder when it is built and the batch
-    suits it; the result is the same table either way. Larger batches convert faster per
+    Metadata given as JSON bytes is read by the native shredder when it is built; an instance
+    it cannot read exactly is converted by the Python path alone (``rows_by_reader`` counts
+    both). The result is the same table either way. Larger batches convert faster per
     instance (Arrow's per-column costs are shared).
     """
     options = options or ConversionOptions()
@@ -272,12 +278,33 @@ def convert_entries(
     native = options.native and options.vectorised and shredded.available()
     with _gc_paused():
         pairs, quarantined = _read_heads(entries, parse=not native)
-        source: PythonElements | Shredded | None = _shredded_source(pairs, options) if native else None
-        if source is None:
-            heads, source = _python_source(pairs, quarantined, options)
-        else:
-            heads = [head for _, head in pairs]
-        batch = _Batch(heads, source, options)
-        table = batch.table()
-        invalid_values = sum(len(paths) for paths in batch.invalid)
-    return ConvertedBatch(table=table, quarantined=quarantined, invalid_values=invalid_values)
+        parts: list[tuple[list[int], pa.Table, Any]] = []
+        invalid_values = 0
+        python_rows, reasons = list(range(len(pairs))), []
+        if native:
+            shredded_parts, python_rows, reasons = read_natively(pairs, options)
+            for rows, source in shredded_parts:
+                table, invalid = _converted([pairs[i][1] for i in rows], source, options)
+                parts.append((rows, table, native_holds(source)))
+                invalid_values += invalid
+        native_rows = sum(table.num_rows for _, table, _ in parts)
+        if python_rows or not parts:
+            positions, heads, source = _python_source(
+                [pairs[i] for i in python_rows], quarantined, options)
+            table, invalid = _converted(heads, source, options)
+            parts.append(([python_rows[p] for p in positions], table,
+                          python_holds([h.metadata for h in heads])))
+            invalid_values += invalid
+        if reasons:
+            log.info("%d of %d instances converted by the Python path, the rest natively "
+                     "(first reason: %s)", len(reasons), len(pairs), reasons[0])
+        try:
+            table = merged(parts)
+        except (NotMergeable, pa.ArrowException) as exc:  # rare: one Python conversion instead
+            log.info("native and Python parts do not merge exactly (%s): the batch is "
+                     "converted by the Python path",
+                     exc if isinstance(exc, NotMergeable) else type(exc).__name__)
+            return convert_entries(entries, dataclasses.replace(options, native=False))
+    return ConvertedBatch(table=table, quarantined=quarantined, invalid_values=invalid_values,
+                          rows_by_reader={"native": native_rows,
+                                          "python": table.num_rows - native_rows})

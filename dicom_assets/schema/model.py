@@ -56,3 +56,5 @@ class ConvertedBatch:
     table: pa.Table
     quarantined: list[QuarantinedInstance] = field(default_factory=list)
     invalid_values: int = 0  # values nulled because they did not read as their VR
+    # Rows per reader: "native" (the shredder) and "python" (parsed dicts); see schema/mixed.py.
+    rows_by_reader: dict[str, int] = field(default_factory=dict)

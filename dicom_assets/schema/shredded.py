@@ -6,7 +6,8 @@ without copying values, so :mod:`finish` types them exactly as it types arrays A
 Python dicts. Where the reference reader would treat a column differently (a refused VR or an
 item cap on a sequence, a sequence without typed fields), the column is read from its elements
 instead, each parsed from its byte span in the payload. A payload the shredder cannot take
-exactly sends the whole batch to the Python path (:class:`NotShreddable`).
+exactly is set aside (:attr:`Shredded.set_aside`, with the reason) and converted by the Python
+path alone; the rest of the batch stays native (see :mod:`mixed`).
 """
 
 from __future__ import annotations
@@ -35,8 +36,12 @@ _CARRIER_CODES = {"str": TEXT, "date": TEXT, "time": TEXT, "datetime": TEXT,
 _RAW_NAMES = ["vr", "Value", "InlineBinary"]
 
 
+# The shredder's offsets are int32: the payloads of one call stay under 2 GiB together.
+SHRED_BATCH_BYTES = 2**31 - 1
+
+
 class NotShreddable(Exception):
-    """The batch needs the Python path; the message says why (for the debug log)."""
+    """The native shredder is not built: the batch needs the Python path."""
 
 
 def available() -> bool:
@@ -110,19 +115,22 @@ def _per_element(column: dict, name: str) -> pa.Array:
 
 
 class Shredded:
-    """The elements of one batch of payloads (``None`` = no metadata), shredded natively."""
+    """The elements of a batch of payloads (``None`` = no metadata) that the shredder read.
+
+    ``set_aside`` lists ``(index, reason)`` of the payloads it left to the Python path; rows
+    here are the other payloads, in order (``kept`` holds their indices in ``payloads``).
+    """
 
     def __init__(self, payloads: list[bytes | None], options: ConversionOptions) -> None:
         if _shredder is None:
             raise NotShreddable("the native shredder is not built")
-        result = _shredder.shred(payloads, _kind_of(options))
-        if isinstance(result, str):
-            raise NotShreddable(result)
-        self.columns, self._metadata, self._metadata_offsets = result
-        self.payloads = payloads
+        self.columns, self._metadata, self._metadata_offsets, self.set_aside = _shredder.shred(
+            payloads, _kind_of(options))
+        aside = {index for index, _ in self.set_aside}
+        self.kept = [i for i in range(len(payloads)) if i not in aside]
+        self.payloads = [payloads[i] for i in self.kept] if aside else payloads
         self.options = options
-        self.n = len(payloads)
-        self.odd_keys: set[Any] = set()  # the shredder takes canonical keys only
+        self.n = len(self.payloads)
         self._raws: dict[str, pa.StructArray] = {}
         self.children: dict[int, list[int]] = {}
         self.top: dict[str, int] = {}
@@ -131,6 +139,10 @@ class Shredded:
                 self.top[column["key"]] = index
             else:
                 self.children.setdefault(column["parent"], []).append(index)
+        # Keys are canonical once decoded; odd: a "Value" that is not an array (private tags;
+        # typed ones are set aside), which the reference rendering reads as the Python path.
+        self.odd_keys: set[Any] = {column["key"] for column in self.columns
+                                   if column["parent"] < 0 and column["odd"]}
 
     @property
     def keys(self) -> list[str]:

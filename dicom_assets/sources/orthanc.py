@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dicom_assets.config import setting_value
+from dicom_assets.config import value_of
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc_files import instance_metadata_from_file
@@ -92,6 +92,13 @@ def _create_entry(
 class OrthancChangeFeed:
     """The :class:`~dicom_assets.sources.entries.ChangeFeed` of an Orthanc server."""
 
+    # What its sequence numbers count, for people reading the lag (observability.py).
+    sequence_meaning = (
+        "Orthanc's change numbers (/changes Seq), which count every Orthanc event (new "
+        "patient, study, series, stable study/series...); only NewInstance changes are synced, "
+        "so the feed's last number can be ahead of the lake's with 0 changes behind"
+    )
+
     def __init__(
         self,
         dicomweb_url: str,
@@ -102,7 +109,7 @@ class OrthancChangeFeed:
         self.orthanc_url = orthanc_url.rstrip("/")
         self.session = session or CountingSession()
         self.dicomweb_url = dicomweb_url.rstrip("/")
-        self.batch_size = batch_size or int(setting_value("DICOM_BATCH_SIZE"))
+        self.batch_size = batch_size or value_of("DICOM_BATCH_SIZE")
         # DICOM JSON documents received from the server (series-level calls count every
         # instance of the answer): the cost that must stay below twice the changes synced.
         self.metadata_documents = 0

@@ -14,9 +14,9 @@ import pyarrow.compute as pc
 import pytest
 from dagster import AssetCheckSeverity, DagsterInstance
 
-from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.partitions import window_folder
+from dicom_assets.wiring import build_resources
 from dicom_assets_tests.checks.lake_sync import (
     append_rows,
     evaluations,

@@ -85,8 +85,9 @@ class Deployment:
 def deployment(tmp_path_factory, postgres_database) -> Iterator[Deployment]:
     workdir = tmp_path_factory.mktemp("topology")
     lake, warehouse = workdir / "lake", workdir / "warehouse.duckdb"
-    # Partitions from yesterday on: the UI lists tens of windows, not two years of them.
-    start = f"{datetime.now(UTC) - timedelta(days=1):%Y-%m-%d}-00:00"
+    # Partitions start where the data starts, as in the demo (the hour before, which the
+    # backfill test also materializes): the asset page shows its windows mostly filled.
+    start = partition_key_of(datetime.now(UTC) - timedelta(hours=1))
     with OrthancServer(workdir / "orthanc") as orthanc:
         topology = DeployedTopology(
             workdir,
@@ -282,3 +283,48 @@ def test_backfill_launched_from_the_ui_succeeds(deployment, tmp_path):
     rows_after = wait_until_synced(deployment, tmp_path)
     assert_exactly_the_stored_instances(rows_after, deployment.stored_sop_uids)
     assert sorted(r[:3] for r in rows_after) == sorted(r[:3] for r in rows_before)
+
+
+def test_the_asset_page_shows_filled_partitions_and_the_lag(deployment, tmp_path):
+    """What a new user sees first: windows mostly filled (not "0% filled, 16,806 partitions"),
+    and how far the lake is behind the feed, in words, on the asset's pages."""
+    from playwright.sync_api import expect, sync_playwright
+
+    topology = deployment.topology
+    if not deployment.stored_sop_uids:  # running this test alone
+        deployment.store_study(5)
+    wait_until_synced(deployment, tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-dev-shm-usage", "--disable-extensions"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=partitions")
+            materialized = page.get_by_text(re.compile(r"^Materialized \(\d+\)$"))
+            expect(materialized.first).to_be_visible(timeout=UI_TIMEOUT_MS)
+            filled = int(re.search(r"\d+", materialized.first.inner_text()).group())
+            missing_label = page.get_by_text(re.compile(r"^Missing \(\d+\)$"))
+            missing = (
+                int(re.search(r"\d+", missing_label.first.inner_text()).group())
+                if missing_label.count()
+                else 0
+            )
+            assert filled >= 1 and filled >= missing, (filled, missing)
+            page.screenshot(path=str(ARTIFACTS / "asset-partitions.png"), full_page=True)
+
+            # The lag, in words, on the asset's checks: seconds and changes behind, and what
+            # the numbers count (Orthanc numbers every event, not only instances).
+            page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=checks")
+            page.get_by_text("freshness", exact=True).first.click()
+            lag = page.get_by_text(re.compile(r"s behind, \d+\+? changes behind"))
+            expect(lag.first).to_be_visible(timeout=UI_TIMEOUT_MS)
+            expect(page.get_by_text(re.compile("Orthanc's change numbers")).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "asset-lag.png"), full_page=True)
+        finally:
+            browser.close()

@@ -87,6 +87,7 @@ def test_the_native_shredder_skips_per_frame_groups_too():
     metadata = enhanced_mr(FRAMES)
     payload = orjson.dumps(metadata)
     shredded = Shredded([payload], ConversionOptions())
+    assert shredded.set_aside == []
     buffered = sum(len(b) for column in shredded.columns for value in column.values()
                    for b in (value if isinstance(value, tuple) else (value,))
                    if isinstance(b, bytes))

@@ -120,7 +120,7 @@ def synced(tmp_path_factory) -> list[tuple[Path, pydicom.Dataset, dict[str, Any]
                     requests.delete(f"{orthanc.url}/instances/{answer['ID']}", timeout=30)
     documents = [document for _, _, document in stored]
     assert all(isinstance(d.metadata, bytes) for d in documents)
-    Shredded([d.metadata for d in documents], ConversionOptions())  # the native path takes them
+    assert Shredded([d.metadata for d in documents], ConversionOptions()).set_aside == []
     # One batch for the whole corpus: columns and sequence structs are the union of all files.
     batch = convert_entries([
         entry_for(d.metadata, i, uids=(d.study_uid, d.series_uid, d.sop_uid))

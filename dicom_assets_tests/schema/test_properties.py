@@ -1,6 +1,7 @@
 """Random and hostile DICOM JSON: the converter never raises and never loses an instance."""
 
 import json
+import math
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -99,7 +100,8 @@ TEXTS = st.sampled_from(["20261124", "20261341", "2026.11.24", "", " ", "CT ", "
                          "11111111", "15821014", "15821015", "18991231235959.999999",
                          "19000101003000+0100"]) | st.text(max_size=8)
 NUMBERS = (st.integers(min_value=-(2**60), max_value=2**60) | st.floats(allow_nan=False)
-           | st.sampled_from([0, 1, 5.0, 1.5, 2**53, -(2**53) - 1, 65535]))
+           | st.sampled_from([0, 1, 5.0, 1.5, 2**53, -(2**53) - 1, 65535, -0.0, 0.0, 1.5e-30,
+                              1e22, 1e23, 0.30000000000000004, 123456789012345.5]))
 TEXT_TAGS = ["00080020", "00080030", "0008002A", "00080060", "00080008", "00181020", "00100020",
              "00080018", "00200052", "00091010", "00431001", "00080000"]
 NUMBER_TAGS = ["00280030", "00280010", "00200013", "00180050", "00280106", "00200032",
@@ -118,7 +120,10 @@ def plausible(items: st.SearchStrategy) -> st.SearchStrategy:
                                             ("Alphabetic", "Ideographic", "Phonetic")}))))
     sequence = st.tuples(st.sampled_from(["00081140", "0040A730", "00400275"]),
                          element("SQ", items))
-    return st.lists(text | number | name | sequence, max_size=8).map(dict)
+    # What a server may write instead of an array: the Python path decides what it means.
+    odd = st.tuples(st.sampled_from(TEXT_TAGS + NUMBER_TAGS), st.fixed_dictionaries(
+        {"vr": st.sampled_from(["LO", "DS"]), "Value": TEXTS | NUMBERS | st.none()}))
+    return st.lists(text | number | name | sequence | odd, max_size=8).map(dict)
 
 
 PLAUSIBLE = st.recursive(plausible(st.nothing()), plausible, max_leaves=25)
@@ -134,3 +139,63 @@ def test_vectorised_path_equals_reference_on_plausible_json(payloads):
     assert fast.table.schema == reference.table.schema
     assert fast.table.to_pylist() == reference.table.to_pylist()
     pq.write_table(fast.table, pa.BufferOutputStream())
+
+
+# Spellings of the same JSON: escaped characters in names and texts, numbers with exponents,
+# "-0", whitespace between tokens. Both readers must give each spelling one meaning.
+WHITESPACE = st.sampled_from(["", "", "", " ", "\n ", "\t", "\r\n"])
+
+
+@st.composite
+def spelled(draw: st.DrawFn, value: object) -> bytes:
+    """``value`` as JSON text, spelled differently at each drawing."""
+    def ws() -> str:
+        return draw(WHITESPACE)
+
+    def string(text: str) -> str:
+        out = []
+        for char in text:
+            code = ord(char)
+            if char in '"\\' or code < 0x20 or 0xD800 <= code <= 0xDFFF or draw(
+                    st.integers(0, 7)) == 0:
+                if code > 0xFFFF:
+                    code -= 0x10000
+                    out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04X}")
+                else:
+                    out.append(f"\\u{code:04x}" if draw(st.booleans()) else f"\\u{code:04X}")
+            else:
+                out.append(char)
+        return '"' + "".join(out) + '"'
+
+    def number(n: float) -> str:
+        if isinstance(n, bool) or not isinstance(n, (int, float)):
+            raise TypeError(n)
+        if isinstance(n, int):
+            return "-0" if n == 0 and draw(st.booleans()) else str(n)
+        text = repr(n)
+        if not math.isfinite(n):
+            return "null"  # as orjson writes them
+        if "e" in text or not draw(st.booleans()):
+            return text
+        whole, _, fraction = text.partition(".")  # -12.5 -> -125e-1, exactly the same number
+        sign = "-" if whole.startswith("-") else ""
+        digits = (whole.lstrip("-") + fraction).lstrip("0") or "0"
+        return f"{sign}{digits}{draw(st.sampled_from(['e', 'E']))}-{len(fraction)}"
+
+    def spell(v: object) -> str:
+        if v is None:
+            return "null"
+        if v is True or v is False:
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return string(v)
+        if isinstance(v, (int, float)):
+            return number(v)
+        if isinstance(v, dict):
+            members = [ws() + string(k) + ws() + ":" + ws() + spell(x) + ws() for k, x in v.items()]
+            return "{" + ",".join(members) + "}"
+        if isinstance(v, list):
+            return "[" + ",".join(ws() + spell(x) + ws() for x in v) + "]"
+        raise TypeError(type(v))
+
+    return (ws() + spell(value) + ws()).encode("utf-8")

@@ -1,6 +1,7 @@
 """The native shredder (metadata as JSON bytes) gives the same tables as the Python path."""
 
 import json
+import os
 
 import orjson
 import pyarrow as pa
@@ -12,12 +13,14 @@ from hypothesis import strategies as st
 from dicom_assets.schema import ConversionOptions, convert_entries
 from dicom_assets.schema.entries import metadata_json
 from dicom_assets.schema.portable import non_portable_fields
-from dicom_assets.schema.shredded import NotShreddable, Shredded, available
+from dicom_assets.schema.shredded import Shredded, available
 from dicom_assets_tests.schema.feed_entries import entry_for
-from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE
+from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE, spelled
 
 UIDS = ("1.2.3", "1.2.3.4", "1.2.3.4.5")
 PYTHON_PATH = ConversionOptions(native=False)
+# Under the sanitizers (fuzz/test_sanitized.py) each example costs several times more.
+EXAMPLES = 300 // (4 if os.environ.get("DICOM_ASSETS_SANITIZED") else 1)
 
 
 def as_bytes(payload, indent: bool = False) -> bytes | None:
@@ -49,13 +52,21 @@ def assert_same_as_python_path(payloads: list[bytes | None]) -> None:
     assert non_portable_fields(native.table.schema) == []
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PLAUSIBLE | st.none(), max_size=8), st.booleans())
 def test_plausible_json_converts_as_the_python_path(payloads, indent):
     assert_same_as_python_path([as_bytes(p, indent) for p in payloads])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_spelling_of_plausible_json_converts_as_the_python_path(data):
+    # Escaped names and texts, exponents, "-0", whitespace: one meaning on both paths.
+    payloads = data.draw(st.lists(PLAUSIBLE | st.none(), max_size=6))
+    assert_same_as_python_path([None if p is None else data.draw(spelled(p)) for p in payloads])
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PAYLOADS, max_size=6))
 def test_hostile_json_converts_as_the_python_path(payloads):
     encoded = []
@@ -75,7 +86,7 @@ def test_the_shredder_is_built():
 def test_realistic_instances_take_the_native_path(synthetic_metadata, pydicom_metadata):
     # Not a fallback in disguise: every realistic payload is read natively.
     for metadata in [*synthetic_metadata, *pydicom_metadata]:
-        Shredded([orjson.dumps(metadata)], ConversionOptions())
+        assert Shredded([orjson.dumps(metadata)], ConversionOptions()).set_aside == []
     assert_same_as_python_path([orjson.dumps(m) for m in synthetic_metadata])
     assert_same_as_python_path([orjson.dumps(m) for m in pydicom_metadata])
 
@@ -91,9 +102,16 @@ def test_realistic_instances_take_the_native_path(synthetic_metadata, pydicom_me
     (b'[]', "not a JSON object"),
 ])
 def test_what_the_shredder_leaves_to_the_python_path(payload, reason):
-    with pytest.raises(NotShreddable, match=reason):
-        Shredded([payload], ConversionOptions())
-    assert_same_as_python_path([payload, b'{"00080060": {"vr": "CS", "Value": ["CT"]}}'])
+    plain = b'{"00080060": {"vr": "CS", "Value": ["CT"]}}'
+    source = Shredded([plain, payload, plain], ConversionOptions())
+    assert [index for index, _ in source.set_aside] == [1]
+    assert reason in source.set_aside[0][1]
+    assert source.kept == [0, 2] and source.n == 2  # the others stay native
+    assert_same_as_python_path([plain, payload, plain])
+    batch = convert_entries([entry_for(p, sequence=i, uids=UIDS)
+                             for i, p in enumerate([plain, payload, plain])])
+    assert batch.rows_by_reader["native"] == 2
+    assert batch.rows_by_reader["python"] == batch.table.num_rows - 2
 
 
 def test_metadata_is_the_payload_without_insignificant_whitespace():
@@ -114,7 +132,7 @@ def test_private_creators_are_read_natively_as_the_python_path_reads_them(creato
     odd = {"00090010": {"vr": "LO", **({} if creator_value is None else {"Value": creator_value})},
            "00091001": {"vr": "DS", "Value": [1.5]}}
     payloads = [orjson.dumps(other), orjson.dumps(odd), orjson.dumps({})]
-    Shredded(payloads, ConversionOptions())  # native, not a fallback
+    assert Shredded(payloads, ConversionOptions()).set_aside == []  # native, not a fallback
     assert_same_as_python_path(payloads)
     row = convert_entries([entry_for(payloads[1], uids=UIDS)]).table.to_pylist()[0]
     first = (creator_value or [None])[0]

@@ -8,7 +8,6 @@ import requests
 from dagster import build_sensor_context, materialize
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
-from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.resources import LakeResource
 from dicom_assets.sensors import SensorCursor, dicom_change_feed_sensor
@@ -18,6 +17,7 @@ from dicom_assets.sources.reconcile import (
     lake_order_key,
     reconcile_orthanc,
 )
+from dicom_assets.wiring import build_resources
 
 
 def sync(resources: dict, cursor: str | None) -> str:
