@@ -1,6 +1,6 @@
 """The native extensions built with AddressSanitizer and UndefinedBehaviorSanitizer.
 
-``build()`` compiles ``_shredder`` and ``_temporal`` with ``-O1 -g -fsanitize=address,undefined
+``build()`` compiles ``_shredder``, ``_temporal`` and the de-identification pass ``_deid`` with ``-O1 -g -fsanitize=address,undefined
 -fno-omit-frame-pointer`` into ``build/asan/`` (setup.py's ``-O3`` build stays untouched);
 ``install()`` loads them in place of the regular ones, in a Python started by ``environment()``
 (libasan and libubsan preloaded, ``PYTHONMALLOC=malloc`` so every object is its own heap block).
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT / "dicom_assets" / "schema"
+PACKAGE = ROOT / "dicom_assets"
+SCHEMA = PACKAGE / "schema"
 SANITIZERS = {"asan": "address,undefined", "ubsan": "undefined"}
 FLAGS = [
     "-O1",
@@ -35,11 +36,13 @@ FLAGS = [
     "-fPIC",
     "-shared",
 ]
+# module -> (its package, its sources under dicom_assets/)
 EXTENSIONS = {
-    "_shredder": ["_shredder.c", "_split.c"],
-    "_temporal": ["_temporal.c"],
+    "_shredder": ("schema", ["schema/_shredder.c", "schema/_split.c"]),
+    "_temporal": ("schema", ["schema/_temporal.c"]),
+    "_deid": ("deid", ["deid/_deid.c"]),
 }
-HEADERS = ["_json.h", "_split.h"]
+HEADERS = ["schema/_json.h", "schema/_split.h"]
 # Sanitizer reports: any of these in a run's output is a finding.
 REPORT_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -62,10 +65,10 @@ def module_path(name: str, kind: str = "asan") -> Path:
 def build(kind: str = "asan") -> Path:
     """Compiles the sanitized extensions when their sources changed; returns the folder."""
     include = sysconfig.get_paths()["include"]
-    for name, sources in EXTENSIONS.items():
+    for name, (_, sources) in EXTENSIONS.items():
         target = module_path(name, kind)
         target.parent.mkdir(parents=True, exist_ok=True)
-        inputs = [SCHEMA / s for s in sources + HEADERS]
+        inputs = [PACKAGE / s for s in sources + HEADERS]
         if target.exists() and target.stat().st_mtime > max(p.stat().st_mtime for p in inputs):
             continue
         subprocess.run(
@@ -74,7 +77,8 @@ def build(kind: str = "asan") -> Path:
                 f"-fsanitize={SANITIZERS[kind]}",
                 *FLAGS,
                 f"-I{include}",
-                *(str(SCHEMA / s) for s in sources),
+                f"-I{SCHEMA}",
+                *(str(PACKAGE / s) for s in sources),
                 "-o",
                 str(target),
             ],
@@ -102,7 +106,12 @@ def environment(kind: str = "asan") -> dict[str, str]:
 # Offset of a bytes object's data from its address (CPython's PyBytesObject.ob_sval).
 _BYTES_DATA = sys.getsizeof(b"") - 1
 _poison = None
-CALLS = {"shred": 0, "split": 0, "temporal": 0}  # calls into the sanitized code, for the report
+CALLS = {
+    "shred": 0,
+    "split": 0,
+    "temporal": 0,
+    "deid": 0,
+}  # calls into the sanitized code, for the report
 
 
 def poisoned(data: Any) -> Any:
@@ -142,6 +151,19 @@ class _Shredder:
         return self._module.split_member(exact(body), member)
 
 
+class _Deid:
+    """The sanitized ``_deid``, poisoning the byte after every payload it reads."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def deidentify(self, payloads: Any, *arguments: Any) -> Any:
+        CALLS["deid"] += 1
+        for payload in payloads:
+            poisoned(payload)
+        return self._module.deidentify(payloads, *arguments)
+
+
 class _Temporal:
     """The sanitized ``_temporal``, reading Arrow's buffers from exact-size copies (Arrow's own
     allocator is not instrumented)."""
@@ -165,15 +187,17 @@ def install() -> None:
             raise RuntimeError("libasan is not preloaded")
         _poison = ctypes.CDLL(None).__asan_poison_memory_region
         _poison.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    from dicom_assets.deid import native
     from dicom_assets.schema import shredded, temporal
 
     modules = {}
-    for name in EXTENSIONS:
+    for name, (package, _) in EXTENSIONS.items():
         spec = importlib.util.spec_from_file_location(
-            f"dicom_assets.schema.{name}", module_path(name, kind)
+            f"dicom_assets.{package}.{name}", module_path(name, kind)
         )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         modules[name] = module
     shredded._shredder = _Shredder(modules["_shredder"])
     temporal._temporal = _Temporal(modules["_temporal"])
+    native._deid = _Deid(modules["_deid"])

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from dicom_assets.schema import ConversionOptions, convert_entries, shredded, temporal
 from dicom_assets.sources.wado_metadata import IDENTIFIERS, first_text
+from dicom_assets_tests.deid.fuzz_deid import deid
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 SEPARATOR = b"\x1e"  # never valid in JSON: splits one input into several payloads
@@ -167,4 +168,5 @@ TARGETS = {
     "split_member": split_member,
     "temporal": temporal_kernel,
     "convert": convert,
+    "deid": deid,
 }

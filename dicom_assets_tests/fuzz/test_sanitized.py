@@ -12,6 +12,8 @@ INNER_TESTS = [
     "dicom_assets_tests/fuzz/test_corpus.py",
     "dicom_assets_tests/schema/test_shredded.py",
     "dicom_assets_tests/schema/test_shredded_regressions.py",
+    "dicom_assets_tests/deid/test_native.py",
+    "dicom_assets_tests/deid/test_fuzz_deid.py",
 ]
 
 
@@ -46,6 +48,7 @@ def test_corpus_and_property_tests_are_clean_under_sanitizers():
     assert not reports, output[-8000:]
     assert run.returncode == 0, output[-8000:]
     called = re.search(
-        r"sanitized extensions called: shred (\d+), split (\d+), temporal (\d+)", run.stdout
+        r"sanitized extensions called: shred (\d+), split (\d+), temporal (\d+), deid (\d+)",
+        run.stdout,
     )
     assert called and all(int(n) > 0 for n in called.groups()), run.stdout[-2000:]
