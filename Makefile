@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv
 
-.PHONY: demo test test-fast query bench bench-delta bench-reconcile bench-schema bench-latency bootstrap bootstrap-test lint clean fuzz
+.PHONY: demo test test-fast query bench bench-delta bench-reconcile bench-schema bench-custom bench-latency bootstrap bootstrap-test lint clean fuzz
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -37,6 +37,9 @@ bench-reconcile: bootstrap
 
 bench-schema: bootstrap
 	$(UV) run python bench/bench_schema.py
+
+bench-custom: bootstrap
+	$(UV) run python bench/bench_custom.py
 
 # Fuzzing of the native JSON code (docs/security.md): each target for FUZZ_SECONDS, sanitized.
 # atheris is added for this run only (pinned; not in the lock: make test needs no atheris).

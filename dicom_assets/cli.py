@@ -2,6 +2,8 @@
 
 ``dicom-assets synapse-sql`` prints the T-SQL script that the ``dicom_external_tables`` asset runs
 on Synapse serverless, for a given lake, so that DBAs can review it or run it themselves.
+``dicom-assets check-templates <folder>`` validates a folder of custom-table templates the way
+loading the definitions does, naming file, line and reason of every problem.
 """
 
 from __future__ import annotations
@@ -56,6 +58,15 @@ def _parser() -> argparse.ArgumentParser:
         default=MAX_EXTERNAL_TABLE_COLUMNS,
         help=f"external table column limit (default {MAX_EXTERNAL_TABLE_COLUMNS})",
     )
+    check = commands.add_parser(
+        "check-templates",
+        help="validate a folder of custom-table templates (<name>.yaml)",
+        description="Validate every <name>.yaml template of a folder as loading the definitions "
+        "does (DICOM_CUSTOM_SCHEMAS); print file:line: reason for each problem.",
+    )
+    check.add_argument(
+        "folder", nargs="?", help="folder of templates (default: DICOM_CUSTOM_SCHEMAS)"
+    )
     migrate = commands.add_parser(
         "migrate-lake",
         help="convert a lake of the previous version (Parquet folders) into the Delta table",
@@ -76,6 +87,22 @@ def _parser() -> argparse.ArgumentParser:
         "set it once when deploying, so the partitions start where the data starts.",
     )
     return parser
+
+
+def check_templates(arguments: argparse.Namespace) -> str:
+    """A summary of the folder's valid templates; ``TemplateError`` lists the problems."""
+    from dicom_assets.custom import load_templates
+
+    folder = arguments.folder or setting_value("DICOM_CUSTOM_SCHEMAS")
+    if not folder:
+        raise ValueError("name a folder of templates, or set DICOM_CUSTOM_SCHEMAS")
+    templates = load_templates(Path(folder).expanduser())
+    lines = [
+        f"{t.name}: {len(t.columns)} columns"
+        + (f", where {', '.join(c.keyword for c in t.conditions)}" if t.conditions else "")
+        for t in templates
+    ]
+    return "\n".join(lines + [f"{len(templates)} templates OK"]) + "\n"
 
 
 def migrate(arguments: argparse.Namespace) -> str:
@@ -144,18 +171,38 @@ def synapse_sql(arguments: argparse.Namespace) -> str:
         columns, total_rows = read_table_schema(lake)
     if total_rows == 0 and not columns:
         raise ValueError(f"no Delta table at {lake.url_of(lake.dicom_root())}: sync first")
-    return render_script(build_synapse_script(columns, config))
+    statements = build_synapse_script(columns, config)
+    return render_script(statements + _custom_statements(lake, config))
+
+
+def _custom_statements(lake: LakeResource, config) -> list:
+    """The custom tables' objects (DICOM_CUSTOM_SCHEMAS) whose Delta tables exist already."""
+    from dicom_assets.assets.custom_tables import load_custom_templates
+    from dicom_assets.custom.lake_io import custom_table
+    from dicom_assets.sql.synapse_custom import custom_statements
+
+    templates = load_custom_templates(setting_value("DICOM_CUSTOM_SCHEMAS"))
+    with lake.storage_errors():
+        written = [t for t in templates if custom_table(lake, t.name).open_if_exists()]
+    return custom_statements(config, written)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from dicom_assets.custom import TemplateError
+
     arguments = _parser().parse_args(argv)
     try:
         if arguments.command == "synapse-sql":
             sys.stdout.write(synapse_sql(arguments))
+        elif arguments.command == "check-templates":
+            sys.stdout.write(check_templates(arguments))
         elif arguments.command == "migrate-lake":
             sys.stdout.write(migrate(arguments))
         elif arguments.command == "partitions-start":
             sys.stdout.write(partitions_start())
+    except TemplateError as error:
+        print(error, file=sys.stderr)
+        return 1
     except (ValueError, SettingError) as error:
         print(f"dicom-assets {arguments.command}: {error}", file=sys.stderr)
         return 2

@@ -200,6 +200,12 @@ def deid_options(value: str, environ: Mapping[str, str]) -> str:
 deid_options.reads_environ = True  # type: ignore[attr-defined]
 
 
+def templates_folder(value: str) -> str:
+    if not resolve_local_path(value).is_dir():
+        raise ValueError("no such folder")
+    return value
+
+
 def min_length(characters: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         if len(value) < characters:
@@ -292,6 +298,10 @@ SETTINGS: dict[str, Setting] = {
                 "a secret of at least 32 characters, e.g. from "
                 "python -c 'import secrets; print(secrets.token_urlsafe(48))'", secret=True,
                 required_when=lambda get: get("DICOM_DEIDENTIFY").lower() == "basic"),
+        # Custom tables (docs/custom-tables.md): the templates themselves are validated by
+        # definitions.py (file:line: reason, as dicom-assets check-templates prints them).
+        Setting("DICOM_CUSTOM_SCHEMAS", None, templates_folder,
+                "a folder of <name>.yaml templates (docs/custom-tables.md)"),
         # Lake maintenance (lake/maintenance.py): vacuum keeps unreferenced files this long, so a
         # reader holding an older snapshot still reads it; a day partition with this many small
         # files is compacted.

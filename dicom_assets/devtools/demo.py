@@ -137,6 +137,9 @@ def main() -> int:
             "ORTHANC_URL": orthanc.url,
             "DICOM_PARTITIONS_START": partitions_start(orthanc),
             "PYTHONWARNINGS": "ignore",  # Dagster's beta/preview notices: in data/dagster.log
+            # The example custom tables (docs/custom-tables.md), unless the user chose a folder.
+            "DICOM_CUSTOM_SCHEMAS": os.environ.get("DICOM_CUSTOM_SCHEMAS")
+            or str(PROJECT_ROOT / "examples" / "custom_schemas"),
         }
         log = data / "dagster.log"
         print(f"Partitions start at {env['DICOM_PARTITIONS_START']} UTC (Orthanc's first change)")

@@ -157,21 +157,35 @@ def _file_format(config: SynapseConfig) -> SynapseStatement:
     )
 
 
-def _schema(config: SynapseConfig) -> SynapseStatement:
-    exists = f"SCHEMA_ID({quote_literal(config.schema)}) IS NOT NULL"
+def schema_statement(schema: str) -> SynapseStatement:
+    exists = f"SCHEMA_ID({quote_literal(schema)}) IS NOT NULL"
     # CREATE SCHEMA must open its batch, hence EXEC: the name is quoted, then the whole text.
-    create = quote_literal(f"CREATE SCHEMA {quote_identifier(config.schema)}")
+    create = quote_literal(f"CREATE SCHEMA {quote_identifier(schema)}")
     return SynapseStatement(
         kind="schema",
-        name=config.schema,
-        sql=f"IF SCHEMA_ID({quote_literal(config.schema)}) IS NULL\n    EXEC ({create});",
+        name=schema,
+        sql=f"IF SCHEMA_ID({quote_literal(schema)}) IS NULL\n    EXEC ({create});",
         probe=_exists_probe(exists),
         desired_state=PRESENT,
     )
 
 
+def _schema(config: SynapseConfig) -> SynapseStatement:
+    return schema_statement(config.schema)
+
+
 def _external_table(config: SynapseConfig, columns: list[TableColumn]) -> SynapseStatement:
-    table = quote_qualified(config.schema, "instances")
+    return external_table_statement(
+        config, config.schema, "instances", config.instances_location, columns
+    )
+
+
+def external_table_statement(
+    config: SynapseConfig, schema: str, name: str, location: str, columns: list[TableColumn]
+) -> SynapseStatement:
+    """An external table over the Delta table at ``location`` (relative to the data source),
+    re-created when its columns differ from ``columns``."""
+    table = quote_qualified(schema, name)
     signature = table_signature(columns)
     definitions = ",\n        ".join(
         f"{quote_identifier(column.name)} {column.sql_type}" for column in columns
@@ -189,13 +203,13 @@ IF OBJECT_ID({quote_literal(table)}) IS NULL
         {definitions}
     )
     WITH (
-        LOCATION = {quote_literal(config.instances_location)},
+        LOCATION = {quote_literal(location)},
         DATA_SOURCE = {quote_identifier(config.data_source_name)},
         FILE_FORMAT = {quote_identifier(config.file_format_name)}
     );"""
     return SynapseStatement(
         kind="external_table",
-        name=f"{config.schema}.instances",
+        name=f"{schema}.{name}",
         sql=sql,
         probe=signature_query(table) + ";",
         desired_state=signature,
@@ -204,7 +218,12 @@ IF OBJECT_ID({quote_literal(table)}) IS NULL
 
 
 def _view(config: SynapseConfig, name: str, sql: str, mark: str) -> SynapseStatement:
-    view = quote_literal(quote_qualified(config.schema, name))
+    return view_statement(config.schema, name, sql, mark)
+
+
+def view_statement(schema: str, name: str, sql: str, mark: str) -> SynapseStatement:
+    """``CREATE OR ALTER VIEW`` ``sql``, skipped when the view carries fingerprint ``mark``."""
+    view = quote_literal(quote_qualified(schema, name))
     probe = (
         f"SELECT CASE WHEN OBJECT_ID({view}) IS NULL THEN NULL\n"
         f"            WHEN CHARINDEX({quote_literal(FINGERPRINT_MARKER + mark)}, "
@@ -212,7 +231,7 @@ def _view(config: SynapseConfig, name: str, sql: str, mark: str) -> SynapseState
         "            ELSE N'outdated' END;"
     )
     return SynapseStatement(
-        kind="view", name=f"{config.schema}.{name}", sql=sql, probe=probe, desired_state=mark
+        kind="view", name=f"{schema}.{name}", sql=sql, probe=probe, desired_state=mark
     )
 
 
@@ -222,6 +241,19 @@ def build_synapse_script(
     """The ordered statements for a lake with these columns (see ``read_lake_schema``)."""
     selection = select_synapse_columns(columns, config)
     statements = [
+        *prelude_statements(config),
+        _schema(config),
+        _external_table(config, selection.columns),
+    ]
+    for name, sql, mark in view_definitions(config.schema, selection.columns):
+        statements.append(_view(config, name, sql, mark))
+    return statements
+
+
+def prelude_statements(config: SynapseConfig) -> list[SynapseStatement]:
+    """Database, its context, master key, credential, data source and file format: what every
+    external table of the lake needs first."""
+    return [
         _database(config),
         SynapseStatement(
             kind="context", name=config.database, sql=f"USE {quote_identifier(config.database)};"
@@ -230,12 +262,7 @@ def build_synapse_script(
         _credential(config),
         _data_source(config),
         _file_format(config),
-        _schema(config),
-        _external_table(config, selection.columns),
     ]
-    for name, sql, mark in view_definitions(config.schema, selection.columns):
-        statements.append(_view(config, name, sql, mark))
-    return statements
 
 
 def select_synapse_columns(columns: list[LakeColumn], config: SynapseConfig) -> ColumnSelection:

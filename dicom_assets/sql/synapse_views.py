@@ -41,8 +41,13 @@ def _with_fingerprint(header: str, body: str) -> tuple[str, str]:
 
 
 def current_instances_view(schema: str, columns: list[TableColumn]) -> tuple[str, str]:
+    return current_view(schema, "instances", "current_instances", columns)
+
+
+def current_view(schema: str, table: str, view: str, columns: list[TableColumn]) -> tuple[str, str]:
+    """The latest row per SOP instance of ``schema.table``, deleted instances excluded."""
     names = ",\n       ".join(quote_identifier(column.name) for column in columns)
-    header = f"CREATE OR ALTER VIEW {quote_qualified(schema, 'current_instances')}\nAS"
+    header = f"CREATE OR ALTER VIEW {quote_qualified(schema, view)}\nAS"
     # Reconciliation's delete rows carry -(sequence of the create they end): by absolute value
     # they rank with that create, and the delete wins the tie; a later re-create outranks both.
     body = f"""-- The latest change per SOP instance wins; an instance whose latest change is a delete is gone.
@@ -52,7 +57,7 @@ FROM (
            ROW_NUMBER() OVER (
                PARTITION BY [SOPInstanceUID] ORDER BY ABS([_sequence]) DESC, [_sequence] ASC
            ) AS [_latest]
-    FROM {quote_qualified(schema, "instances")}
+    FROM {quote_qualified(schema, table)}
 ) AS [ranked]
 WHERE [_latest] = 1 AND [_action] <> {quote_ascii_literal("delete")};"""
     return _with_fingerprint(header, body)

@@ -1,0 +1,92 @@
+"""Writing a custom table's rows for a range of windows as one Delta commit.
+
+The rows of ``[start, end)`` (by ``_timestamp``, which is what puts a change-log row in its
+window) replace that range's previous rows in one predicate overwrite: readers see the old rows
+or the new ones, never both. The rows are streamed into the commit, so a year's backfill holds
+one batch at a time. A template edited to add a column merges it into the table (older windows
+read null there until they are re-materialized); a column whose type changed is refused with the
+way out, because Delta would otherwise cast the new values into the old type silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from dicom_assets.lake.schema_guard import LakeSchemaConflict, check_schema
+from dicom_assets.lake.writer import MAX_COMMIT_RETRIES, DeltaLocation
+from dicom_assets.schema.portable import check_portable
+
+
+class SchemaConflict(ValueError):
+    """The template gives a column a type other than the one the table already has."""
+
+
+@dataclass
+class WriteSummary:
+    rows: int = 0
+    version: int = -1
+    null_counts: dict[str, int] | None = None
+
+
+def _utc_literal(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def window_predicate(start: dt.datetime, end: dt.datetime) -> str:
+    """The Delta predicate selecting the rows of ``[start, end)``."""
+    return f"_timestamp >= '{_utc_literal(start)}' AND _timestamp < '{_utc_literal(end)}'"
+
+
+def _check_types(table: DeltaTable | None, schema: pa.Schema, shown: str) -> None:
+    """The lake's own guard (one rule for every table), with the way out for a template."""
+    try:
+        check_schema(table.schema().to_arrow() if table is not None else None, schema, shown)
+    except LakeSchemaConflict as error:
+        raise SchemaConflict(
+            f"{error} The template changed the type of a column: give the column a new name, or "
+            "delete the table's folder and re-materialize (backfill) every window."
+        ) from None
+
+
+def write_windows(
+    location: DeltaLocation,
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    start: dt.datetime,
+    end: dt.datetime,
+    shown: str,
+    description: str = "",
+) -> WriteSummary:
+    """Replace the rows of ``[start, end)`` in the Delta table at ``location`` with ``batches``
+    (``shown``: the table's address without secrets, for messages)."""
+    check_portable(schema)  # as the change log's writer: a type some reader cannot read, never
+    _check_types(location.open_if_exists(), schema, shown)
+    summary = WriteSummary(null_counts={f.name: 0 for f in schema})
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            summary.rows += batch.num_rows
+            for name, column in zip(batch.schema.names, batch.columns, strict=True):
+                summary.null_counts[name] += column.null_count  # type: ignore[index]
+            yield batch
+
+    window = f"{_utc_literal(start)}/{_utc_literal(end)}"
+    write_deltalake(
+        location.uri,
+        pa.RecordBatchReader.from_batches(schema, counted()),
+        mode="overwrite",
+        predicate=window_predicate(start, end),
+        schema_mode="merge",
+        storage_options=location.storage_options or None,
+        description=description or None,
+        commit_properties=CommitProperties(
+            custom_metadata={"dicom.windows": window}, max_commit_retries=MAX_COMMIT_RETRIES
+        ),
+    )
+    summary.version = location.open().version()
+    return summary
