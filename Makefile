@@ -15,7 +15,7 @@ bootstrap-test:
 demo: bootstrap
 	$(UV) run python -m dicom_assets.devtools.demo
 
-test: bootstrap-test
+test: bootstrap-test lint
 	$(UV) run pytest -q -ra --durations=15
 
 test-fast: bootstrap
@@ -51,7 +51,9 @@ fuzz: bootstrap-test
 bench-latency: bootstrap
 	$(UV) run python bench/bench_latency.py
 
-lint:
+# Style is enforced, not hoped for: make test runs this first.
+lint: bootstrap
+	$(UV) run ruff format --check dicom_assets dicom_assets_tests bench
 	$(UV) run ruff check dicom_assets dicom_assets_tests bench
 
 clean:

@@ -39,7 +39,9 @@ GOAL = 0.8
 def child_sync(orthanc_url: str, lake_url: str) -> dict:
     """Runs in its own process: full sync of every window with changes into ``lake_url``."""
     os.environ.update(
-        DICOM_SERVER_KIND="orthanc", DICOM_SERVER_URL=f"{orthanc_url}/dicom-web/", DICOM_LAKE_URL=lake_url
+        DICOM_SERVER_KIND="orthanc",
+        DICOM_SERVER_URL=f"{orthanc_url}/dicom-web/",
+        DICOM_LAKE_URL=lake_url,
     )
     from dagster import materialize
 
@@ -88,7 +90,10 @@ def raw_write(fs, path: str, megabytes: int) -> float:
     def chunks():
         for index in range(megabytes):
             yield pa.table(
-                {"n": list(range(index * 64, index * 64 + 64)), "payload": [os.urandom(2**14) for _ in range(64)]},
+                {
+                    "n": list(range(index * 64, index * 64 + 64)),
+                    "payload": [os.urandom(2**14) for _ in range(64)],
+                },
                 schema=schema,
             )
 
@@ -132,8 +137,12 @@ def raw_phase(azurite: AzuriteServer, tmp_path: Path, megabytes: int, rounds: in
     (tmp_path / "raw").mkdir()
     best = {"local": float("inf"), "azurite": float("inf")}
     for index in range(rounds):
-        best["local"] = min(best["local"], raw_write(local, f"{tmp_path}/raw/{index}.parquet", megabytes))
-        best["azurite"] = min(best["azurite"], raw_write(remote, f"{container}/{index}.parquet", megabytes))
+        best["local"] = min(
+            best["local"], raw_write(local, f"{tmp_path}/raw/{index}.parquet", megabytes)
+        )
+        best["azurite"] = min(
+            best["azurite"], raw_write(remote, f"{container}/{index}.parquet", megabytes)
+        )
     return {name: megabytes / seconds for name, seconds in best.items()}
 
 
@@ -154,17 +163,26 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-lake-") as tmp:
         tmp_path = Path(tmp)
-        with OrthancServer(tmp_path / "orthanc") as orthanc, AzuriteServer(tmp_path / "azurite") as azurite:
+        with (
+            OrthancServer(tmp_path / "orthanc") as orthanc,
+            AzuriteServer(tmp_path / "azurite") as azurite,
+        ):
             started = time.perf_counter()
             studies = load_corpus(orthanc, args.instances, args.per_series, args.series_per_study)
-            print(f"stored {sum(s.instance_count for s in studies)} instances in "
-                  f"{time.perf_counter() - started:.1f} s")
+            print(
+                f"stored {sum(s.instance_count for s in studies)} instances in "
+                f"{time.perf_counter() - started:.1f} s"
+            )
             azure_env = {"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string()}
             runs: dict[str, list[dict]] = {"local": [], "azurite": []}
             for round_index in range(args.rounds):
-                runs["local"].append(run_child(orthanc.url, str(tmp_path / f"lake-{round_index}"), {}))
+                runs["local"].append(
+                    run_child(orthanc.url, str(tmp_path / f"lake-{round_index}"), {})
+                )
                 container = azurite.new_container("bench")
-                runs["azurite"].append(run_child(orthanc.url, f"abfs://{container}/lake", azure_env))
+                runs["azurite"].append(
+                    run_child(orthanc.url, f"abfs://{container}/lake", azure_env)
+                )
             raw = raw_phase(azurite, tmp_path, args.raw_mb, args.rounds)
 
     local, remote = summarize(runs["local"]), summarize(runs["azurite"])
@@ -188,12 +206,16 @@ def main() -> int:
         print(f"{label:28}{format(left, spec):>14}{format(right, spec):>14}")
     ratio = remote["sync_rate"] / local["sync_rate"]
     write_ratio = remote["write_rate"] / local["write_rate"]
-    print(f"\nsync throughput Azurite/local: {ratio:.2f} (goal >= {GOAL}: "
-          f"{'met' if ratio >= GOAL else 'MISSED'})")
+    print(
+        f"\nsync throughput Azurite/local: {ratio:.2f} (goal >= {GOAL}: "
+        f"{'met' if ratio >= GOAL else 'MISSED'})"
+    )
     print(f"write phase alone Azurite/local: {write_ratio:.2f}")
-    print(f"\nraw Parquet streaming, {args.raw_mb} MiB incompressible, best of {args.rounds}: "
-          f"local {raw['local']:.0f} MB/s, Azurite {raw['azurite']:.0f} MB/s "
-          f"(ratio {raw['azurite'] / raw['local']:.2f})")
+    print(
+        f"\nraw Parquet streaming, {args.raw_mb} MiB incompressible, best of {args.rounds}: "
+        f"local {raw['local']:.0f} MB/s, Azurite {raw['azurite']:.0f} MB/s "
+        f"(ratio {raw['azurite'] / raw['local']:.2f})"
+    )
     return 0
 
 

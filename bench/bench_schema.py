@@ -63,10 +63,17 @@ def _uid(metadata: dict, key: str) -> str:
 def entries_for(metadatas: list[dict], first: int = 0) -> list[ChangeFeedEntry]:
     out = []
     for i, md in enumerate(metadatas, start=first):
-        out.append(ChangeFeedEntry(
-            sequence=i + 1, timestamp=T0 + dt.timedelta(milliseconds=i), action=ChangeAction.CREATE,
-            study_instance_uid=_uid(md, "0020000D"), series_instance_uid=_uid(md, "0020000E"),
-            sop_instance_uid=_uid(md, "00080018"), metadata=md))
+        out.append(
+            ChangeFeedEntry(
+                sequence=i + 1,
+                timestamp=T0 + dt.timedelta(milliseconds=i),
+                action=ChangeAction.CREATE,
+                study_instance_uid=_uid(md, "0020000D"),
+                series_instance_uid=_uid(md, "0020000E"),
+                sop_instance_uid=_uid(md, "00080018"),
+                metadata=md,
+            )
+        )
     return out
 
 
@@ -93,11 +100,17 @@ def naive_convert(entries: list[ChangeFeedEntry]) -> pa.Table:
     rows = []
     for entry in entries:
         md = entry.metadata
-        row = {"_sequence": entry.sequence, "_timestamp": entry.timestamp,
-               "_action": entry.action.value, "StudyInstanceUID": entry.study_instance_uid,
-               "SeriesInstanceUID": entry.series_instance_uid,
-               "SOPInstanceUID": entry.sop_instance_uid}
-        for key, value in _naive_item({k: v for k, v in md.items() if k not in IDENTITY_KEYS}).items():
+        row = {
+            "_sequence": entry.sequence,
+            "_timestamp": entry.timestamp,
+            "_action": entry.action.value,
+            "StudyInstanceUID": entry.study_instance_uid,
+            "SeriesInstanceUID": entry.series_instance_uid,
+            "SOPInstanceUID": entry.sop_instance_uid,
+        }
+        for key, value in _naive_item(
+            {k: v for k, v in md.items() if k not in IDENTITY_KEYS}
+        ).items():
             row[key] = value
         row["_metadata"] = orjson.dumps(md).decode()
         rows.append(row)
@@ -115,7 +128,9 @@ def pydicom_convert(entries: list[ChangeFeedEntry]) -> pa.Table:
         for elem in dataset:
             if elem.VR not in ("SQ", "OB", "OW", "UN") and elem.keyword:
                 value = elem.value
-                row[elem.keyword] = [str(v) for v in value] if isinstance(value, list) else str(value)
+                row[elem.keyword] = (
+                    [str(v) for v in value] if isinstance(value, list) else str(value)
+                )
         row["_metadata"] = orjson.dumps(entry.metadata).decode()
         rows.append(row)
     return pa.Table.from_pylist(rows)
@@ -152,8 +167,9 @@ def parse_floor_duckdb(ndjson: list[bytes]) -> float:
             f"DESCRIBE SELECT * FROM {source}, sample_size=-1, map_inference_threshold=-1)"
         ).fetchall()
         columns = "{" + ", ".join(f"'{name}': '{type_}'" for name, type_, *_ in described) + "}"
-        _, cpu, _ = timed(lambda: connection.sql(
-            f"SELECT * FROM {source}, columns={columns})").to_arrow_table())
+        _, cpu, _ = timed(
+            lambda: connection.sql(f"SELECT * FROM {source}, columns={columns})").to_arrow_table()
+        )
         connection.close()
     return cpu
 
@@ -162,10 +178,10 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
     metadatas = list(synthetic_instances(instances))
     entries = entries_for(metadatas)
     ndjson = [orjson.dumps(md) for md in metadatas]
-    batches = [entries[i:i + batch] for i in range(0, len(entries), batch)]
+    batches = [entries[i : i + batch] for i in range(0, len(entries), batch)]
     convert_entries(batches[0][:200])  # warm caches (dictionary look-ups, imports)
     tables, cpu, wall = timed(lambda: [convert_entries(b).table for b in batches])
-    small = [entries[i:i + 1000] for i in range(0, len(entries), 1000)]
+    small = [entries[i : i + 1000] for i in range(0, len(entries), 1000)]
     _, small_cpu, _ = timed(lambda: [convert_entries(b) for b in small])
     naive_count = min(instances, 5000)
     _, naive_cpu, naive_wall = timed(lambda: naive_convert(entries[:naive_count]))
@@ -178,26 +194,41 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
 
     # Bytes in -> table out, as the issue defines conversion: entries carry the JSON bytes.
     byte_entries = [dataclasses.replace(e, metadata=b) for e, b in zip(entries, ndjson)]
-    byte_batches = [byte_entries[i:i + batch] for i in range(0, len(byte_entries), batch)]
+    byte_batches = [byte_entries[i : i + batch] for i in range(0, len(byte_entries), batch)]
     native = shredded.available()
     if native:
         convert_entries(byte_batches[0][:200])
     native_tables, native_cpu, native_wall = timed(
-        lambda: [convert_entries(b).table for b in byte_batches])
+        lambda: [convert_entries(b).table for b in byte_batches]
+    )
     assert all(t.num_rows == len(b) for t, b in zip(native_tables, byte_batches))
     del native_tables
     # Again: the first pass also pays the page faults of the heap growing to a batch's size.
     _, native_again_cpu, _ = timed(lambda: [convert_entries(b).table for b in byte_batches])
-    _, shred_cpu, _ = timed(lambda: [shredded.Shredded([e.metadata for e in b], ConversionOptions())
-                                     for b in byte_batches] if native else None)
+    _, shred_cpu, _ = timed(
+        lambda: (
+            [shredded.Shredded([e.metadata for e in b], ConversionOptions()) for b in byte_batches]
+            if native
+            else None
+        )
+    )
     _, bytes_cpu, bytes_wall = timed(
-        lambda: [convert_entries(b, ConversionOptions(native=False)) for b in byte_batches])
+        lambda: [convert_entries(b, ConversionOptions(native=False)) for b in byte_batches]
+    )
     # One odd value per 100 instances (a DS written as a JSON string, as some servers do): the
     # shredder sets those instances aside for the Python path, the rest stays native.
-    odd_entries = [dataclasses.replace(e, metadata=orjson.dumps(
-        {**md, "00180050": {"vr": "DS", "Value": [str(md["00180050"]["Value"][0])]}}))
-        if i % 100 == 50 else e for i, (e, md) in enumerate(zip(byte_entries, metadatas))]
-    odd_batches = [odd_entries[i:i + batch] for i in range(0, len(odd_entries), batch)]
+    odd_entries = [
+        dataclasses.replace(
+            e,
+            metadata=orjson.dumps(
+                {**md, "00180050": {"vr": "DS", "Value": [str(md["00180050"]["Value"][0])]}}
+            ),
+        )
+        if i % 100 == 50
+        else e
+        for i, (e, md) in enumerate(zip(byte_entries, metadatas))
+    ]
+    odd_batches = [odd_entries[i : i + batch] for i in range(0, len(odd_entries), batch)]
     odd_results, odd_cpu, _ = timed(lambda: [convert_entries(b) for b in odd_batches])
     odd_python_rows = sum(r.rows_by_reader.get("python", 0) for r in odd_results)
     assert odd_python_rows == len(odd_entries) // 100, odd_python_rows
@@ -211,6 +242,7 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
         finally:
             gc.enable()
         return naive_convert(entries_for(parsed))
+
     _, naive_bytes_cpu, _ = timed(naive_from_bytes)
     return {
         "instances": instances,
@@ -237,10 +269,10 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
         "bytes_in_per_s_cpu (python path: orjson + dicts)": instances / bytes_cpu,
         "bytes_in_per_s_wall (python path: orjson + dicts)": instances / bytes_wall,
         "naive_bytes_in_per_s_cpu (orjson.loads + dict walk)": naive_count / naive_bytes_cpu,
-        "speedup_bytes_in_vs_naive_bytes_in_cpu": (instances / native_cpu) / (
-            naive_count / naive_bytes_cpu),
-        "speedup_bytes_in_vs_naive_dict_walk_cpu": (instances / native_cpu) / (
-            naive_count / naive_cpu),
+        "speedup_bytes_in_vs_naive_bytes_in_cpu": (instances / native_cpu)
+        / (naive_count / naive_bytes_cpu),
+        "speedup_bytes_in_vs_naive_dict_walk_cpu": (instances / native_cpu)
+        / (naive_count / naive_cpu),
         **deid,
         "parse_floor_orjson_loads_gc_paused_per_s_cpu": instances / parse_cpu,
         "parse_floor_duckdb_read_json_per_s_cpu": instances / duckdb_cpu,
@@ -283,7 +315,7 @@ def sizes(instances: int, workdir: Path) -> dict[str, float]:
     entries = entries_for(metadatas)
     del metadatas
     batch = int(DEFAULTS["DICOM_BATCH_SIZE"])
-    converted = [convert_entries(entries[i:i + batch]) for i in range(0, len(entries), batch)]
+    converted = [convert_entries(entries[i : i + batch]) for i in range(0, len(entries), batch)]
     fs = LocalFileSystem()
 
     def lake_bytes(drop_metadata: bool) -> int:
@@ -294,6 +326,7 @@ def sizes(instances: int, workdir: Path) -> dict[str, float]:
                 table = table.drop_columns(["_metadata"])
             total += write_parquet_atomically(fs, f"{workdir}/part-{index}.parquet", table)
         return total
+
     with_metadata, without_metadata = lake_bytes(False), lake_bytes(True)
     # What a near-real-time sensor run writes: a delta file of a few changes.
     small_file = write_parquet_atomically(fs, f"{workdir}/delta.parquet", converted[0].table[:10])
@@ -332,17 +365,27 @@ def rss_child(instances: int, batch: int, outdir: str, as_bytes: bool) -> None:
             chunk = [md for _, md in zip(range(batch), stream)]
             entries = entries_for(chunk, written)
             if as_bytes:
-                entries = [dataclasses.replace(e, metadata=orjson.dumps(e.metadata)) for e in entries]
+                entries = [
+                    dataclasses.replace(e, metadata=orjson.dumps(e.metadata)) for e in entries
+                ]
             del chunk
             yield convert_entries(entries)
             written += len(entries)
+
     fs, rows = LocalFileSystem(), 0
     for index, group in enumerate(grouped_by_rows(converted(), ROW_GROUP_ROWS)):
         table = one_table([b.table for b in group])
         write_parquet_atomically(fs, f"{outdir}/part-{index:04d}.parquet", table)
         rows += table.num_rows
-    print(json.dumps({"instances": rows, "peak_rss_mib": peak_rss_mib(),
-                      "seconds": time.perf_counter() - started}))
+    print(
+        json.dumps(
+            {
+                "instances": rows,
+                "peak_rss_mib": peak_rss_mib(),
+                "seconds": time.perf_counter() - started,
+            }
+        )
+    )
 
 
 def peak_rss(instances: int, batch: int) -> dict[str, float]:
@@ -350,9 +393,21 @@ def peak_rss(instances: int, batch: int) -> dict[str, float]:
     for path in ("bytes", "dicts"):
         with tempfile.TemporaryDirectory() as outdir:
             done = subprocess.run(
-                [sys.executable, __file__, "--rss-child", str(instances), "--batch", str(batch),
-                 "--outdir", outdir, *(["--rss-bytes"] if path == "bytes" else [])],
-                capture_output=True, text=True, check=True)
+                [
+                    sys.executable,
+                    __file__,
+                    "--rss-child",
+                    str(instances),
+                    "--batch",
+                    str(batch),
+                    "--outdir",
+                    outdir,
+                    *(["--rss-bytes"] if path == "bytes" else []),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             result = json.loads(done.stdout.strip().splitlines()[-1])
             files = list(Path(outdir).glob("*.parquet"))
             rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
@@ -386,7 +441,11 @@ def main() -> None:
         figures.update(peak_rss(args.rss_instances, args.rss_batch))
     width = max(len(k) for k in figures)
     for key, value in figures.items():
-        print(f"{key:<{width}}  {value:,.2f}" if isinstance(value, float) else f"{key:<{width}}  {value}")
+        print(
+            f"{key:<{width}}  {value:,.2f}"
+            if isinstance(value, float)
+            else f"{key:<{width}}  {value}"
+        )
 
 
 if __name__ == "__main__":

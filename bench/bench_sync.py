@@ -31,7 +31,9 @@ from dicom_assets.devtools.samples import (
 )
 
 
-def load_corpus(orthanc: OrthancServer, instances: int, per_series: int, series_per_study: int) -> list:
+def load_corpus(
+    orthanc: OrthancServer, instances: int, per_series: int, series_per_study: int
+) -> list:
     """Store ``instances`` synthetic instances in series of ``per_series``; returns the studies."""
     studies, payloads, stored = [], [], 0
     index = 0
@@ -117,13 +119,20 @@ def child_raw_baseline(orthanc_url: str, series_json: str) -> dict:
     started = time.perf_counter()
     received = 0
     for study, uid in series:
-        response = session.get(f"{orthanc_url}/dicom-web/studies/{study}/series/{uid}/metadata",
-                                headers={"Accept": "application/dicom+json"}, timeout=120)
+        response = session.get(
+            f"{orthanc_url}/dicom-web/studies/{study}/series/{uid}/metadata",
+            headers={"Accept": "application/dicom+json"},
+            timeout=120,
+        )
         response.raise_for_status()
         received += len(response.content)
     elapsed = time.perf_counter() - started
-    return {"http_calls": len(series), "seconds": elapsed, "bytes": received,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "http_calls": len(series),
+        "seconds": elapsed,
+        "bytes": received,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def run_child(*args: str) -> dict:
@@ -152,16 +161,29 @@ def main() -> int:
         print(json.dumps(child_raw_baseline(args.orthanc_url, args.target)))
         return 0
 
-    with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp, OrthancServer(Path(tmp) / "orthanc") as orthanc:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp,
+        OrthancServer(Path(tmp) / "orthanc") as orthanc,
+    ):
         started = time.perf_counter()
         studies = load_corpus(orthanc, args.instances, args.per_series, args.series_per_study)
-        print(f"stored {sum(s.instance_count for s in studies)} instances in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"stored {sum(s.instance_count for s in studies)} instances in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         series_file = Path(tmp) / "series.json"
-        series_file.write_text(json.dumps([[s.study_uid, uid] for s in studies for uid in s.series_uids]))
-        baseline = run_child("--child", "baseline", "--orthanc-url", orthanc.url, "--target", str(series_file))
-        raw = run_child("--child", "raw-baseline", "--orthanc-url", orthanc.url, "--target", str(series_file))
-        sync = run_child("--child", "sync", "--orthanc-url", orthanc.url, "--target", str(Path(tmp) / "lake"))
+        series_file.write_text(
+            json.dumps([[s.study_uid, uid] for s in studies for uid in s.series_uids])
+        )
+        baseline = run_child(
+            "--child", "baseline", "--orthanc-url", orthanc.url, "--target", str(series_file)
+        )
+        raw = run_child(
+            "--child", "raw-baseline", "--orthanc-url", orthanc.url, "--target", str(series_file)
+        )
+        sync = run_child(
+            "--child", "sync", "--orthanc-url", orthanc.url, "--target", str(Path(tmp) / "lake")
+        )
 
     sync_rate = sync["rows"] / sync["seconds"]
     base_rate = baseline["rows"] / baseline["seconds"]
@@ -170,12 +192,16 @@ def main() -> int:
     print(f"{'seconds':24}{sync['seconds']:>14.2f}{baseline['seconds']:>14.2f}")
     print(f"{'instances/s':24}{sync_rate:>14,.0f}{base_rate:>14,.0f}")
     print(f"{'HTTP calls':24}{sync['http_calls']:>14,}{baseline['http_calls']:>14,}")
-    print(f"{'HTTP calls / instance':24}{sync['http_calls'] / sync['rows']:>14.4f}"
-          f"{baseline['http_calls'] / baseline['rows']:>14.4f}")
+    print(
+        f"{'HTTP calls / instance':24}{sync['http_calls'] / sync['rows']:>14.4f}"
+        f"{baseline['http_calls'] / baseline['rows']:>14.4f}"
+    )
     print(f"{'peak RSS (MB)':24}{sync['peak_rss_mb']:>14.0f}{baseline['peak_rss_mb']:>14.0f}")
-    print(f"\nasset time split: server {sync['server_seconds']:.2f} s, conversion "
-          f"{sync['conversion_seconds']:.2f} s, write {sync['write_seconds']:.2f} s "
-          f"({sync['windows']} window(s))")
+    print(
+        f"\nasset time split: server {sync['server_seconds']:.2f} s, conversion "
+        f"{sync['conversion_seconds']:.2f} s, write {sync['write_seconds']:.2f} s "
+        f"({sync['windows']} window(s))"
+    )
     ratio = sync_rate / base_rate
     goals = {
         "ratio >= 0.7": ratio >= 0.7,
@@ -184,8 +210,10 @@ def main() -> int:
     }
     print(f"ratio asset/limit: {ratio:.2f}")
     raw_rate = baseline["rows"] / raw["seconds"]
-    print(f"stricter limit, the same calls as raw GETs never parsed: {raw_rate:,.0f} instances/s "
-          f"({raw['seconds']:.2f} s); ratio asset/raw loop: {sync_rate / raw_rate:.2f}")
+    print(
+        f"stricter limit, the same calls as raw GETs never parsed: {raw_rate:,.0f} instances/s "
+        f"({raw['seconds']:.2f} s); ratio asset/raw loop: {sync_rate / raw_rate:.2f}"
+    )
     for goal, met in goals.items():
         print(f"  {'met ' if met else 'MISSED'} {goal}")
     return 0

@@ -76,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument("--lake", help="lake root (default: DICOM_LAKE_URL, else data/lake)")
     migrate.add_argument(
-        "--remove-old", action="store_true",
+        "--remove-old",
+        action="store_true",
         help="delete the old Parquet files and _state.json once every window is migrated",
     )
     commands.add_parser(

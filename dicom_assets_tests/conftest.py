@@ -211,8 +211,12 @@ def sync_with_sensor(resources: dict) -> list:
         result = dicom_change_feed_sensor(context)
     assert result.run_requests, "the sensor requested no run"
     outcomes = [
-        materialize([dicom_instances], partition_key=request.partition_key, resources=resources,
-                    tags=request.tags)
+        materialize(
+            [dicom_instances],
+            partition_key=request.partition_key,
+            resources=resources,
+            tags=request.tags,
+        )
         for request in result.run_requests
     ]
     assert all(outcome.success for outcome in outcomes)

@@ -27,8 +27,12 @@ ROWS = [
 
 def _write_lake(lake_url: str) -> None:
     """A lake's Delta table with one window of rows, written the way the product writes it."""
-    write_window(LakeResource(url=lake_url).table(), START.strftime("%Y-%m-%d-%H:00"),
-                 part_table(1, ROWS), "append")
+    write_window(
+        LakeResource(url=lake_url).table(),
+        START.strftime("%Y-%m-%d-%H:00"),
+        part_table(1, ROWS),
+        "append",
+    )
 
 
 def test_prints_the_script_for_a_local_lake(

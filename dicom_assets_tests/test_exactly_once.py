@@ -29,7 +29,9 @@ from dicom_assets.wiring import build_resources
 UTC = dt.UTC
 
 
-def _entry(sequence: int, hour: int, action: ChangeAction, dataset=None, uids=None) -> ChangeFeedEntry:
+def _entry(
+    sequence: int, hour: int, action: ChangeAction, dataset=None, uids=None
+) -> ChangeFeedEntry:
     """An Azure-like change-feed entry (Orthanc has no updates): metadata from a real dataset."""
     source = dataset if dataset is not None else uids
     return ChangeFeedEntry(
@@ -50,11 +52,14 @@ def write_window(lake: LakeResource, key: str, feed: list[ChangeFeedEntry], mode
     if mode is SyncMode.INCREMENTAL:
         after = last_synced_sequence(lake, key)
     entries = [
-        e for e in feed
+        e
+        for e in feed
         if start <= e.timestamp < start + dt.timedelta(hours=1) and e.sequence > after
     ]
     context = build_output_context(
-        asset_key=AssetKey("dicom_instances"), partition_key=key, asset_partitions_def=dicom_feed_partitions
+        asset_key=AssetKey("dicom_instances"),
+        partition_key=key,
+        asset_partitions_def=dicom_feed_partitions,
     )
     sync = WindowSync(key, mode, after, iter([convert_entries(entries)]), http_calls=lambda: 0)
     DicomLakeIOManager(lake=lake).handle_output(context, sync)
@@ -67,7 +72,9 @@ def current_state(lake: LakeResource, database: Path) -> dict[str, tuple]:
             "SELECT SOPInstanceUID, _action, PatientName.Alphabetic, SeriesDescription "
             "FROM dicom.current_instances"
         ).fetchall()
-        total = connection.execute("SELECT count(*), count(DISTINCT _sequence) FROM dicom.instances").fetchone()
+        total = connection.execute(
+            "SELECT count(*), count(DISTINCT _sequence) FROM dicom.instances"
+        ).fetchone()
     return {row[0]: row[1:] for row in rows}, total
 
 
@@ -151,14 +158,20 @@ def test_sigkill_mid_write_then_rerun_writes_each_change_once(orthanc, killed_ru
     assert all(upload(orthanc.url, [encode(ds) for ds in first]))
     synced = evaluate_sensor(resources, None)
     for request in synced.run_requests:
-        assert materialize([dicom_instances], partition_key=request.partition_key,
-                           resources=resources, tags=request.tags).success
+        assert materialize(
+            [dicom_instances],
+            partition_key=request.partition_key,
+            resources=resources,
+            tags=request.tags,
+        ).success
 
     studies = [synthetic_study(100 + i, series=10, instances_per_series=3) for i in range(8)]
     later = [ds for study in studies for ds in synthetic_instances(study)]
     assert all(upload(orthanc.url, [encode(ds) for ds in later]))
     result = evaluate_sensor(resources, synced.cursor)
-    key = max(result.run_requests, key=lambda request: int(request.run_key.split("@")[1])).partition_key
+    key = max(
+        result.run_requests, key=lambda request: int(request.run_key.split("@")[1])
+    ).partition_key
     synced_before = last_synced_sequence(lake, key)
     version_before = lake.table().open().version()
     rows_before = lake.table().open().to_pyarrow_table(columns=["_sequence"]).num_rows
@@ -196,8 +209,12 @@ def test_sigkill_mid_write_then_rerun_writes_each_change_once(orthanc, killed_ru
 
     # The sensor/retry runs the window again: it commits everything the killed run had not.
     for request in result.run_requests:
-        assert materialize([dicom_instances], partition_key=request.partition_key,
-                           resources=resources, tags={SYNC_MODE_TAG: "incremental"}).success
+        assert materialize(
+            [dicom_instances],
+            partition_key=request.partition_key,
+            resources=resources,
+            tags={SYNC_MODE_TAG: "incremental"},
+        ).success
     table = lake.table().open().to_pyarrow_table(columns=["_sequence", "SOPInstanceUID"])
     sops = table["SOPInstanceUID"].to_pylist()
     assert sorted(sops) == sorted(ds.SOPInstanceUID for ds in first + later)

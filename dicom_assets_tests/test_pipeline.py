@@ -62,7 +62,9 @@ def warehouse(env: dict) -> duckdb.DuckDBPyConnection:
     """The DuckDB file from a plain connection: no project code, the views work as they are."""
     # On Azurite only, DuckDB's delta extension needs the emulator's URL in the environment.
     if "container" in env:
-        os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator_url(LakeResource(url=env["DICOM_LAKE_URL"]))
+        os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator_url(
+            LakeResource(url=env["DICOM_LAKE_URL"])
+        )
     return duckdb.connect(env["DICOM_DUCKDB_PATH"], read_only=True)
 
 
@@ -100,7 +102,11 @@ def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
         assert row["ProcedureCodeSequence"][0]["CodeMeaning"] == "Computerized axial tomography"
         assert row["InstanceNumber"] == ds.InstanceNumber
         assert ds.SOPInstanceUID in row["_metadata"]
-    ct_row = next(row for row in by_sop.values() if row["Modality"] == "CT" and row["Manufacturer"] != "DICOM-ASSETS")
+    ct_row = next(
+        row
+        for row in by_sop.values()
+        if row["Modality"] == "CT" and row["Manufacturer"] != "DICOM-ASSETS"
+    )
     assert ct_row["Rows"] == 128 and ct_row["Columns"] == 128
 
     calls = sum(
@@ -112,8 +118,14 @@ def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
     views = materialize([dicom_external_tables], resources=resources)
     assert views.success
     with warehouse(pipeline_env) as connection:
-        assert connection.execute("SELECT count(*) FROM dicom.instances").fetchone()[0] == len(uploaded) + 1
-        assert connection.execute("SELECT count(*) FROM dicom.current_instances").fetchone()[0] == len(uploaded) + 1
+        assert (
+            connection.execute("SELECT count(*) FROM dicom.instances").fetchone()[0]
+            == len(uploaded) + 1
+        )
+        assert (
+            connection.execute("SELECT count(*) FROM dicom.current_instances").fetchone()[0]
+            == len(uploaded) + 1
+        )
         assert connection.execute("SELECT count(*) FROM dicom.series").fetchone()[0] == 7
         studies_row = connection.execute(
             "SELECT series, instances, modalities FROM dicom.studies WHERE StudyInstanceUID = ?",
@@ -121,7 +133,9 @@ def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
         ).fetchone()
         assert studies_row == (3, 12, "CT")
         per_modality = dict(
-            connection.execute("SELECT Modality, count(*) FROM dicom.current_instances GROUP BY 1").fetchall()
+            connection.execute(
+                "SELECT Modality, count(*) FROM dicom.current_instances GROUP BY 1"
+            ).fetchall()
         )
         assert per_modality == {"CT": len(uploaded) + 1}
 
@@ -144,10 +158,14 @@ def test_sync_end_to_end(orthanc, pipeline_env, corpus_files):
 
     # A full re-materialization of the window gives the same rows, no duplicates.
     key = second.run_requests[0].partition_key
-    before = sorted(table.filter(pads.field("_timestamp") >= _window_start(key))["_sequence"].to_pylist())
+    before = sorted(
+        table.filter(pads.field("_timestamp") >= _window_start(key))["_sequence"].to_pylist()
+    )
     assert materialize([dicom_instances], partition_key=key, resources=resources).success
     after_table = lake_table(pipeline_env["DICOM_LAKE_URL"])
-    after = sorted(after_table.filter(pads.field("_timestamp") >= _window_start(key))["_sequence"].to_pylist())
+    after = sorted(
+        after_table.filter(pads.field("_timestamp") >= _window_start(key))["_sequence"].to_pylist()
+    )
     assert after == before
     assert len(set(after_table["_sequence"].to_pylist())) == after_table.num_rows
 

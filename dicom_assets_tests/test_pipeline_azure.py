@@ -23,10 +23,14 @@ OTHER = "1.2.826.0.1.3680043.8.498.4343"
 def history() -> list[dict]:
     """create -> update -> delete -> re-create of one instance, across two windows."""
     return [
-        make_entry(1, T0 + timedelta(minutes=1), sop_uid=UID, state="Replaced", with_metadata=False),
+        make_entry(
+            1, T0 + timedelta(minutes=1), sop_uid=UID, state="Replaced", with_metadata=False
+        ),
         make_entry(2, T0 + timedelta(minutes=2), sop_uid=OTHER),
         make_entry(3, T0 + timedelta(minutes=30), action="Update", sop_uid=UID, state="Replaced"),
-        make_entry(4, T0 + timedelta(hours=1, minutes=5), action="Delete", sop_uid=UID, state="Deleted"),
+        make_entry(
+            4, T0 + timedelta(hours=1, minutes=5), action="Delete", sop_uid=UID, state="Deleted"
+        ),
         make_entry(7, T0 + timedelta(hours=1, minutes=6), sop_uid=UID),  # gap 5-6 in sequences
     ]
 
@@ -46,7 +50,10 @@ def test_every_change_lands_and_current_state_is_right(api_version, lake_env, mo
         assert keys == ["2026-03-02-09:00", "2026-03-02-10:00"]
         for request in result.run_requests:
             outcome = materialize(
-                [dicom_instances], partition_key=request.partition_key, resources=resources, tags=request.tags
+                [dicom_instances],
+                partition_key=request.partition_key,
+                resources=resources,
+                tags=request.tags,
             )
             assert outcome.success
         assert materialize([dicom_external_tables], resources=resources).success

@@ -102,7 +102,11 @@ def _missing_server(orthanc) -> DicomServerResource:
 
 def lake_sops(lake_dir: str) -> list[str]:
     table = LakeResource(url=lake_dir).table().open_if_exists()
-    return [] if table is None else table.to_pyarrow_table(columns=["SOPInstanceUID"])["SOPInstanceUID"].to_pylist()
+    return (
+        []
+        if table is None
+        else table.to_pyarrow_table(columns=["SOPInstanceUID"])["SOPInstanceUID"].to_pylist()
+    )
 
 
 def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env):
@@ -118,14 +122,18 @@ def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env):
         # It dies after storing the cursor but before any run was created: asked again.
         again = tick(instance, resources, evaluated.cursor)
         assert [r.run_key for r in again.run_requests] == keys
-        assert SensorCursor.load(again.cursor).pending == SensorCursor.load(evaluated.cursor).pending
+        assert (
+            SensorCursor.load(again.cursor).pending == SensorCursor.load(evaluated.cursor).pending
+        )
         # The runs complete: nothing is asked any more.
         for request in evaluated.run_requests:
             assert run(instance, resources, request).success
         done = tick(instance, resources, again.cursor)
         assert done.run_requests == []
         assert SensorCursor.load(done.cursor).pending == {}
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in first)
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
+            ds.SOPInstanceUID for ds in first
+        )
 
 
 def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env):
@@ -143,13 +151,19 @@ def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env):
         assert instance.get_run_by_id(failed.run_id).status == DagsterRunStatus.FAILURE
         retried = tick(instance, resources, evaluated.cursor)
         [retry] = retried.run_requests
-        assert retry.run_key == run_key(request.partition_key, parse_cursor(evaluated.cursor), retry=1)
+        assert retry.run_key == run_key(
+            request.partition_key, parse_cursor(evaluated.cursor), retry=1
+        )
         assert retry.partition_key == request.partition_key
         # Evaluated again before the retry ran: the same retry key (Dagster runs it once).
-        assert [r.run_key for r in tick(instance, resources, evaluated.cursor).run_requests] == [retry.run_key]
+        assert [r.run_key for r in tick(instance, resources, evaluated.cursor).run_requests] == [
+            retry.run_key
+        ]
         assert run(instance, resources, retry).success
         assert tick(instance, resources, retried.cursor).run_requests == []
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in datasets)
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
+            ds.SOPInstanceUID for ds in datasets
+        )
 
 
 def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env):
@@ -159,14 +173,18 @@ def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env):
     with instance_for_test() as instance:
         evaluated = tick(instance, resources, None)
         [request] = evaluated.run_requests
-        assert not run(instance, {**resources, "dicom_server": _missing_server(orthanc)}, request).success
+        assert not run(
+            instance, {**resources, "dicom_server": _missing_server(orthanc)}, request
+        ).success
         assert all(upload(orthanc.url, [encode(ds) for ds in datasets[2:]]))
         latest = tick(instance, resources, evaluated.cursor)
         [newer] = latest.run_requests
         assert newer.run_key == run_key(request.partition_key, parse_cursor(latest.cursor))
         assert run(instance, resources, newer).success
         assert tick(instance, resources, latest.cursor).run_requests == []
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in datasets)
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
+            ds.SOPInstanceUID for ds in datasets
+        )
 
 
 def _start_daemon(env: dict, log: Path) -> subprocess.Popen:
@@ -183,7 +201,8 @@ def _start_daemon(env: dict, log: Path) -> subprocess.Popen:
 def _sync_runs(home: Path) -> list:
     with DagsterInstance.from_config(str(home)) as instance:
         return [
-            run for run in instance.get_runs()
+            run
+            for run in instance.get_runs()
             if "@" in run.tags.get(RUN_KEY_TAG, "") and run.tags.get(PARTITION_TAG)
         ]
 
@@ -219,7 +238,8 @@ def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(ortha
         daemons.append(_start_daemon(env, log))
         expected = sorted(ds.SOPInstanceUID for ds in first + second)
         assert wait_for(lambda: sorted(lake_sops(str(lake))) == expected, timeout=300), (
-            sorted(lake_sops(str(lake))), log.read_text()[-3000:]
+            sorted(lake_sops(str(lake))),
+            log.read_text()[-3000:],
         )
         keys = [run.tags[RUN_KEY_TAG] for run in _sync_runs(home)]
         assert len(keys) == len(set(keys))
@@ -256,11 +276,15 @@ def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_en
         later = tick(instance, resources, evaluated.cursor)
         assert later.run_requests == []
         assert parse_cursor(later.cursor) > parse_cursor(evaluated.cursor)
-        assert SensorCursor.load(later.cursor).pending == SensorCursor.load(evaluated.cursor).pending
+        assert (
+            SensorCursor.load(later.cursor).pending == SensorCursor.load(evaluated.cursor).pending
+        )
         # The queued run starts (here: the same request run in process) and syncs all four.
         instance.delete_run(queued.run_id)
         assert run(instance, resources, request).success
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(ds.SOPInstanceUID for ds in datasets)
+        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
+            ds.SOPInstanceUID for ds in datasets
+        )
         done = tick(instance, resources, later.cursor)
         assert done.run_requests == [] and SensorCursor.load(done.cursor).pending == {}
 

@@ -120,7 +120,8 @@ def _table_metadata(table: pa.Table) -> MetadataValue:
         columns=[TableColumn(field.name, _column_type(field.type)) for field in table.schema]
     )
     records = [
-        TableRecord({name: _cell(value) for name, value in row.items()}) for row in table.to_pylist()
+        TableRecord({name: _cell(value) for name, value in row.items()})
+        for row in table.to_pylist()
     ]
     return MetadataValue.table(records=records, schema=schema)
 

@@ -80,7 +80,9 @@ def completeness(
     metadata: dict[str, Any] = {
         "feed_changes": MetadataValue.int(feed.count),
         "lake_rows": MetadataValue.int(contents.rows.num_rows),
-        "reconciled_deletes": MetadataValue.int(len(contents.sequences) - len(contents.feed_sequences)),
+        "reconciled_deletes": MetadataValue.int(
+            len(contents.sequences) - len(contents.feed_sequences)
+        ),
         "quarantined": MetadataValue.int(len(contents.quarantined)),
         "window_last_synced_sequence": MetadataValue.int(contents.last_sequence),
     }
@@ -90,10 +92,12 @@ def completeness(
         passed = feed.count == len(held)
         return AssetCheckResult(
             passed=passed,
-            severity=AssetCheckSeverity.ERROR if feed.count > len(held) else AssetCheckSeverity.WARN,
-            description=None if passed else (
-                f"the feed lists {feed.count} changes in the window, the lake holds {len(held)}"
-            ),
+            severity=AssetCheckSeverity.ERROR
+            if feed.count > len(held)
+            else AssetCheckSeverity.WARN,
+            description=None
+            if passed
+            else (f"the feed lists {feed.count} changes in the window, the lake holds {len(held)}"),
             metadata=metadata,
         )
     by_sequence = {change.sequence: change for change in feed.changes}
@@ -117,13 +121,16 @@ def completeness(
         metadata["pending_changes"] = listed([_change_row(c) for c in pending], change_columns)
     if extra:
         metadata["not_in_feed_rows"] = listed(
-            extra_rows, {"sequence": "int", "action": "string", "SOPInstanceUID": "string", "file": "string"}
+            extra_rows,
+            {"sequence": "int", "action": "string", "SOPInstanceUID": "string", "file": "string"},
         )
     extra_fails = bool(extra) and not feed_forgets_deleted
     passed = not missing and not extra_fails
     parts = []
     if missing:
-        parts.append(f"{len(missing)} changes of the feed are missing: sequences {_ranges(c.sequence for c in missing)}")
+        parts.append(
+            f"{len(missing)} changes of the feed are missing: sequences {_ranges(c.sequence for c in missing)}"
+        )
     if extra_fails:
         parts.append(f"{len(extra)} rows are not in the feed's window: sequences {_ranges(extra)}")
     if pending:
@@ -131,7 +138,8 @@ def completeness(
     return AssetCheckResult(
         passed=passed,
         severity=AssetCheckSeverity.ERROR if missing else AssetCheckSeverity.WARN,
-        description="; ".join(parts) or f"all {len(by_sequence)} changes of the window are in the lake",
+        description="; ".join(parts)
+        or f"all {len(by_sequence)} changes of the window are in the lake",
         metadata=metadata,
     )
 
@@ -140,9 +148,7 @@ def unique_sequences(contents: WindowContents) -> AssetCheckResult:
     """No two rows of the window share a ``_sequence`` (and none lacks one)."""
     sequences = contents.rows["_sequence"]
     counts = pc.value_counts(sequences.drop_null()) if contents.rows.num_rows else pa.array([])
-    duplicated = sorted(
-        item["values"].as_py() for item in counts if item["counts"].as_py() > 1
-    )
+    duplicated = sorted(item["values"].as_py() for item in counts if item["counts"].as_py() > 1)
     null_rows = contents.rows.filter(pc.is_null(sequences))
     wrong = _rows_with_sequences(contents, duplicated) + [_row(r) for r in null_rows.to_pylist()]
     metadata: dict[str, Any] = {
@@ -152,7 +158,8 @@ def unique_sequences(contents: WindowContents) -> AssetCheckResult:
     }
     if wrong:
         metadata["wrong_rows"] = listed(
-            wrong, {"sequence": "int", "action": "string", "SOPInstanceUID": "string", "file": "string"}
+            wrong,
+            {"sequence": "int", "action": "string", "SOPInstanceUID": "string", "file": "string"},
         )
     parts = []
     if duplicated:
@@ -185,7 +192,15 @@ def identity(contents: WindowContents) -> AssetCheckResult:
             if problem is None:
                 continue
             broken += problem[0] == BROKEN
-            wrong.append({**_row(row), "column": column, "value": row[column], "grade": problem[0], "problem": problem[1]})
+            wrong.append(
+                {
+                    **_row(row),
+                    "column": column,
+                    "value": row[column],
+                    "grade": problem[0],
+                    "problem": problem[1],
+                }
+            )
     metadata: dict[str, Any] = {
         "rows": MetadataValue.int(table.num_rows),
         "bad_values": MetadataValue.int(len(wrong)),
@@ -195,8 +210,12 @@ def identity(contents: WindowContents) -> AssetCheckResult:
         metadata["bad_uids"] = listed(
             wrong,
             {
-                "sequence": "int", "column": "string", "value": "string", "grade": "string",
-                "problem": "string", "file": "string",
+                "sequence": "int",
+                "column": "string",
+                "value": "string",
+                "grade": "string",
+                "problem": "string",
+                "file": "string",
             },
         )
     description = "every row has three well-formed UIDs"
@@ -227,7 +246,10 @@ def quarantine_share(contents: WindowContents, max_share: float) -> AssetCheckRe
     }
     if quarantined:
         metadata["quarantined_changes"] = listed(
-            [vars(record) for record in sorted(contents.quarantined.values(), key=lambda r: r.sequence)],
+            [
+                vars(record)
+                for record in sorted(contents.quarantined.values(), key=lambda r: r.sequence)
+            ],
             {"sequence": "int", "sop_instance_uid": "string", "reason": "string", "file": "string"},
         )
     return AssetCheckResult(
@@ -261,7 +283,12 @@ def _rows_with_sequences(contents: WindowContents, sequences: list[int]) -> list
     found = [_row(row) for row in sorted(rows, key=lambda r: (r["_sequence"], r[FILE_COLUMN]))]
     wanted_set = set(sequences)
     in_quarantine = [
-        {"sequence": s, "action": "quarantined", "SOPInstanceUID": record.sop_instance_uid, "file": record.file}
+        {
+            "sequence": s,
+            "action": "quarantined",
+            "SOPInstanceUID": record.sop_instance_uid,
+            "file": record.file,
+        }
         for s, record in sorted(contents.quarantined.items())
         if s in wanted_set
     ]

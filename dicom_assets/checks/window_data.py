@@ -43,7 +43,9 @@ class WindowContents:
     folder: str
     rows: pa.Table  # ROW_COLUMNS plus FILE_COLUMN (the part file's name)
     quarantined: dict[int, QuarantineRecord] = field(default_factory=dict)
-    last_sequence: int = 0  # committed with the window's rows: the last change it was synced through
+    last_sequence: int = (
+        0  # committed with the window's rows: the last change it was synced through
+    )
     files: list[str] = field(default_factory=list)
 
     @property

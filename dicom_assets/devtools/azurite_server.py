@@ -16,13 +16,17 @@ from dicom_assets.devtools.orthanc_server import free_port
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's documented development account key: public, the same on every machine.
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 
 
 def azurite_binary() -> str:
     binary = shutil.which("azurite-blob")
     if binary is None:
-        raise RuntimeError("Azurite is not installed: run `npm install -g azurite` (.ci/run does it).")
+        raise RuntimeError(
+            "Azurite is not installed: run `npm install -g azurite` (.ci/run does it)."
+        )
     return binary
 
 
@@ -64,9 +68,12 @@ class AzuriteServer:
         return subprocess.Popen(
             [
                 azurite_binary(),
-                "--blobHost", "127.0.0.1",
-                "--blobPort", str(self.port),
-                "--location", str(self.data_dir),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(self.port),
+                "--location",
+                str(self.data_dir),
                 "--skipApiVersionCheck",
                 "--loose",
                 "--disableTelemetry",  # without it Azurite tries to reach the internet

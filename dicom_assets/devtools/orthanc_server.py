@@ -26,7 +26,9 @@ def free_port() -> int:
 
 
 def orthanc_binary() -> str:
-    binary = shutil.which("Orthanc") or ("/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").exists() else None)
+    binary = shutil.which("Orthanc") or (
+        "/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").exists() else None
+    )
     if binary is None or not DICOMWEB_PLUGIN.exists():
         raise RuntimeError(
             "Orthanc with its DICOMweb plugin is not installed: on Debian/Ubuntu run "
@@ -65,7 +67,12 @@ class OrthancServer:
             "HttpTimeout": 60,
             "StableAge": 5,
             "Plugins": [str(DICOMWEB_PLUGIN)],
-            "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "StudiesMetadata": "Full", "SeriesMetadata": "Full"},
+            "DicomWeb": {
+                "Enable": True,
+                "Root": "/dicom-web/",
+                "StudiesMetadata": "Full",
+                "SeriesMetadata": "Full",
+            },
         }
         path = self.data_dir / "orthanc.json"
         path.write_text(json.dumps(config, indent=2))

@@ -7,8 +7,9 @@ import signal
 import subprocess
 
 
-def stop_process_group(process: subprocess.Popen, first_signal: int = signal.SIGTERM,
-                       timeout: float = 30) -> None:
+def stop_process_group(
+    process: subprocess.Popen, first_signal: int = signal.SIGTERM, timeout: float = 30
+) -> None:
     """Send ``first_signal`` to the whole group, give it ``timeout`` seconds to exit cleanly,
     then SIGKILL the group. Servers such as ``dagster dev`` and Orthanc start children that
     must stop with them, hence the group."""

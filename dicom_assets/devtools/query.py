@@ -24,7 +24,10 @@ QUESTIONS = {
 def main() -> int:
     path = resolve_local_path(setting_value("DICOM_DUCKDB_PATH"))
     if not path.exists():
-        print(f"{path} does not exist yet: run `make demo` and wait for the first sync.", file=sys.stderr)
+        print(
+            f"{path} does not exist yet: run `make demo` and wait for the first sync.",
+            file=sys.stderr,
+        )
         return 1
     with duckdb.connect(str(path), read_only=True) as connection:
         for title, sql in QUESTIONS.items():

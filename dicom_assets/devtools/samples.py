@@ -76,7 +76,9 @@ def synthetic_study(
 def synthetic_instance(study: SyntheticStudy, series_index: int, number: int) -> Dataset:
     """A small but realistic instance: PN, dates, multi-valued DS, a nested sequence, a private tag."""
     ds = Dataset()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.2" if study.modality == "CT" else "1.2.840.10008.5.1.4.1.1.4"
+    ds.SOPClassUID = (
+        "1.2.840.10008.5.1.4.1.1.2" if study.modality == "CT" else "1.2.840.10008.5.1.4.1.1.4"
+    )
     ds.SOPInstanceUID = _uid(study.seed, "instance", study.series_uids[series_index], number)
     ds.StudyInstanceUID = study.study_uid
     ds.SeriesInstanceUID = study.series_uids[series_index]

@@ -10,8 +10,9 @@ from dicom_assets.schema.elements import ElementReader, SequenceShape
 from dicom_assets.schema.vr import TagSpec
 
 
-def _to_array(values: list[Any], arrow_type: pa.DataType, spec: TagSpec,
-              invalid: list[list[str]]) -> pa.Array:
+def _to_array(
+    values: list[Any], arrow_type: pa.DataType, spec: TagSpec, invalid: list[list[str]]
+) -> pa.Array:
     try:
         return pa.array(values, type=arrow_type)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):

@@ -85,14 +85,16 @@ def _path_order(path: str) -> tuple:
 class _Batch:
     """The state of converting one batch; see :func:`convert_entries`."""
 
-    def __init__(self, heads: list[RowHead], source: PythonElements | Shredded,
-                 options: ConversionOptions) -> None:
+    def __init__(
+        self, heads: list[RowHead], source: PythonElements | Shredded, options: ConversionOptions
+    ) -> None:
         self.heads = heads
         self.source = source
         self.options = options
         self.n = len(heads)
         self.has_metadata = np.fromiter(
-            (h.metadata is not None or h.payload is not None for h in heads), bool, self.n)
+            (h.metadata is not None or h.payload is not None for h in heads), bool, self.n
+        )
         self.invalid: list[list[str]] = [[] for _ in range(self.n)]
         self.columns: list[tuple[int, str, pa.Array]] = []
         self.reader = ElementReader(options)
@@ -126,7 +128,7 @@ class _Batch:
             whole = self.source.raw_struct(planned)
         except _CONVERT_ERRORS:
             whole = None
-            chunks = [planned[i:i + CHUNK_COLUMNS] for i in range(0, len(planned), CHUNK_COLUMNS)]
+            chunks = [planned[i : i + CHUNK_COLUMNS] for i in range(0, len(planned), CHUNK_COLUMNS)]
         for chunk in chunks:
             try:
                 raw = whole if whole is not None else self.source.raw_struct(chunk)
@@ -134,11 +136,15 @@ class _Batch:
                 raw = None
             for index, (spec, keys, shape) in enumerate(chunk):
                 try:
-                    column = raw.field(index) if raw is not None else pa.array(
-                        self.elements(keys), raw_type(spec, shape))
+                    column = (
+                        raw.field(index)
+                        if raw is not None
+                        else pa.array(self.elements(keys), raw_type(spec, shape))
+                    )
                     records: list[tuple[int, str]] = []
                     array = self.finisher.finish(
-                        column, spec, spec.keyword, 1 if spec.kind == "seq" else 0, shape, records)
+                        column, spec, spec.keyword, 1 if spec.kind == "seq" else 0, shape, records
+                    )
                 except _CONVERT_ERRORS:
                     self.add_reference_column(spec, keys)
                     continue
@@ -155,8 +161,9 @@ class _Batch:
             if spec.category == "typed" and spec.key not in IDENTITY_KEYS:
                 if spec.kind == "seq" and not types_sequence(spec, 1, self.options):
                     continue
-                simple = (self.options.vectorised and keys == [spec.key]
-                          and spec.key not in self.odd_keys)
+                simple = (
+                    self.options.vectorised and keys == [spec.key] and spec.key not in self.odd_keys
+                )
                 shape = None
                 if simple and spec.kind == "seq":
                     shape = self.source.shape(spec, keys)
@@ -181,23 +188,26 @@ class _Batch:
         for spec, keys in private:
             block = creator_key(spec)
             if block not in creators:
-                creators[block] = (creator_column(None, self.n) if block is None
-                                   else self.source.creators(block))
+                creators[block] = (
+                    creator_column(None, self.n) if block is None else self.source.creators(block)
+                )
             present, creator, vr, value = private_tag_columns(
-                lambda keys=keys: self.elements(keys), creators[block], self.options.max_private_value_chars,
+                lambda keys=keys: self.elements(keys),
+                creators[block],
+                self.options.max_private_value_chars,
                 self.options.vectorised and not self.odd_keys.intersection(keys),
-                raw.get(keys[0]) if len(keys) == 1 else None)
+                raw.get(keys[0]) if len(keys) == 1 else None,
+            )
             columns.append((spec.key, present, creator, vr, value))
         return assemble_private(columns, self.has_metadata)
 
     def invalid_column(self) -> pa.Array:
-        lists = [
-            sorted(set(paths), key=_path_order) if paths else paths
-            for paths in self.invalid
-        ]
+        lists = [sorted(set(paths), key=_path_order) if paths else paths for paths in self.invalid]
         self.invalid = lists
-        return pa.array([lst if ok else None for lst, ok in zip(lists, self.has_metadata)],
-                        pa.list_(pa.string()))
+        return pa.array(
+            [lst if ok else None for lst, ok in zip(lists, self.has_metadata)],
+            pa.list_(pa.string()),
+        )
 
     def table(self) -> pa.Table:
         private = self.private_column(self.add_attributes())
@@ -205,7 +215,8 @@ class _Batch:
         head_arrays = [
             pa.array([h.sequence for h in heads], pa.int64()),
             pa.array([(h.timestamp - _EPOCH) // _MICROSECOND for h in heads], pa.int64()).cast(
-                pa.timestamp("us", tz="UTC")),
+                pa.timestamp("us", tz="UTC")
+            ),
             pa.array([h.action for h in heads], pa.string()),
             *(pa.array([h.uids[f.name] for h in heads], pa.string()) for f in HEAD_FIELDS[3:]),
         ]
@@ -217,8 +228,9 @@ class _Batch:
         return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _read_heads(entries: Sequence[Any], parse: bool
-                ) -> tuple[list[tuple[Any, RowHead]], list[QuarantinedInstance]]:
+def _read_heads(
+    entries: Sequence[Any], parse: bool
+) -> tuple[list[tuple[Any, RowHead]], list[QuarantinedInstance]]:
     heads: list[tuple[Any, RowHead]] = []
     quarantined: list[QuarantinedInstance] = []
     for entry in entries:
@@ -231,8 +243,11 @@ def _read_heads(entries: Sequence[Any], parse: bool
     return heads, quarantined
 
 
-def _python_source(heads: list[tuple[Any, RowHead]], quarantined: list[QuarantinedInstance],
-                   options: ConversionOptions) -> tuple[list[int], list[RowHead], PythonElements]:
+def _python_source(
+    heads: list[tuple[Any, RowHead]],
+    quarantined: list[QuarantinedInstance],
+    options: ConversionOptions,
+) -> tuple[list[int], list[RowHead], PythonElements]:
     """Heads with parsed metadata (payloads parsed now; unparsable ones quarantined), with
     their positions in ``heads``."""
     survey = Survey()
@@ -249,12 +264,18 @@ def _python_source(heads: list[tuple[Any, RowHead]], quarantined: list[Quarantin
             survey.add(head.metadata)
         kept.append(head)
         positions.append(position)
-    return positions, kept, PythonElements([h.metadata for h in kept],
-                                           [h.metadata_json for h in kept], survey, options)
+    return (
+        positions,
+        kept,
+        PythonElements(
+            [h.metadata for h in kept], [h.metadata_json for h in kept], survey, options
+        ),
+    )
 
 
-def _converted(heads: list[RowHead], source: PythonElements | Shredded,
-               options: ConversionOptions) -> tuple[pa.Table, int]:
+def _converted(
+    heads: list[RowHead], source: PythonElements | Shredded, options: ConversionOptions
+) -> tuple[pa.Table, int]:
     batch = _Batch(heads, source, options)
     table = batch.table()
     return table, sum(len(paths) for paths in batch.invalid)
@@ -290,21 +311,37 @@ def convert_entries(
         native_rows = sum(table.num_rows for _, table, _ in parts)
         if python_rows or not parts:
             positions, heads, source = _python_source(
-                [pairs[i] for i in python_rows], quarantined, options)
+                [pairs[i] for i in python_rows], quarantined, options
+            )
             table, invalid = _converted(heads, source, options)
-            parts.append(([python_rows[p] for p in positions], table,
-                          python_holds([h.metadata for h in heads])))
+            parts.append(
+                (
+                    [python_rows[p] for p in positions],
+                    table,
+                    python_holds([h.metadata for h in heads]),
+                )
+            )
             invalid_values += invalid
         if reasons:
-            log.info("%d of %d instances converted by the Python path, the rest natively "
-                     "(first reason: %s)", len(reasons), len(pairs), reasons[0])
+            log.info(
+                "%d of %d instances converted by the Python path, the rest natively "
+                "(first reason: %s)",
+                len(reasons),
+                len(pairs),
+                reasons[0],
+            )
         try:
             table = merged(parts)
         except (NotMergeable, pa.ArrowException) as exc:  # rare: one Python conversion instead
-            log.info("native and Python parts do not merge exactly (%s): the batch is "
-                     "converted by the Python path",
-                     exc if isinstance(exc, NotMergeable) else type(exc).__name__)
+            log.info(
+                "native and Python parts do not merge exactly (%s): the batch is "
+                "converted by the Python path",
+                exc if isinstance(exc, NotMergeable) else type(exc).__name__,
+            )
             return convert_entries(entries, dataclasses.replace(options, native=False))
-    return ConvertedBatch(table=table, quarantined=quarantined, invalid_values=invalid_values,
-                          rows_by_reader={"native": native_rows,
-                                          "python": table.num_rows - native_rows})
+    return ConvertedBatch(
+        table=table,
+        quarantined=quarantined,
+        invalid_values=invalid_values,
+        rows_by_reader={"native": native_rows, "python": table.num_rows - native_rows},
+    )

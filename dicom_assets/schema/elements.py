@@ -55,7 +55,12 @@ class ElementReader:
         return types_sequence(spec, depth, self.options)
 
     def read(
-        self, elem: Any, spec: TagSpec, path: str, depth: int, shape: SequenceShape | None,
+        self,
+        elem: Any,
+        spec: TagSpec,
+        path: str,
+        depth: int,
+        shape: SequenceShape | None,
         invalid: list[str],
     ) -> Any:
         """The typed value of ``elem`` (None when empty or invalid; invalid ones are recorded)."""
@@ -66,7 +71,12 @@ class ElementReader:
         return value
 
     def _read(
-        self, elem: Any, spec: TagSpec, path: str, depth: int, shape: SequenceShape | None,
+        self,
+        elem: Any,
+        spec: TagSpec,
+        path: str,
+        depth: int,
+        shape: SequenceShape | None,
         invalid: list[str],
     ) -> Any:
         if type(elem) is not dict:

@@ -153,8 +153,10 @@ def read_head(entry: Any, parse: bool = True) -> RowHead:
 def parsed(head: RowHead, raw: Any = None) -> RowHead:
     """``head`` with its metadata parsed and re-serialised: from ``raw`` or from its payload."""
     metadata = _metadata(head.payload if head.payload is not None else raw)
-    uids = {column: uid if uid is not None else _uid_from_metadata(metadata, column)
-            for column, uid in head.uids.items()}
+    uids = {
+        column: uid if uid is not None else _uid_from_metadata(metadata, column)
+        for column, uid in head.uids.items()
+    }
     encoded = None
     if metadata is not None:
         try:

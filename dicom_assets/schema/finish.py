@@ -34,8 +34,11 @@ def _vr_bad(vr: pa.Array, spec: TagSpec, present: np.ndarray) -> np.ndarray:
     accepted, accepted_array = _accepted(spec)
     if all(v is None or v in accepted for v in vr.unique().to_pylist()):
         return np.zeros(len(vr), dtype=bool)
-    return present & vr.is_valid().to_numpy(zero_copy_only=False) & ~_np_bool(
-        pc.is_in(vr, value_set=accepted_array))
+    return (
+        present
+        & vr.is_valid().to_numpy(zero_copy_only=False)
+        & ~_np_bool(pc.is_in(vr, value_set=accepted_array))
+    )
 
 
 def _np_bool(array: pa.Array) -> np.ndarray:
@@ -74,7 +77,9 @@ def _parse_child(child: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
             bad |= _np_bool(pc.greater(pc.count_substring(group, "^"), 4)) & _np_bool(item_valid)
             groups.append(pc.if_else(item_valid, _trimmed(group), None))
         empty = np.logical_and.reduce([g.is_null().to_numpy(zero_copy_only=False) for g in groups])
-        names = pa.StructArray.from_arrays(groups, fields=list(KIND_TYPES["pn"]), mask=pa.array(empty | bad))
+        names = pa.StructArray.from_arrays(
+            groups, fields=list(KIND_TYPES["pn"]), mask=pa.array(empty | bad)
+        )
         return names, bad
     raise AssertionError(kind)
 
@@ -85,8 +90,15 @@ class Finisher:
     def __init__(self, options: ConversionOptions) -> None:
         self.options = options
 
-    def finish(self, raw: pa.StructArray, spec: TagSpec, path: str, depth: int,
-               shape: RawShape | None, invalid: Invalid) -> pa.Array | None:
+    def finish(
+        self,
+        raw: pa.StructArray,
+        spec: TagSpec,
+        path: str,
+        depth: int,
+        shape: RawShape | None,
+        invalid: Invalid,
+    ) -> pa.Array | None:
         """The typed column of ``raw`` (None for a sequence without typed fields).
 
         Per-column costs matter as much as per-value ones (a batch has ~150 columns), so
@@ -100,8 +112,19 @@ class Finisher:
         offsets = values.offsets.to_numpy(zero_copy_only=False)
         lengths = np.diff(offsets)  # a null list has no values
         if spec.kind == "seq":
-            return self._finish_sequence(values, spec, path, depth, shape, invalid, present,
-                                         vr_bad, has_value, lengths, offsets)
+            return self._finish_sequence(
+                values,
+                spec,
+                path,
+                depth,
+                shape,
+                invalid,
+                present,
+                vr_bad,
+                has_value,
+                lengths,
+                offsets,
+            )
         child, child_bad = _parse_child(values.values, spec.kind)
         bad = vr_bad | (has_value & (lengths == 0))
         if child_bad.any():
@@ -119,8 +142,20 @@ class Finisher:
         take = pa.array(offsets[:-1], pa.int64(), mask=null | (lengths != 1))
         return child.take(take)
 
-    def _finish_sequence(self, values, spec, path, depth, shape, invalid, present, vr_bad,
-                         has_value, lengths, offsets) -> pa.Array | None:
+    def _finish_sequence(
+        self,
+        values,
+        spec,
+        path,
+        depth,
+        shape,
+        invalid,
+        present,
+        vr_bad,
+        has_value,
+        lengths,
+        offsets,
+    ) -> pa.Array | None:
         assert shape is not None
         cap = self.options.max_sequence_items
         capped = has_value & (lengths > cap) if cap is not None else np.zeros_like(present)
@@ -129,17 +164,26 @@ class Finisher:
         # Items under a refused value are not read, as in the reference reader.
         skipped = vr_bad | capped
         items: pa.StructArray = values.values
-        item_row = np.repeat(np.arange(len(lengths)), np.diff(offsets)) if len(items) else (
-            np.zeros(0, dtype=np.int64))
+        item_row = (
+            np.repeat(np.arange(len(lengths)), np.diff(offsets))
+            if len(items)
+            else (np.zeros(0, dtype=np.int64))
+        )
         # The child array may extend beyond this (sliced) list array's own items.
         item_row_full = np.full(len(items), -1, dtype=np.int64)
-        item_row_full[offsets[0]:offsets[-1]] = item_row
+        item_row_full[offsets[0] : offsets[-1]] = item_row
         arrays, fields = [], []
         for key in sorted(shape.fields):
             child_spec = shape.fields[key]
             nested: Invalid = []
-            typed = self.finish(items.field(key), child_spec, f"{path}.{child_spec.keyword}",
-                                depth + 1, shape.children.get(key), nested)
+            typed = self.finish(
+                items.field(key),
+                child_spec,
+                f"{path}.{child_spec.keyword}",
+                depth + 1,
+                shape.children.get(key),
+                nested,
+            )
             for item, nested_path in nested:
                 row = item_row_full[item]
                 if row >= 0 and not skipped[row]:
@@ -151,5 +195,4 @@ class Finisher:
             return None
         struct = pa.StructArray.from_arrays(arrays, fields=fields)
         null = ~present | skipped
-        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct,
-                                        mask=pa.array(null))
+        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct, mask=pa.array(null))

@@ -101,8 +101,9 @@ NUMBER_VRS = frozenset({"DS", "IS", "SS", "US", "SL", "UL", "FL", "FD", "SV", "U
 
 
 def raw_private_type(carrier: pa.DataType) -> pa.DataType:
-    return pa.struct([
-        ("vr", pa.string()), ("Value", pa.list_(carrier)), ("InlineBinary", pa.string())])
+    return pa.struct(
+        [("vr", pa.string()), ("Value", pa.list_(carrier)), ("InlineBinary", pa.string())]
+    )
 
 
 def guess_carrier(first: Any) -> pa.DataType | None:
@@ -135,8 +136,9 @@ def texts_from_raw(raw: pa.StructArray, max_chars: int) -> tuple[pa.Array, pa.Ar
         child = child.cast(pa.string())
     if raw.field("vr").null_count < len(raw) and pc.any(pc.equal(raw.field("vr"), "SQ")).as_py():
         raise ValueError("sequences are rendered as JSON")
-    joined_lists = pa.ListArray.from_arrays(values.offsets, pc.fill_null(child, ""),
-                                            mask=values.is_null())
+    joined_lists = pa.ListArray.from_arrays(
+        values.offsets, pc.fill_null(child, ""), mask=values.is_null()
+    )
     text = pc.binary_join(joined_lists, "\\")
     text = pc.coalesce(text, raw.field("InlineBinary"))
     text = pc.if_else(pc.greater(pc.utf8_length(text), max_chars), None, text)
@@ -150,9 +152,13 @@ def creator_column(creators: list[Any] | None, n: int) -> pa.Array:
     return pa.array([creator_of(c) for c in creators], pa.string())
 
 
-def private_tag_columns(elements: Callable[[], list[Any]], creator: pa.Array, max_chars: int,
-                        vectorised: bool = True, raw: pa.StructArray | None = None
-                        ) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array]:
+def private_tag_columns(
+    elements: Callable[[], list[Any]],
+    creator: pa.Array,
+    max_chars: int,
+    vectorised: bool = True,
+    raw: pa.StructArray | None = None,
+) -> tuple[np.ndarray, pa.Array, pa.Array, pa.Array]:
     """(present, creator, vr, value) of one private/unknown tag over the batch's rows.
 
     ``raw``: the tag's elements already converted by Arrow, if they were; ``elements`` gives
@@ -171,9 +177,15 @@ def private_tag_columns(elements: Callable[[], list[Any]], creator: pa.Array, ma
             raise ValueError("reference rendering asked for")
         vr, value = _vectorised_texts(rows, max_chars)
     except (ValueError, *_CONVERT_ERRORS):
-        vr = pa.array([
-            e.get("vr") if type(e) is dict and isinstance(e.get("vr"), str)
-            and is_utf8(e["vr"]) else None for e in rows], pa.string())
+        vr = pa.array(
+            [
+                e.get("vr")
+                if type(e) is dict and isinstance(e.get("vr"), str) and is_utf8(e["vr"])
+                else None
+                for e in rows
+            ],
+            pa.string(),
+        )
         value = pa.array([render_private_value(e, max_chars) for e in rows], pa.string())
     return present, creator, vr, value
 
@@ -187,15 +199,20 @@ def assemble_private(
         offsets = np.zeros(n + 1, dtype=np.int32)
         empty = pa.array([], PRIVATE_ENTRY_TYPE)
         return pa.ListArray.from_arrays(pa.array(offsets), empty, mask=pa.array(~has_metadata))
-    entries = pa.concat_arrays([
-        pa.StructArray.from_arrays(
-            [creator, pa.array([key] * n, pa.string()), vr, value], fields=list(PRIVATE_ENTRY_TYPE))
-        for key, _, creator, vr, value in columns
-    ])
+    entries = pa.concat_arrays(
+        [
+            pa.StructArray.from_arrays(
+                [creator, pa.array([key] * n, pa.string()), vr, value],
+                fields=list(PRIVATE_ENTRY_TYPE),
+            )
+            for key, _, creator, vr, value in columns
+        ]
+    )
     present = np.stack([c[1] for c in columns])  # tags x rows
     order = (np.arange(len(columns))[None, :] * n + np.arange(n)[:, None]).ravel()  # row-major
     keep = order[present.T.ravel()]
     counts = present.sum(axis=0)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), entries.take(pa.array(keep)),
-                                    mask=pa.array(~has_metadata))
+    return pa.ListArray.from_arrays(
+        pa.array(offsets), entries.take(pa.array(keep)), mask=pa.array(~has_metadata)
+    )

@@ -24,8 +24,13 @@ CONVERT_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
 class PythonElements:
     """The top-level elements of a batch's metadata dicts (``None`` = no metadata)."""
 
-    def __init__(self, metadatas: list[dict | None], texts: list[bytes | None], survey: Survey,
-                 options: ConversionOptions) -> None:
+    def __init__(
+        self,
+        metadatas: list[dict | None],
+        texts: list[bytes | None],
+        survey: Survey,
+        options: ConversionOptions,
+    ) -> None:
         self.metas = [m if m is not None else _EMPTY for m in metadatas]
         self.texts = texts  # each dict serialised (see entries.metadata_json), for _metadata
         self.n = len(self.metas)
@@ -51,11 +56,13 @@ class PythonElements:
         collect_shape(self.elements(keys), spec, shape, 1, self.options)
         return shape
 
-    def raw_struct(self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
-                   ) -> pa.StructArray:
+    def raw_struct(
+        self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
+    ) -> pa.StructArray:
         """One raw column per planned tag, converted by Arrow in one pass over the dicts."""
         struct_type = pa.struct(
-            [pa.field(keys[0], raw_type(spec, shape)) for spec, keys, shape in planned])
+            [pa.field(keys[0], raw_type(spec, shape)) for spec, keys, shape in planned]
+        )
         return pa.array(self.metas, struct_type)
 
     def metadata_column(self) -> pa.Array | pa.ChunkedArray:

@@ -20,8 +20,13 @@ from dicom_assets.schema.vr import PN_TYPE, TagSpec, spec_for_key
 
 _GET_VALUE = methodcaller("get", "Value")
 CARRIERS = {
-    "str": pa.string(), "date": pa.string(), "time": pa.string(), "datetime": pa.string(),
-    "int": pa.float64(), "float": pa.float64(), "pn": PN_TYPE,
+    "str": pa.string(),
+    "date": pa.string(),
+    "time": pa.string(),
+    "datetime": pa.string(),
+    "int": pa.float64(),
+    "float": pa.float64(),
+    "pn": PN_TYPE,
 }
 
 
@@ -41,11 +46,13 @@ class RawShape:
 def types_sequence(spec: TagSpec, depth: int, options: ConversionOptions) -> bool:
     """Whether a sequence at ``depth`` (top level = 1) gets a typed column or field."""
     return depth <= options.max_sequence_depth and (
-        spec.keyword not in options.typed_sequence_exclusions)
+        spec.keyword not in options.typed_sequence_exclusions
+    )
 
 
-def collect_shape(elements: Iterable[Any], spec: TagSpec, shape: RawShape, depth: int,
-                  options: ConversionOptions) -> None:
+def collect_shape(
+    elements: Iterable[Any], spec: TagSpec, shape: RawShape, depth: int, options: ConversionOptions
+) -> None:
     """Widen ``shape`` with the item fields of the sequence ``elements`` (None = absent).
 
     Mirrors the reference reader: items of a value it would refuse (wrong VR, not a list,
@@ -113,10 +120,12 @@ def raw_type(spec: TagSpec, shape: RawShape | None = None) -> pa.DataType:
     """``struct<vr, Value: list<carrier>>`` of an element (sequences need their shape)."""
     if spec.kind == "seq":
         assert shape is not None
-        item = pa.struct([
-            pa.field(key, raw_type(shape.fields[key], shape.children.get(key)))
-            for key in sorted(shape.fields)
-        ])
+        item = pa.struct(
+            [
+                pa.field(key, raw_type(shape.fields[key], shape.children.get(key)))
+                for key in sorted(shape.fields)
+            ]
+        )
         value_type = pa.list_(item)
     else:
         value_type = pa.list_(CARRIERS[spec.kind])

@@ -31,8 +31,15 @@ except ImportError:  # not built (e.g. a source checkout without a compiler): Py
     _shredder = None
 
 SKIP, TEXT, NUMBER, PN, SEQUENCE, SPAN = range(6)
-_CARRIER_CODES = {"str": TEXT, "date": TEXT, "time": TEXT, "datetime": TEXT,
-                  "int": NUMBER, "float": NUMBER, "pn": PN}
+_CARRIER_CODES = {
+    "str": TEXT,
+    "date": TEXT,
+    "time": TEXT,
+    "datetime": TEXT,
+    "int": NUMBER,
+    "float": NUMBER,
+    "pn": PN,
+}
 _RAW_NAMES = ["vr", "Value", "InlineBinary"]
 
 
@@ -81,6 +88,7 @@ def _kind_of(options: ConversionOptions):
         if spec.kind == "seq":
             return SEQUENCE if types_sequence(spec, depth, options) else SKIP
         return _CARRIER_CODES[spec.kind]
+
     return kind_of
 
 
@@ -94,7 +102,8 @@ def _bitmap(flags: bytes) -> pa.Buffer | None:
 
 def _strings(count: int, valid: bytes, offsets: bytes, data: bytes) -> pa.Array:
     return pa.Array.from_buffers(
-        pa.string(), count, [_bitmap(valid), pa.py_buffer(offsets), pa.py_buffer(data)])
+        pa.string(), count, [_bitmap(valid), pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def _texts(column: dict) -> pa.Array:
@@ -104,8 +113,11 @@ def _texts(column: dict) -> pa.Array:
 
 def _numbers(column: dict) -> pa.Array:
     """A column's values carried as numbers."""
-    return pa.Array.from_buffers(pa.float64(), column["n_values"], [
-        _bitmap(column["val_valid"]), pa.py_buffer(column["nums"])])
+    return pa.Array.from_buffers(
+        pa.float64(),
+        column["n_values"],
+        [_bitmap(column["val_valid"]), pa.py_buffer(column["nums"])],
+    )
 
 
 def _per_element(column: dict, name: str) -> pa.Array:
@@ -125,7 +137,8 @@ class Shredded:
         if _shredder is None:
             raise NotShreddable("the native shredder is not built")
         self.columns, self._metadata, self._metadata_offsets, self.set_aside = _shredder.shred(
-            payloads, _kind_of(options))
+            payloads, _kind_of(options)
+        )
         aside = {index for index, _ in self.set_aside}
         self.kept = [i for i in range(len(payloads)) if i not in aside]
         self.payloads = [payloads[i] for i in self.kept] if aside else payloads
@@ -141,8 +154,9 @@ class Shredded:
                 self.children.setdefault(column["parent"], []).append(index)
         # Keys are canonical once decoded; odd: a "Value" that is not an array (private tags;
         # typed ones are set aside), which the reference rendering reads as the Python path.
-        self.odd_keys: set[Any] = {column["key"] for column in self.columns
-                                   if column["parent"] < 0 and column["odd"]}
+        self.odd_keys: set[Any] = {
+            column["key"] for column in self.columns if column["parent"] < 0 and column["odd"]
+        }
 
     @property
     def keys(self) -> list[str]:
@@ -173,18 +187,21 @@ class Shredded:
         self._raws[spec.key] = array
         return shape
 
-    def raw_struct(self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
-                   ) -> pa.StructArray:
+    def raw_struct(
+        self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
+    ) -> pa.StructArray:
         """One raw column per planned tag (sequences were built by :meth:`shape`)."""
         arrays = []
         for spec, _, _ in planned:
             array = self._raws.pop(spec.key, None)
-            arrays.append(array if array is not None else
-                          self._raw(self.top[spec.key], spec, self.n, None))
+            arrays.append(
+                array if array is not None else self._raw(self.top[spec.key], spec, self.n, None)
+            )
         return pa.StructArray.from_arrays(arrays, names=[keys[0] for _, keys, _ in planned])
 
-    def _raw(self, index: int, spec: TagSpec, size: int, shape: RawShape | None
-             ) -> pa.StructArray | None:
+    def _raw(
+        self, index: int, spec: TagSpec, size: int, shape: RawShape | None
+    ) -> pa.StructArray | None:
         column = self.columns[index]
         rows = np.frombuffer(column["rows"], np.int32)
         values_count = column["n_values"]
@@ -197,20 +214,30 @@ class Shredded:
             values = _numbers(column)
         elif kind == PN:
             pn = column["pn"]
-            groups = [_strings(values_count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1])
-                      for g in range(3)]
+            groups = [
+                _strings(values_count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1]) for g in range(3)
+            ]
             null = ~np.frombuffer(column["val_valid"], bool)
             values = pa.StructArray.from_arrays(
-                groups, fields=list(PN_TYPE), mask=pa.array(null) if null.any() else None)
+                groups, fields=list(PN_TYPE), mask=pa.array(null) if null.any() else None
+            )
         else:
             values = self._items(index, spec, values_count, vr, value_offsets, shape)
             if values is None:
                 return None
-        return self._dense(rows, size, vr, np.frombuffer(column["has_value"], bool),
-                           value_offsets, values)
+        return self._dense(
+            rows, size, vr, np.frombuffer(column["has_value"], bool), value_offsets, values
+        )
 
-    def _items(self, index: int, spec: TagSpec, items: int, vr: pa.Array,
-               value_offsets: np.ndarray, shape: RawShape | None) -> pa.StructArray | None:
+    def _items(
+        self,
+        index: int,
+        spec: TagSpec,
+        items: int,
+        vr: pa.Array,
+        value_offsets: np.ndarray,
+        shape: RawShape | None,
+    ) -> pa.StructArray | None:
         """The raw struct of a sequence's items; None where the reference reader would leave
         fields out (a refused VR, more items than the cap) or there are no typed fields."""
         assert shape is not None
@@ -221,8 +248,11 @@ class Shredded:
         if not written <= spec.accepted_vrs:
             return None
         fields, arrays = [], []
-        children = sorted((self.columns[i]["key"], i) for i in self.children.get(index, ())
-                          if self.columns[i]["kind"] != SKIP)
+        children = sorted(
+            (self.columns[i]["key"], i)
+            for i in self.children.get(index, ())
+            if self.columns[i]["kind"] != SKIP
+        )
         for key, child_index in children:
             child_spec = spec_for_key(key)
             child_shape = RawShape() if child_spec.kind == "seq" else None
@@ -239,9 +269,15 @@ class Shredded:
         return pa.StructArray.from_arrays(arrays, fields=fields)
 
     @staticmethod
-    def _dense(rows: np.ndarray, size: int, vr: pa.Array, has_value: np.ndarray,
-               value_offsets: np.ndarray, values: pa.Array,
-               inline_binary: pa.Array | None = None) -> pa.StructArray:
+    def _dense(
+        rows: np.ndarray,
+        size: int,
+        vr: pa.Array,
+        has_value: np.ndarray,
+        value_offsets: np.ndarray,
+        values: pa.Array,
+        inline_binary: pa.Array | None = None,
+    ) -> pa.StructArray:
         """``struct<vr, Value[, InlineBinary]>`` over every row of the level, null where the tag
         is absent."""
         count = len(rows)
@@ -265,12 +301,15 @@ class Shredded:
             dense_has_value[rows] = has_value
         no_value = ~dense_has_value
         value = pa.ListArray.from_arrays(
-            pa.array(offsets, pa.int32()), values,
-            mask=pa.array(no_value) if no_value.any() else None)
+            pa.array(offsets, pa.int32()),
+            values,
+            mask=pa.array(no_value) if no_value.any() else None,
+        )
         absent = ~present
         arrays = [per_element[0], value, *per_element[1:]]
         return pa.StructArray.from_arrays(
-            arrays, names=_RAW_NAMES[:len(arrays)], mask=pa.array(absent) if absent.any() else None)
+            arrays, names=_RAW_NAMES[: len(arrays)], mask=pa.array(absent) if absent.any() else None
+        )
 
     def private_raw(self, private: list[tuple[TagSpec, list[Any]]]) -> dict[str, pa.Array]:
         """Raw ``struct<vr, Value, InlineBinary>`` columns of the private tags whose values are
@@ -284,10 +323,14 @@ class Shredded:
             if column["complex"] or (column["saw_text"] and column["saw_number"]):
                 continue
             out[keys[0]] = self._dense(
-                np.frombuffer(column["rows"], np.int32), self.n, _per_element(column, "vr"),
-                np.frombuffer(column["has_value"], bool), np.frombuffer(column["val_off"], np.int32),
+                np.frombuffer(column["rows"], np.int32),
+                self.n,
+                _per_element(column, "vr"),
+                np.frombuffer(column["has_value"], bool),
+                np.frombuffer(column["val_off"], np.int32),
                 _numbers(column) if column["saw_number"] else _texts(column),
-                _per_element(column, "ib"))
+                _per_element(column, "ib"),
+            )
         return out
 
     def creators(self, key: str) -> pa.Array:
@@ -315,8 +358,15 @@ class Shredded:
         valid = np.fromiter((p is not None for p in self.payloads), bool, self.n)
         if offsets[-1] >= CHUNK_BYTES:
             data, bounds = self._metadata, offsets.tolist()
-            return metadata_column([data[bounds[i]:bounds[i + 1]] if ok else None
-                                    for i, ok in enumerate(valid)])
-        return pa.Array.from_buffers(pa.string(), self.n, [
-            None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little")),
-            pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(self._metadata)])
+            return metadata_column(
+                [data[bounds[i] : bounds[i + 1]] if ok else None for i, ok in enumerate(valid)]
+            )
+        return pa.Array.from_buffers(
+            pa.string(),
+            self.n,
+            [
+                None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little")),
+                pa.py_buffer(offsets.astype(np.int32)),
+                pa.py_buffer(self._metadata),
+            ],
+        )

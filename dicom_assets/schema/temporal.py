@@ -42,8 +42,11 @@ def parse_distinct(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     bad = np.array([p is INVALID for p in parsed], dtype=bool)
     typed = pa.array([None if p is INVALID else p for p in parsed], KIND_TYPES[kind])
     indices = encoded.indices
-    child_bad = bad[pc.fill_null(indices, 0).to_numpy(zero_copy_only=False)] if len(bad) else (
-        np.zeros(len(strings), dtype=bool))
+    child_bad = (
+        bad[pc.fill_null(indices, 0).to_numpy(zero_copy_only=False)]
+        if len(bad)
+        else (np.zeros(len(strings), dtype=bool))
+    )
     child_bad &= indices.is_valid().to_numpy(zero_copy_only=False)
     return typed.take(indices), child_bad
 
@@ -59,8 +62,11 @@ def parse_temporal(strings: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
     valid = strings.is_valid().to_numpy(zero_copy_only=False)
     slow = np.frombuffer(raw_slow, bool) & valid
     # Plain texts before the earliest value Spark 3 reads are invalid, as values.parse_* says.
-    bad = valid & ~slow & (values < earliest) if earliest is not None else (
-        np.zeros(len(strings), dtype=bool))
+    bad = (
+        valid & ~slow & (values < earliest)
+        if earliest is not None
+        else (np.zeros(len(strings), dtype=bool))
+    )
     null = ~valid | slow | bad
     validity = None if not null.any() else pa.py_buffer(np.packbits(~null, bitorder="little"))
     typed = pa.Array.from_buffers(kernel_type, len(strings), [validity, pa.py_buffer(values)])

@@ -100,8 +100,14 @@ def parse_datetime(value: Any) -> Any:
     year, month, day, hour, minute, second, frac, offset = match.groups()
     try:
         result = dt.datetime(
-            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-            int(second or 0), int((frac or "").ljust(6, "0")), tzinfo=dt.UTC,
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((frac or "").ljust(6, "0")),
+            tzinfo=dt.UTC,
         )
         if offset:
             minutes = int(offset[1:3]) * 60 + int(offset[3:5])

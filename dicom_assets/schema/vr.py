@@ -14,7 +14,9 @@ from pydicom.datadict import DicomDictionary, RepeatersDictionary, mask_match
 
 # VR -> kind. A kind groups the VRs that share an Arrow type and a parser.
 VR_KINDS: dict[str, str] = {
-    **{vr: "str" for vr in ("AE", "AS", "CS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT", "AT")},
+    **{
+        vr: "str" for vr in ("AE", "AS", "CS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT", "AT")
+    },
     "DA": "date",
     "TM": "time",
     "DT": "datetime",
@@ -155,6 +157,11 @@ def spec_for_key(key: str) -> TagSpec:
     kind = kind_for_dictionary_vr(vr)
     category = "bulk" if kind == "bulk" else "typed"
     return TagSpec(
-        key=normalized, tag=tag, category=category, keyword=keyword, dictionary_vr=vr, vm=vm,
+        key=normalized,
+        tag=tag,
+        category=category,
+        keyword=keyword,
+        dictionary_vr=vr,
+        vm=vm,
         kind=kind,
     )

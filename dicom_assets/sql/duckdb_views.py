@@ -44,7 +44,9 @@ def instances_source(table_uri: str, exists: bool) -> str:
     if exists:
         return f"SELECT * FROM delta_scan({_quote_literal(table_uri)})"
     # An empty lake still gets views, typed like the lake's fixed columns.
-    columns = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in IDENTITY_COLUMNS.items())
+    columns = ", ".join(
+        f"CAST(NULL AS {kind}) AS {name}" for name, kind in IDENTITY_COLUMNS.items()
+    )
     return f"SELECT {columns} WHERE false"
 
 

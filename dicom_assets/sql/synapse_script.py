@@ -112,14 +112,19 @@ def _created_unless_listed(kind: str, catalog: str, name: str, create: str) -> S
     """``create`` (one statement, its lines indented) run only if ``catalog`` lacks ``name``."""
     exists = _catalog_has(catalog, name)
     return SynapseStatement(
-        kind=kind, name=name, sql=f"IF NOT {exists}\n    {create}",
-        probe=_exists_probe(exists), desired_state=PRESENT,
+        kind=kind,
+        name=name,
+        sql=f"IF NOT {exists}\n    {create}",
+        probe=_exists_probe(exists),
+        desired_state=PRESENT,
     )
 
 
 def _credential(config: SynapseConfig) -> SynapseStatement:
     return _created_unless_listed(
-        "credential", "sys.database_scoped_credentials", config.credential_name,
+        "credential",
+        "sys.database_scoped_credentials",
+        config.credential_name,
         f"CREATE DATABASE SCOPED CREDENTIAL {quote_identifier(config.credential_name)}\n"
         "    WITH IDENTITY = 'Managed Identity';",
     )
@@ -151,7 +156,9 @@ ELSE IF NOT EXISTS (SELECT 1 FROM sys.external_data_sources WHERE [name] = {name
 
 def _file_format(config: SynapseConfig) -> SynapseStatement:
     return _created_unless_listed(
-        "file_format", "sys.external_file_formats", config.file_format_name,
+        "file_format",
+        "sys.external_file_formats",
+        config.file_format_name,
         f"CREATE EXTERNAL FILE FORMAT {quote_identifier(config.file_format_name)}\n"
         "    WITH (FORMAT_TYPE = DELTA);",
     )

@@ -30,7 +30,9 @@ from dicom_assets.sensors import dicom_change_feed_sensor
 ASSETS_AND_CHECKS = [dicom_instances, dicom_instances_window_checks, dicom_lake_freshness]
 
 
-def sync(resources: dict, instance: DagsterInstance, cursor: str | None) -> tuple[str | None, list[ExecuteInProcessResult]]:
+def sync(
+    resources: dict, instance: DagsterInstance, cursor: str | None
+) -> tuple[str | None, list[ExecuteInProcessResult]]:
     """One change-feed sensor tick and the runs it requested (asset + all its checks)."""
     with build_sensor_context(cursor=cursor, resources=resources, instance=instance) as context:
         result = dicom_change_feed_sensor(context)
@@ -51,7 +53,9 @@ def sync(resources: dict, instance: DagsterInstance, cursor: str | None) -> tupl
     return result.cursor, outcomes
 
 
-def run_window_checks(resources: dict, instance: DagsterInstance, partition_key: str) -> dict[str, AssetCheckEvaluation]:
+def run_window_checks(
+    resources: dict, instance: DagsterInstance, partition_key: str
+) -> dict[str, AssetCheckEvaluation]:
     """Run only the per-window checks of one window (as from the asset's Checks tab)."""
     outcome = materialize(
         ASSETS_AND_CHECKS,
@@ -66,7 +70,9 @@ def run_window_checks(resources: dict, instance: DagsterInstance, partition_key:
 
 
 def evaluations(outcome: ExecuteInProcessResult) -> dict[str, AssetCheckEvaluation]:
-    return {evaluation.check_name: evaluation for evaluation in outcome.get_asset_check_evaluations()}
+    return {
+        evaluation.check_name: evaluation for evaluation in outcome.get_asset_check_evaluations()
+    }
 
 
 def window_dir(lake_dir: str, partition_key: str) -> Path:
@@ -78,12 +84,18 @@ def part_files(lake_dir: str, partition_key: str) -> list[Path]:
     """The active data files of the window's day partition (from the Delta log)."""
     table = DeltaLocation(str(Path(lake_dir, "result", "Dicom"))).open()
     day = f"_date={partition_key[:10]}/"
-    return sorted(Path(unquote(uri.removeprefix("file://"))) for uri in table.file_uris() if day in unquote(uri))
+    return sorted(
+        Path(unquote(uri.removeprefix("file://")))
+        for uri in table.file_uris()
+        if day in unquote(uri)
+    )
 
 
 def read_window_table(lake_dir: str, partition_key: str) -> pa.Table:
     """The window's rows as its data files hold them (no ``_date``: Delta keeps it in the log)."""
-    return read_window(str(Path(lake_dir, "result", "Dicom")), partition_key).drop_columns(["_date"])
+    return read_window(str(Path(lake_dir, "result", "Dicom")), partition_key).drop_columns(
+        ["_date"]
+    )
 
 
 def append_rows(lake_dir: str, partition_key: str, table: pa.Table) -> None:

@@ -29,7 +29,9 @@ def window(sequences: list[int], last_sequence: int) -> WindowContents:
             FILE_COLUMN: ["part-000000000001-0000.parquet"] * rows,
         }
     )
-    return WindowContents("2026-11-25-17:00", "lake/result/Dicom/2026/11/25/17", table, last_sequence=last_sequence)
+    return WindowContents(
+        "2026-11-25-17:00", "lake/result/Dicom/2026/11/25/17", table, last_sequence=last_sequence
+    )
 
 
 def feed(*sequences_and_minutes: tuple[int, float]) -> rules.FeedWindow:

@@ -59,7 +59,13 @@ def test_checks_pass_on_a_correct_sync(synced):
     for outcome in synced["outcomes"]:
         key = outcome.dagster_run.tags["dagster/partition"]
         found = evaluations(outcome)
-        assert set(found) == {"completeness", "unique_sequence", "identity", "quarantine", "freshness"}
+        assert set(found) == {
+            "completeness",
+            "unique_sequence",
+            "identity",
+            "quarantine",
+            "freshness",
+        }
         assert all(evaluation.passed for evaluation in found.values()), {
             name: evaluation.description for name, evaluation in found.items()
         }
@@ -135,13 +141,21 @@ def test_identity_fails_naming_bad_uids(synced):
     assert bad.data["grade"] == "nonconformant"
 
     # Garbage and a missing UID: an error naming both rows.
-    broken = _with_uid(_with_uid(table, 1, "SOPInstanceUID", "1.2.840.ABC"), 3, "StudyInstanceUID", None)
+    broken = _with_uid(
+        _with_uid(table, 1, "SOPInstanceUID", "1.2.840.ABC"), 3, "StudyInstanceUID", None
+    )
     rewrite(lake, key, broken)
     found = run_window_checks(synced["resources"], synced["instance"], key)
     identity = found["identity"]
     assert not identity.passed and identity.severity == AssetCheckSeverity.ERROR
-    named = {(r.data["sequence"], r.data["column"], r.data["value"]) for r in identity.metadata["bad_uids"].records}
-    assert named == {(sequences[1], "SOPInstanceUID", "1.2.840.ABC"), (sequences[3], "StudyInstanceUID", None)}
+    named = {
+        (r.data["sequence"], r.data["column"], r.data["value"])
+        for r in identity.metadata["bad_uids"].records
+    }
+    assert named == {
+        (sequences[1], "SOPInstanceUID", "1.2.840.ABC"),
+        (sequences[3], "StudyInstanceUID", None),
+    }
     assert identity.metadata["broken_values"].value == 2
     assert found["completeness"].passed and found["unique_sequence"].passed
 
@@ -154,10 +168,14 @@ def test_quarantine_warns_then_fails_above_the_share(synced, monkeypatch):
     quarantine = Path(lake, "result", "Dicom_Quarantine", window_folder(key))
     quarantine.mkdir(parents=True)
     record = {
-        "sequence": row["_sequence"], "timestamp": row["_timestamp"].isoformat(), "action": "create",
-        "StudyInstanceUID": row["StudyInstanceUID"], "SeriesInstanceUID": row["SeriesInstanceUID"],
-        "SOPInstanceUID": row["SOPInstanceUID"], "reason": "metadata is not a DICOM JSON object",
-        "raw_payload": "\"oops\"",
+        "sequence": row["_sequence"],
+        "timestamp": row["_timestamp"].isoformat(),
+        "action": "create",
+        "StudyInstanceUID": row["StudyInstanceUID"],
+        "SeriesInstanceUID": row["SeriesInstanceUID"],
+        "SOPInstanceUID": row["SOPInstanceUID"],
+        "reason": "metadata is not a DICOM JSON object",
+        "raw_payload": '"oops"',
     }
     # The same change quarantined by an incremental run and again by a full re-sync: counted once.
     for name in ("incremental-000000000001-0000.ndjson", "full-000000000001-0000.ndjson"):

@@ -25,7 +25,10 @@ MIB = 2**20
 def chunk(index: int, size: int = MIB // 2, rows: int = 64) -> pa.Table:
     """Incompressible rows, so that the file is as large as the data."""
     return pa.table(
-        {"n": [index * rows + r for r in range(rows)], "payload": [os.urandom(size // rows) for _ in range(rows)]},
+        {
+            "n": [index * rows + r for r in range(rows)],
+            "payload": [os.urandom(size // rows) for _ in range(rows)],
+        },
         schema=SCHEMA,
     )
 
@@ -60,7 +63,7 @@ def test_streamed_parquet_is_invisible_until_complete_while_blocks_are_uploaded(
                 )
 
     size = stream_parquet_atomically(fs, path, SCHEMA, tables())
-    (visible, committed, uncommitted), = seen_while_writing
+    ((visible, committed, uncommitted),) = seen_while_writing
     assert visible == set(), "a reader saw the file before it was complete"
     assert committed == 0 and uncommitted >= 2, "row groups were not uploaded as they came"
     assert size > 4 * MIB
@@ -115,7 +118,10 @@ def test_memory_does_not_grow_with_the_file(blob_fs):
 
 def test_text_files_are_complete_on_both(tmp_path, blob_fs):
     fs, container, _ = blob_fs
-    for target_fs, path in [(fsspec.filesystem("file"), str(tmp_path / "a" / "_state.json")), (fs, f"{container}/a/_state.json")]:
+    for target_fs, path in [
+        (fsspec.filesystem("file"), str(tmp_path / "a" / "_state.json")),
+        (fs, f"{container}/a/_state.json"),
+    ]:
         write_text_atomically(target_fs, path, '{"last_sequence": 7}')
         assert target_fs.cat_file(path) == b'{"last_sequence": 7}'
     assert os.listdir(tmp_path / "a") == ["_state.json"]

@@ -18,13 +18,22 @@ CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=prodlake;AccountKey={K
 
 def test_abfss_url_names_container_account_and_prefix():
     location = parse_lake_url("abfss://dicom@prodlake.dfs.core.windows.net/hospital/a", environ={})
-    assert (location.container, location.account, location.prefix) == ("dicom", "prodlake", "hospital/a")
+    assert (location.container, location.account, location.prefix) == (
+        "dicom",
+        "prodlake",
+        "hospital/a",
+    )
     assert location.fs_root == "dicom/hospital/a"
 
 
 def test_abfs_url_takes_the_account_from_the_environment():
-    assert parse_lake_url("abfs://dicom/x", environ={"AZURE_STORAGE_ACCOUNT_NAME": "envacct"}).account == "envacct"
-    from_connection = parse_lake_url("abfs://dicom", environ={"AZURE_STORAGE_CONNECTION_STRING": CONNECTION})
+    assert (
+        parse_lake_url("abfs://dicom/x", environ={"AZURE_STORAGE_ACCOUNT_NAME": "envacct"}).account
+        == "envacct"
+    )
+    from_connection = parse_lake_url(
+        "abfs://dicom", environ={"AZURE_STORAGE_CONNECTION_STRING": CONNECTION}
+    )
     assert (from_connection.account, from_connection.fs_root) == ("prodlake", "dicom")
 
 
@@ -43,7 +52,14 @@ LOCATION_URL = "abfss://dicom@prodlake.dfs.core.windows.net/lake"
 @pytest.mark.parametrize(
     ("environ", "kind"),
     [
-        ({"AZURE_STORAGE_CONNECTION_STRING": CONNECTION, "AZURE_STORAGE_ACCOUNT_KEY": KEY, "AZURE_STORAGE_SAS_TOKEN": SAS}, "connection_string"),
+        (
+            {
+                "AZURE_STORAGE_CONNECTION_STRING": CONNECTION,
+                "AZURE_STORAGE_ACCOUNT_KEY": KEY,
+                "AZURE_STORAGE_SAS_TOKEN": SAS,
+            },
+            "connection_string",
+        ),
         ({"AZURE_STORAGE_ACCOUNT_KEY": KEY, "AZURE_STORAGE_SAS_TOKEN": SAS}, "account_key"),
         ({"AZURE_STORAGE_SAS_TOKEN": SAS}, "sas_token"),
         ({}, "default_azure_credential"),

@@ -14,7 +14,9 @@ KEY = "c2VjcmV0LWtleS1ub3QtZm9yLWxvZ3MtMTIzNDU2Nzg5MA=="
 
 
 def raised_through(error: BaseException, kind: str = "account_key") -> LakeStorageError:
-    choice = AzureCredentialChoice(kind, "AZURE_STORAGE_ACCOUNT_KEY" if kind == "account_key" else "DefaultAzureCredential", {})
+    choice = AzureCredentialChoice(
+        kind, "AZURE_STORAGE_ACCOUNT_KEY" if kind == "account_key" else "DefaultAzureCredential", {}
+    )
     with pytest.raises(LakeStorageError) as raised, translated_storage_errors(LOCATION, choice):
         try:
             raise error
@@ -25,16 +27,25 @@ def raised_through(error: BaseException, kind: str = "account_key") -> LakeStora
 
 
 def test_missing_identity_says_how_to_sign_in():
-    error = raised_through(CredentialUnavailableError("EnvironmentCredential: ... ManagedIdentityCredential: ..."), "default_azure_credential")
-    assert "no Azure identity" in str(error) and "az login" in str(error) and "prodlake" in str(error)
+    error = raised_through(
+        CredentialUnavailableError("EnvironmentCredential: ... ManagedIdentityCredential: ..."),
+        "default_azure_credential",
+    )
+    assert (
+        "no Azure identity" in str(error) and "az login" in str(error) and "prodlake" in str(error)
+    )
     assert "EnvironmentCredential" not in str(error)
 
 
 def test_unreachable_endpoint_and_missing_container():
-    assert "could not be reached" in str(raised_through(ServiceRequestError("Cannot connect to host")))
+    assert "could not be reached" in str(
+        raised_through(ServiceRequestError("Cannot connect to host"))
+    )
     missing = ResourceNotFoundError("The specified container does not exist.")
     missing.error_code = "ContainerNotFound"
-    assert "container 'dicom' of storage account 'prodlake' does not exist" in str(raised_through(missing))
+    assert "container 'dicom' of storage account 'prodlake' does not exist" in str(
+        raised_through(missing)
+    )
 
 
 def test_secrets_in_kept_text_are_redacted(monkeypatch):

@@ -42,7 +42,9 @@ def window_entries(partition_key: str, first_sequence: int, count: int) -> list[
                 study_instance_uid=dataset.StudyInstanceUID,
                 series_instance_uid=dataset.SeriesInstanceUID,
                 sop_instance_uid=dataset.SOPInstanceUID,
-                metadata=dataset.to_json_dict(bulk_data_threshold=1, bulk_data_element_handler=lambda e: "bulk"),
+                metadata=dataset.to_json_dict(
+                    bulk_data_threshold=1, bulk_data_element_handler=lambda e: "bulk"
+                ),
             )
         )
     return entries
@@ -51,7 +53,11 @@ def window_entries(partition_key: str, first_sequence: int, count: int) -> list[
 WINDOWS = {HOUR_1: window_entries(HOUR_1, 100, 3), HOUR_2: window_entries(HOUR_2, 200, 5)}
 
 
-@asset(name="dicom_instances", partitions_def=dicom_feed_partitions, io_manager_key="dicom_lake_io_manager")
+@asset(
+    name="dicom_instances",
+    partitions_def=dicom_feed_partitions,
+    io_manager_key="dicom_lake_io_manager",
+)
 def synthetic_dicom_instances(context) -> WindowSync:
     """Stands in for the change feed only: the output goes through the real IO manager."""
     entries = WINDOWS[context.partition_key]
@@ -72,7 +78,9 @@ def hour_as_polars(dicom_instances: pl.DataFrame) -> None:
     loaded["polars"] = dicom_instances
 
 
-@asset(partitions_def=dicom_feed_partitions, ins={"dicom_instances": AssetIn(key="dicom_instances")})
+@asset(
+    partitions_def=dicom_feed_partitions, ins={"dicom_instances": AssetIn(key="dicom_instances")}
+)
 def hour_as_arrow(dicom_instances: pa.Table) -> None:
     loaded["arrow"] = dicom_instances
 
@@ -92,7 +100,9 @@ def lake_resources(lake: LakeResource) -> dict:
 def test_downstream_assets_load_one_window_and_a_range_from_azurite(azurite_lake_env):
     resources = lake_resources(LakeResource(url=azurite_lake_env["DICOM_LAKE_URL"]))
     for key in (HOUR_1, HOUR_2):
-        assert materialize([synthetic_dicom_instances], partition_key=key, resources=resources).success
+        assert materialize(
+            [synthetic_dicom_instances], partition_key=key, resources=resources
+        ).success
     loaded.clear()
     result = materialize(
         [synthetic_dicom_instances, hour_as_polars, hour_as_arrow, two_hours_as_polars],
@@ -104,7 +114,9 @@ def test_downstream_assets_load_one_window_and_a_range_from_azurite(azurite_lake
     polars_frame = loaded["polars"]
     assert isinstance(polars_frame, pl.DataFrame)
     assert sorted(polars_frame["_sequence"].to_list()) == [200, 201, 202, 203, 204]
-    assert set(polars_frame["SOPInstanceUID"].to_list()) == {e.sop_instance_uid for e in WINDOWS[HOUR_2]}
+    assert set(polars_frame["SOPInstanceUID"].to_list()) == {
+        e.sop_instance_uid for e in WINDOWS[HOUR_2]
+    }
     assert isinstance(loaded["arrow"], pa.Table) and loaded["arrow"].num_rows == 5
     window_range = loaded["range"]
     assert set(window_range) == {HOUR_1, HOUR_2}
@@ -117,10 +129,16 @@ def test_a_full_run_replaces_a_window_in_one_commit_and_old_snapshots_still_read
     lake = LakeResource(url=azurite_lake_env["DICOM_LAKE_URL"])
     resources = lake_resources(lake)
     incremental = {SYNC_MODE_TAG: "incremental"}
-    assert materialize([synthetic_dicom_instances], partition_key=HOUR_2, resources=resources, tags=incremental).success
-    assert materialize([synthetic_dicom_instances], partition_key=HOUR_1, resources=resources, tags=incremental).success
+    assert materialize(
+        [synthetic_dicom_instances], partition_key=HOUR_2, resources=resources, tags=incremental
+    ).success
+    assert materialize(
+        [synthetic_dicom_instances], partition_key=HOUR_1, resources=resources, tags=incremental
+    ).success
     before = lake.table().open()
-    assert materialize([synthetic_dicom_instances], partition_key=HOUR_2, resources=resources).success
+    assert materialize(
+        [synthetic_dicom_instances], partition_key=HOUR_2, resources=resources
+    ).success
     after = lake.table().open()
     assert after.version() == before.version() + 1  # the overwrite is one transaction
     assert after.history(1)[0]["operation"] == "WRITE"
@@ -131,9 +149,25 @@ def test_a_full_run_replaces_a_window_in_one_commit_and_old_snapshots_still_read
         assert len(sequences) == len(set(sequences))
     # A reader holding the snapshot from before the overwrite still reads it.
     assert sorted(before.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()) == [
-        100, 101, 102, 200, 201, 202, 203, 204]
+        100,
+        101,
+        102,
+        200,
+        201,
+        202,
+        203,
+        204,
+    ]
     assert sorted(after.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()) == [
-        100, 101, 102, 200, 201, 202, 203, 204]
+        100,
+        101,
+        102,
+        200,
+        201,
+        202,
+        203,
+        204,
+    ]
     assert last_synced_sequence(lake, HOUR_2) == 204 and last_synced_sequence(lake, HOUR_1) == 102
 
 
@@ -145,7 +179,9 @@ def own_azurite(tmp_path):
     server.stop()
 
 
-def _committed_and_uncommitted(server: AzuriteServer, container: str) -> tuple[list[str], list[str]]:
+def _committed_and_uncommitted(
+    server: AzuriteServer, container: str
+) -> tuple[list[str], list[str]]:
     with BlobServiceClient.from_connection_string(server.connection_string()) as client:
         box = client.get_container_client(container)
         committed = sorted(blob.name for blob in box.list_blobs())
@@ -182,12 +218,18 @@ def test_storage_stopped_mid_run_fails_clearly_and_the_rerun_writes_each_change_
     monkeypatch.setattr(instances_module, "convert_entries", convert_then_stop_storage)
     tags = {SYNC_MODE_TAG: "incremental"}
     failed = materialize(
-        [dicom_instances], partition_key=partition_key, resources=resources, tags=tags, raise_on_error=False
+        [dicom_instances],
+        partition_key=partition_key,
+        resources=resources,
+        tags=tags,
+        raise_on_error=False,
     )
     assert not failed.success and len(calls) == 3  # every series converted, the commit failed
     error = next(e for e in failed.all_events if e.is_step_failure).step_failure_data.error
     full_error = error.to_string()
-    assert "could not be reached" in full_error and container in full_error and ACCOUNT in full_error
+    assert (
+        "could not be reached" in full_error and container in full_error and ACCOUNT in full_error
+    )
     assert "re-run" in full_error
     assert ACCOUNT_KEY not in full_error and "site-packages/azure" not in full_error
 
@@ -195,7 +237,9 @@ def test_storage_stopped_mid_run_fails_clearly_and_the_rerun_writes_each_change_
     own_azurite.start()  # same port, same --location
     assert lake.table().open_if_exists() is None  # nothing was committed
 
-    rerun = materialize([dicom_instances], partition_key=partition_key, resources=resources, tags=tags)
+    rerun = materialize(
+        [dicom_instances], partition_key=partition_key, resources=resources, tags=tags
+    )
     assert rerun.success
     table = lake.table().open().to_pyarrow_table()
     assert table.num_rows == len(uploaded)

@@ -42,7 +42,9 @@ def test_abfs_url_with_a_sas_connection_string_writes_and_reads(azurite, monkeyp
         ACCOUNT,
         ACCOUNT_KEY,
         resource_types=ResourceTypes(service=True, container=True, object=True),
-        permission=AccountSasPermissions(read=True, write=True, delete=True, list=True, create=True, add=True),
+        permission=AccountSasPermissions(
+            read=True, write=True, delete=True, list=True, create=True, add=True
+        ),
         expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
     )
     monkeypatch.setenv(
@@ -57,7 +59,9 @@ def test_abfs_url_with_a_sas_connection_string_writes_and_reads(azurite, monkeyp
     assert sas not in lake.describe()
 
 
-def test_wrong_account_key_is_a_clear_error_naming_the_account_without_the_key(azurite, monkeypatch):
+def test_wrong_account_key_is_a_clear_error_naming_the_account_without_the_key(
+    azurite, monkeypatch
+):
     container = azurite.new_container()
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string(WRONG_KEY))
     lake = LakeResource(url=f"abfss://{container}@{ACCOUNT}.dfs.core.windows.net/lake", retries=0)
@@ -78,7 +82,10 @@ def test_unreachable_storage_fails_fast_with_a_clear_message(tmp_path, monkeypat
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", stopped.connection_string())
     lake = LakeResource(url="abfs://nowhere-lake/x", retries=1, retry_backoff=0.1)
     started = time.monotonic()
-    with pytest.raises(LakeStorageError, match="could not be reached") as raised, lake.storage_errors():
+    with (
+        pytest.raises(LakeStorageError, match="could not be reached") as raised,
+        lake.storage_errors(),
+    ):
         lake.filesystem().ls(lake.path())
     assert time.monotonic() - started < 10
     assert "nowhere-lake" in str(raised.value) and ACCOUNT_KEY not in str(raised.value)

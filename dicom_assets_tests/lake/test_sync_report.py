@@ -44,7 +44,10 @@ def test_materialization_metadata_renders_for_people(orthanc, lake_env, monkeypa
         assert isinstance(item["table"], PathMetadataValue)
         assert item["table"].value.endswith("result/Dicom")
         assert item["delta_version"].value >= 0 and item["files_added"].value >= 1
-        assert key in {path.parent.name.removeprefix("_date=") + "-" + key[11:] for path in part_files(lake_env["DICOM_LAKE_URL"], key)}
+        assert key in {
+            path.parent.name.removeprefix("_date=") + "-" + key[11:]
+            for path in part_files(lake_env["DICOM_LAKE_URL"], key)
+        }
         assert isinstance(item["modalities"], TableMetadataValue)
         modalities = {r.data["modality"]: r.data["rows"] for r in item["modalities"].records}
         assert sum(modalities.values()) == item["rows"].value

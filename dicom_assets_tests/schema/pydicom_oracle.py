@@ -25,15 +25,17 @@ EARLIEST_INSTANT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
 def _one(kind: str, value: Any) -> Any:
-    if value is None or (isinstance(value, (str, bytes)) and not str(value).strip()
-                         and kind != "str"):
+    if value is None or (
+        isinstance(value, (str, bytes)) and not str(value).strip() and kind != "str"
+    ):
         return None
     try:
         if kind == "str":
             # pydicom strips the padding of a whole value field, not of each value; DICOM
             # says trailing spaces are never significant, so the converter strips each.
-            return f"{value:08X}" if isinstance(value, int) else (
-                str(value).rstrip(" \x00") or None)
+            return (
+                f"{value:08X}" if isinstance(value, int) else (str(value).rstrip(" \x00") or None)
+            )
         if kind == "date":
             date = dt.date(*valuerep.DA(value).timetuple()[:3])
             return date if date >= EARLIEST_DATE else UNCONVERTIBLE
@@ -46,8 +48,9 @@ def _one(kind: str, value: Any) -> Any:
             d = valuerep.DT(value)
             # With an offset: the instant; without one: the wall-clock time, labelled UTC.
             d = d.astimezone(dt.UTC) if d.tzinfo is not None else d.replace(tzinfo=dt.UTC)
-            d = dt.datetime(d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond,
-                            tzinfo=dt.UTC)
+            d = dt.datetime(
+                d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond, tzinfo=dt.UTC
+            )
             return d if d >= EARLIEST_INSTANT else UNCONVERTIBLE
         if kind == "int":
             return int(valuerep.IS(value)) if isinstance(value, str) else int(value)
@@ -55,9 +58,14 @@ def _one(kind: str, value: Any) -> Any:
             number = float(value)
             return number if math.isfinite(number) or not isinstance(value, str) else UNCONVERTIBLE
         if kind == "pn":
-            name = valuerep.PersonName(value) if not isinstance(value, valuerep.PersonName) else value
-            groups = {"Alphabetic": name.alphabetic or None, "Ideographic": name.ideographic or None,
-                      "Phonetic": name.phonetic or None}
+            name = (
+                valuerep.PersonName(value) if not isinstance(value, valuerep.PersonName) else value
+            )
+            groups = {
+                "Alphabetic": name.alphabetic or None,
+                "Ideographic": name.ideographic or None,
+                "Phonetic": name.phonetic or None,
+            }
             return None if not any(groups.values()) else groups
     except (ValueError, TypeError, OverflowError):
         return UNCONVERTIBLE
@@ -85,8 +93,11 @@ def expected_value(elem: DataElement, exclusions: frozenset[str]) -> Any:
         return [expected_item(item, exclusions) for item in elem.value]
     value = elem.value
     if spec.multi:
-        values = list(value) if isinstance(value, (MultiValue, list)) else (
-            [] if value in (None, "", b"") else [value])
+        values = (
+            list(value)
+            if isinstance(value, (MultiValue, list))
+            else ([] if value in (None, "", b"") else [value])
+        )
         if not values:
             return None
         out = [None if v in (None, "") else _one(spec.kind, v) for v in values]

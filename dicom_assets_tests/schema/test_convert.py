@@ -10,8 +10,14 @@ from dicom_assets.schema import ConversionOptions, convert_entries
 from dicom_assets.sources.entries import ChangeAction
 from dicom_assets_tests.schema.feed_entries import entry_for
 
-FIXED = ["_sequence", "_timestamp", "_action", "StudyInstanceUID", "SeriesInstanceUID",
-         "SOPInstanceUID"]
+FIXED = [
+    "_sequence",
+    "_timestamp",
+    "_action",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+]
 
 
 def dataset_json(name: str) -> dict:
@@ -60,7 +66,10 @@ def test_rows_in_input_order_with_deletes_and_missing_attributes(ct):
 def test_entry_uids_win_over_metadata(ct):
     row = convert_entries([entry_for(ct, uids=("s", "se", "i"))]).table.to_pylist()[0]
     assert (row["StudyInstanceUID"], row["SeriesInstanceUID"], row["SOPInstanceUID"]) == (
-        "s", "se", "i")
+        "s",
+        "se",
+        "i",
+    )
 
 
 def test_invalid_values_listed_and_counted(ct):
@@ -74,16 +83,28 @@ def test_invalid_values_listed_and_counted(ct):
     bad["zz"] = {"vr": "LO", "Value": ["?"]}
     batch = convert_entries([entry_for(bad)])
     row = batch.table.to_pylist()[0]
-    assert row["_invalid"] == ["StudyDate", "AccessionNumber", "PatientName", "InstanceNumber",
-                               "Rows", "PixelSpacing", "zz"]
+    assert row["_invalid"] == [
+        "StudyDate",
+        "AccessionNumber",
+        "PatientName",
+        "InstanceNumber",
+        "Rows",
+        "PixelSpacing",
+        "zz",
+    ]
     assert batch.invalid_values == 7
     assert row["StudyDate"] is row["PixelSpacing"] is row["Rows"] is None
     assert orjson.loads(row["_metadata"])["00080020"]["Value"] == ["20261341"]
 
 
 def test_unreadable_entries_are_quarantined_not_rows(ct):
-    entries = [entry_for([ct]), entry_for("{not json"), entry_for(ct, 3), object(),
-               entry_for(orjson.dumps(ct).decode(), 4)]
+    entries = [
+        entry_for([ct]),
+        entry_for("{not json"),
+        entry_for(ct, 3),
+        object(),
+        entry_for(orjson.dumps(ct).decode(), 4),
+    ]
     batch = convert_entries(entries)
     assert batch.table.column("_sequence").to_pylist() == [3, 4]
     reasons = [q.reason for q in batch.quarantined]
@@ -104,7 +125,9 @@ def test_excluded_sequences_stay_in_metadata_only():
     default = convert_entries([entry_for(md)]).table
     assert "PerFrameFunctionalGroupsSequence" not in default.column_names
     assert "SharedFunctionalGroupsSequence" in default.column_names
-    typed = convert_entries([entry_for(md)], ConversionOptions(typed_sequence_exclusions=frozenset()))
+    typed = convert_entries(
+        [entry_for(md)], ConversionOptions(typed_sequence_exclusions=frozenset())
+    )
     frames = typed.table.column("PerFrameFunctionalGroupsSequence").to_pylist()[0]
     assert len(frames) == len(md["52009230"]["Value"]) >= 1
     assert "52009230" in orjson.loads(default.column("_metadata")[0].as_py())

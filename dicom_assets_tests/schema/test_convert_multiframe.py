@@ -16,21 +16,37 @@ FRAMES = 3000
 
 def enhanced_mr(frames: int) -> dict:
     """An enhanced MR's DICOM JSON with one functional-group item per frame (~1 KiB each)."""
+
     def sq(*items: dict) -> dict:
         return {"vr": "SQ", "Value": list(items)}
 
-    per_frame = [{
-        "00209111": sq({"00209156": {"vr": "US", "Value": [i + 1]},
-                        "00189074": {"vr": "DT", "Value": [f"20261124101500.{i:06d}"]},
-                        "00209157": {"vr": "UL", "Value": [1, i + 1]}}),
-        "00209113": sq({"00200032": {"vr": "DS", "Value": [-120.0, -120.0, i * 0.5]}}),
-        "00209116": sq({"00200037": {"vr": "DS", "Value": [1, 0, 0, 0, 1, 0]}}),
-        "00289110": sq({"00280030": {"vr": "DS", "Value": [0.47, 0.47]},
-                        "00180050": {"vr": "DS", "Value": [0.5]}}),
-        "00289145": sq({"00281050": {"vr": "DS", "Value": [600]},
-                        "00281051": {"vr": "DS", "Value": [1200]}}),
-        "00189226": sq({"00189082": {"vr": "FD", "Value": [float(i % 7)]}}),
-    } for i in range(frames)]
+    per_frame = [
+        {
+            "00209111": sq(
+                {
+                    "00209156": {"vr": "US", "Value": [i + 1]},
+                    "00189074": {"vr": "DT", "Value": [f"20261124101500.{i:06d}"]},
+                    "00209157": {"vr": "UL", "Value": [1, i + 1]},
+                }
+            ),
+            "00209113": sq({"00200032": {"vr": "DS", "Value": [-120.0, -120.0, i * 0.5]}}),
+            "00209116": sq({"00200037": {"vr": "DS", "Value": [1, 0, 0, 0, 1, 0]}}),
+            "00289110": sq(
+                {
+                    "00280030": {"vr": "DS", "Value": [0.47, 0.47]},
+                    "00180050": {"vr": "DS", "Value": [0.5]},
+                }
+            ),
+            "00289145": sq(
+                {
+                    "00281050": {"vr": "DS", "Value": [600]},
+                    "00281051": {"vr": "DS", "Value": [1200]},
+                }
+            ),
+            "00189226": sq({"00189082": {"vr": "FD", "Value": [float(i % 7)]}}),
+        }
+        for i in range(frames)
+    ]
     return {
         "00080016": {"vr": "UI", "Value": ["1.2.840.10008.5.1.4.1.1.4.1"]},
         "00080018": {"vr": "UI", "Value": ["1.2.3.4"]},
@@ -59,7 +75,8 @@ def test_per_frame_groups_stay_in_metadata_within_bounded_memory():
     table, peak = traced_peak(metadata, ConversionOptions())
     assert "PerFrameFunctionalGroupsSequence" not in table.column_names
     assert table.column("SharedFunctionalGroupsSequence").to_pylist()[0] == [
-        {"PixelMeasuresSequence": [{"PixelSpacing": [0.47, 0.47]}]}]
+        {"PixelMeasuresSequence": [{"PixelSpacing": [0.47, 0.47]}]}
+    ]
     assert table.column("NumberOfFrames").to_pylist() == [FRAMES]
     typed_bytes = table.nbytes - table.column("_metadata").nbytes
     assert typed_bytes < 10_000  # the typed part of the row does not grow with frames
@@ -67,10 +84,12 @@ def test_per_frame_groups_stay_in_metadata_within_bounded_memory():
     assert peak < 3 * json_size
 
     typed_table, typed_peak = traced_peak(
-        metadata, ConversionOptions(typed_sequence_exclusions=frozenset()))
+        metadata, ConversionOptions(typed_sequence_exclusions=frozenset())
+    )
     frames = typed_table.column("PerFrameFunctionalGroupsSequence").to_pylist()[0]
     assert len(frames) == FRAMES and frames[10]["PlanePositionSequence"] == [
-        {"ImagePositionPatient": [-120.0, -120.0, 5.0]}]
+        {"ImagePositionPatient": [-120.0, -120.0, 5.0]}
+    ]
     assert typed_peak > peak  # what the switch saves
 
 
@@ -88,9 +107,13 @@ def test_the_native_shredder_skips_per_frame_groups_too():
     payload = orjson.dumps(metadata)
     shredded = Shredded([payload], ConversionOptions())
     assert shredded.set_aside == []
-    buffered = sum(len(b) for column in shredded.columns for value in column.values()
-                   for b in (value if isinstance(value, tuple) else (value,))
-                   if isinstance(b, bytes))
+    buffered = sum(
+        len(b)
+        for column in shredded.columns
+        for value in column.values()
+        for b in (value if isinstance(value, tuple) else (value,))
+        if isinstance(b, bytes)
+    )
     assert buffered < 5_000  # the typed part only: nothing per frame is buffered
     entry = entry_for(payload, uids=("1.2", "1.2.3", "1.2.3.4"))
     table = convert_entries([entry]).table

@@ -60,7 +60,8 @@ def deviation(file_name: str, keyword: str) -> bool:
 def corpus() -> list[Path]:
     """pydicom's bundled DICOM files that pydicom itself can read."""
     paths = sorted((DATA / "test_files").rglob("*.dcm")) + sorted(
-        (DATA / "charset_files").glob("*.dcm"))
+        (DATA / "charset_files").glob("*.dcm")
+    )
     readable = []
     for path in paths:
         try:
@@ -86,8 +87,11 @@ def same(expected: Any, got: Any, path: str, problems: list[str]) -> None:
             same(expected.get(key), got.get(key), f"{path}.{key}", problems)
     elif isinstance(expected, float) and isinstance(got, float):
         # FL is float32 in the file; Orthanc prints it with fewer digits than float64 holds.
-        if not (math.isclose(expected, got, rel_tol=1e-7) or expected == got
-                or (math.isnan(expected) and math.isnan(got))):
+        if not (
+            math.isclose(expected, got, rel_tol=1e-7)
+            or expected == got
+            or (math.isnan(expected) and math.isnan(got))
+        ):
             problems.append(f"{path}: {expected!r} != {got!r}")
     elif expected == [] and got is None:
         pass  # an empty sequence has no column when no item in the batch has a typed field
@@ -105,11 +109,17 @@ def synced(tmp_path_factory) -> list[tuple[Path, pydicom.Dataset, dict[str, Any]
         for group in storable_groups(corpus()):
             answers = upload(orthanc.url, [path.read_bytes() for path, _ in group], workers=4)
             by_sop: dict[str, InstanceDocument] = {}
-            for study, series in {(str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
-                                  for (_, ds), answer in zip(group, answers) if answer}:
+            for study, series in {
+                (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
+                for (_, ds), answer in zip(group, answers)
+                if answer
+            }:
                 resource = f"studies/{study}/series/{series}"
-                answer = requests.get(f"{orthanc.dicomweb_url}/{resource}/metadata",
-                                      headers={"Accept": DICOM_JSON}, timeout=60)
+                answer = requests.get(
+                    f"{orthanc.dicomweb_url}/{resource}/metadata",
+                    headers={"Accept": DICOM_JSON},
+                    timeout=60,
+                )
                 answer.raise_for_status()
                 for document in documents_of(answer.content, resource):
                     by_sop[document.sop_uid] = document
@@ -122,9 +132,12 @@ def synced(tmp_path_factory) -> list[tuple[Path, pydicom.Dataset, dict[str, Any]
     assert all(isinstance(d.metadata, bytes) for d in documents)
     assert Shredded([d.metadata for d in documents], ConversionOptions()).set_aside == []
     # One batch for the whole corpus: columns and sequence structs are the union of all files.
-    batch = convert_entries([
-        entry_for(d.metadata, i, uids=(d.study_uid, d.series_uid, d.sop_uid))
-        for i, d in enumerate(documents)])
+    batch = convert_entries(
+        [
+            entry_for(d.metadata, i, uids=(d.study_uid, d.series_uid, d.sop_uid))
+            for i, d in enumerate(documents)
+        ]
+    )
     assert batch.quarantined == []
     assert non_portable_fields(batch.table.schema) == []  # every reader reads every column
     rows = batch.table.to_pylist()
@@ -155,8 +168,12 @@ def compare(synced) -> tuple[dict[tuple[str, str], list[str]], int]:
 
 def test_every_top_level_attribute_matches_pydicom(synced):
     problems, compared = compare(synced)
-    unexpected = [p for (name, keyword), found in problems.items()
-                  if not deviation(name, keyword) for p in found]
+    unexpected = [
+        p
+        for (name, keyword), found in problems.items()
+        if not deviation(name, keyword)
+        for p in found
+    ]
     assert unexpected == [], "\n".join(unexpected)
     assert len(synced) >= 70 and compared >= 3000
 
@@ -200,6 +217,7 @@ def test_oracle_reads_pydicom_values_independently():
     ds.StudyDate, ds.AcquisitionDateTime = "11111111", "20260102123000+0100"
     assert expected_value(ds["StudyDate"], frozenset()) is UNCONVERTIBLE
     assert expected_value(ds["AcquisitionDateTime"], frozenset()) == dt.datetime(
-        2026, 1, 2, 11, 30, tzinfo=dt.UTC)
+        2026, 1, 2, 11, 30, tzinfo=dt.UTC
+    )
     ds.AcquisitionDateTime = "18991231"
     assert expected_value(ds["AcquisitionDateTime"], frozenset()) is UNCONVERTIBLE

@@ -13,7 +13,9 @@ REF_IMAGES = spec_for_key("00081140")  # ReferencedImageSequence
 
 def read(elem, spec, options=None, shape=None):
     invalid: list[str] = []
-    value = ElementReader(options or ConversionOptions()).read(elem, spec, spec.keyword, 1, shape, invalid)
+    value = ElementReader(options or ConversionOptions()).read(
+        elem, spec, spec.keyword, 1, shape, invalid
+    )
     return value, invalid
 
 
@@ -42,11 +44,17 @@ def test_compatible_vr_and_absent_value():
 
 
 def test_sequence_items_typed_and_shape_widened():
-    elem = {"vr": "SQ", "Value": [
-        {"00081150": {"vr": "UI", "Value": ["1.2.3"]}},
-        {"00081155": {"vr": "UI", "Value": ["1.2.4"]}, "00091010": {"vr": "LO", "Value": ["x"]},
-         "00081160": {"vr": "IS", "Value": ["1", 2]}},
-    ]}
+    elem = {
+        "vr": "SQ",
+        "Value": [
+            {"00081150": {"vr": "UI", "Value": ["1.2.3"]}},
+            {
+                "00081155": {"vr": "UI", "Value": ["1.2.4"]},
+                "00091010": {"vr": "LO", "Value": ["x"]},
+                "00081160": {"vr": "IS", "Value": ["1", 2]},
+            },
+        ],
+    }
     shape = SequenceShape()
     value, invalid = read(elem, REF_IMAGES, shape=shape)
     assert invalid == []
@@ -54,17 +62,25 @@ def test_sequence_items_typed_and_shape_widened():
         {"ReferencedSOPClassUID": "1.2.3"},
         {"ReferencedSOPInstanceUID": "1.2.4", "ReferencedFrameNumber": [1, 2]},
     ]
-    assert shape.arrow_type() == pa.list_(pa.struct([
-        ("ReferencedSOPClassUID", pa.string()), ("ReferencedSOPInstanceUID", pa.string()),
-        ("ReferencedFrameNumber", pa.list_(pa.int64()))]))
+    assert shape.arrow_type() == pa.list_(
+        pa.struct(
+            [
+                ("ReferencedSOPClassUID", pa.string()),
+                ("ReferencedSOPInstanceUID", pa.string()),
+                ("ReferencedFrameNumber", pa.list_(pa.int64())),
+            ]
+        )
+    )
 
 
 def nested(depth: int) -> dict:
     """A ContentSequence nested ``depth`` levels deep, a date at every level."""
     item = {"00080023": {"vr": "DA", "Value": ["20260102"]}}
     for _ in range(depth - 1):
-        item = {"00080023": {"vr": "DA", "Value": ["20260102"]},
-                "0040A730": {"vr": "SQ", "Value": [item]}}
+        item = {
+            "00080023": {"vr": "DA", "Value": ["20260102"]},
+            "0040A730": {"vr": "SQ", "Value": [item]},
+        }
     return {"vr": "SQ", "Value": [item]}
 
 
@@ -72,8 +88,12 @@ def test_depth_cap_and_invalid_paths():
     content = spec_for_key("0040A730")
     shape = SequenceShape()
     value, _ = read(nested(4), content, ConversionOptions(max_sequence_depth=2), shape)
-    assert value == [{"ContentDate": dt.date(2026, 1, 2),
-                      "ContentSequence": [{"ContentDate": dt.date(2026, 1, 2)}]}]
+    assert value == [
+        {
+            "ContentDate": dt.date(2026, 1, 2),
+            "ContentSequence": [{"ContentDate": dt.date(2026, 1, 2)}],
+        }
+    ]
     inner = shape.arrow_type().value_type.field("ContentSequence").type.value_type
     assert inner.names == ["ContentDate"]
 
@@ -88,6 +108,10 @@ def test_exclusions_and_item_cap():
     assert not ElementReader(ConversionOptions()).types_sequence(per_frame, 1)
     items = {"vr": "SQ", "Value": [{"00081150": {"vr": "UI", "Value": ["1"]}}] * 3}
     assert read(items, REF_IMAGES, ConversionOptions(max_sequence_items=2), SequenceShape()) == (
-        None, [])
+        None,
+        [],
+    )
     assert read({"vr": "SQ", "Value": [1]}, REF_IMAGES, shape=SequenceShape()) == (
-        None, ["ReferencedImageSequence"])
+        None,
+        ["ReferencedImageSequence"],
+    )

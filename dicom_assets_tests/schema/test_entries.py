@@ -11,8 +11,11 @@ def test_head_normalises_timestamp_and_falls_back_to_metadata_uids():
     naive = entry.__class__(**{**entry.__dict__, "timestamp": dt.datetime(2026, 1, 1, 5)})
     head = read_head(naive)
     assert head.timestamp == dt.datetime(2026, 1, 1, 5, tzinfo=dt.UTC)
-    assert head.uids == {"StudyInstanceUID": "1.2", "SeriesInstanceUID": None,
-                         "SOPInstanceUID": None}
+    assert head.uids == {
+        "StudyInstanceUID": "1.2",
+        "SeriesInstanceUID": None,
+        "SOPInstanceUID": None,
+    }
     assert head.action == "create"
 
 

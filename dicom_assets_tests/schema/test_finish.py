@@ -17,8 +17,16 @@ def finish(elements, spec):
 
 
 def test_integers_travel_as_float64_so_fractions_are_seen_not_truncated():
-    array, invalid = finish([{"vr": "US", "Value": [512]}, {"vr": "US", "Value": [1.5]},
-                             {"vr": "US", "Value": [5.0]}, None, {"vr": "US"}], ROWS)
+    array, invalid = finish(
+        [
+            {"vr": "US", "Value": [512]},
+            {"vr": "US", "Value": [1.5]},
+            {"vr": "US", "Value": [5.0]},
+            None,
+            {"vr": "US"},
+        ],
+        ROWS,
+    )
     assert array.type == pa.int64()
     assert array.to_pylist() == [512, None, 5, None, None]
     assert invalid == [(1, "Rows")]
@@ -30,8 +38,14 @@ def test_integers_beyond_exact_float_go_to_the_reference_reader():
 
 
 def test_lists_empty_values_and_wrong_vr():
-    array, invalid = finish([
-        {"vr": "DS", "Value": [0.5, None]}, {"vr": "DS", "Value": []},
-        {"vr": "DA", "Value": [1.0]}, {"Value": [2, 3]}], SPACING)
+    array, invalid = finish(
+        [
+            {"vr": "DS", "Value": [0.5, None]},
+            {"vr": "DS", "Value": []},
+            {"vr": "DA", "Value": [1.0]},
+            {"Value": [2, 3]},
+        ],
+        SPACING,
+    )
     assert array.to_pylist() == [[0.5, None], None, None, [2.0, 3.0]]
     assert invalid == [(1, "PixelSpacing"), (2, "PixelSpacing")]

@@ -10,27 +10,61 @@ def _md(sop: str, **elements) -> dict:
 
 
 def test_batches_with_different_attributes_become_one_table_in_tag_order():
-    ct = convert_entries([entry_for(_md("1.2.3.1", **{
-        "00180050": {"vr": "DS", "Value": [1.25]},
-        "00081140": {"vr": "SQ", "Value": [{"00081150": {"vr": "UI", "Value": ["1.1"]}}]},
-    }), 1)]).table
-    mr = convert_entries([entry_for(_md("1.2.3.2", **{
-        "00080070": {"vr": "LO", "Value": ["ACME"]},
-        "00081140": {"vr": "SQ", "Value": [{"00081155": {"vr": "UI", "Value": ["9.9"]}}]},
-    }), 2)]).table
+    ct = convert_entries(
+        [
+            entry_for(
+                _md(
+                    "1.2.3.1",
+                    **{
+                        "00180050": {"vr": "DS", "Value": [1.25]},
+                        "00081140": {
+                            "vr": "SQ",
+                            "Value": [{"00081150": {"vr": "UI", "Value": ["1.1"]}}],
+                        },
+                    },
+                ),
+                1,
+            )
+        ]
+    ).table
+    mr = convert_entries(
+        [
+            entry_for(
+                _md(
+                    "1.2.3.2",
+                    **{
+                        "00080070": {"vr": "LO", "Value": ["ACME"]},
+                        "00081140": {
+                            "vr": "SQ",
+                            "Value": [{"00081155": {"vr": "UI", "Value": ["9.9"]}}],
+                        },
+                    },
+                ),
+                2,
+            )
+        ]
+    ).table
     table = one_table([ct, mr])
     names = table.column_names
-    assert names[:6] == ["_sequence", "_timestamp", "_action", "StudyInstanceUID",
-                         "SeriesInstanceUID", "SOPInstanceUID"]
+    assert names[:6] == [
+        "_sequence",
+        "_timestamp",
+        "_action",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+        "SOPInstanceUID",
+    ]
     assert names[6:9] == ["Manufacturer", "ReferencedImageSequence", "SliceThickness"]
     assert names[-3:] == ["_private", "_invalid", "_metadata"]
     rows = table.to_pylist()
     assert [r["SliceThickness"] for r in rows] == [1.25, None]
     assert [r["Manufacturer"] for r in rows] == [None, "ACME"]
     assert rows[0]["ReferencedImageSequence"] == [
-        {"ReferencedSOPClassUID": "1.1", "ReferencedSOPInstanceUID": None}]
+        {"ReferencedSOPClassUID": "1.1", "ReferencedSOPInstanceUID": None}
+    ]
     assert rows[1]["ReferencedImageSequence"] == [
-        {"ReferencedSOPClassUID": None, "ReferencedSOPInstanceUID": "9.9"}]
+        {"ReferencedSOPClassUID": None, "ReferencedSOPInstanceUID": "9.9"}
+    ]
 
 
 def test_one_table_of_one_is_that_table():

@@ -22,10 +22,13 @@ def test_private_entries_with_creator():
     row = convert_entries([entry_for(md)]).table.to_pylist()[0]
     assert row["_private"] == [
         {"creator": None, "tag": "00080000", "vr": "UL", "value": "12"},
-        {"creator": "SIEMENS CSA HEADER", "tag": "00291008", "vr": "CS",
-         "value": "IMAGE NUM 4"},
-        {"creator": "SIEMENS CSA HEADER", "tag": "00291010", "vr": "LO",
-         "value": "SIEMENS CSA HEADER"},
+        {"creator": "SIEMENS CSA HEADER", "tag": "00291008", "vr": "CS", "value": "IMAGE NUM 4"},
+        {
+            "creator": "SIEMENS CSA HEADER",
+            "tag": "00291010",
+            "vr": "LO",
+            "value": "SIEMENS CSA HEADER",
+        },
         {"creator": "SIEMENS MEDCOM HEADER", "tag": "00291108", "vr": "CS", "value": "A\\B"},
         {"creator": "SIEMENS MEDCOM HEADER", "tag": "00291120", "vr": "OB", "value": "AAEC"},
         {"creator": None, "tag": "00431001", "vr": "SS", "value": "5"},
@@ -35,7 +38,8 @@ def test_private_entries_with_creator():
 def test_rendering_of_pn_sequence_and_long_values():
     assert render_private_value({"vr": "PN", "Value": [{"Alphabetic": "A^B"}]}, 100) == "A^B"
     assert render_private_value({"vr": "SQ", "Value": [{"00100010": {"vr": "PN"}}]}, 100) == (
-        '[{"00100010":{"vr":"PN"}}]')
+        '[{"00100010":{"vr":"PN"}}]'
+    )
     assert render_private_value({"vr": "OB", "InlineBinary": "A" * 101}, 100) is None
     assert render_private_value({"vr": "UN", "BulkDataURI": "http://x"}, 100) is None
 

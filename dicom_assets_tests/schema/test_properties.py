@@ -13,24 +13,79 @@ from dicom_assets.schema.portable import non_portable_fields
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 # Keys: real tags of every kind (typed, sequence, bulk, private, unknown) and garbage.
-KEYS = st.sampled_from([
-    "00100010", "00080020", "00080030", "0008002A", "00280030", "00280010", "00200013",
-    "00080008", "00081140", "0040A730", "52009230", "7FE00010", "00091001", "00090010",
-    "00080000", "60000010", "0020000D", "00080018", "0020000e", "00181020", "00280106",
-]) | st.text(max_size=10)
-VRS = st.sampled_from(["PN", "DA", "TM", "DT", "DS", "IS", "US", "SS", "LO", "CS", "UI", "SQ",
-                       "OB", "UN", "FD", "AT", "XX"]) | st.none() | st.integers()
-SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-           | st.floats() | st.text(max_size=20)
-           | st.sampled_from(["20261341", "1,5", "20260101", "123000.5", "a=b=c=d", "\udc80"]))
-PN_VALUES = st.dictionaries(st.sampled_from(["Alphabetic", "Ideographic", "Phonetic", "x"]),
-                            st.none() | st.text(max_size=12), max_size=3)
+KEYS = st.sampled_from(
+    [
+        "00100010",
+        "00080020",
+        "00080030",
+        "0008002A",
+        "00280030",
+        "00280010",
+        "00200013",
+        "00080008",
+        "00081140",
+        "0040A730",
+        "52009230",
+        "7FE00010",
+        "00091001",
+        "00090010",
+        "00080000",
+        "60000010",
+        "0020000D",
+        "00080018",
+        "0020000e",
+        "00181020",
+        "00280106",
+    ]
+) | st.text(max_size=10)
+VRS = (
+    st.sampled_from(
+        [
+            "PN",
+            "DA",
+            "TM",
+            "DT",
+            "DS",
+            "IS",
+            "US",
+            "SS",
+            "LO",
+            "CS",
+            "UI",
+            "SQ",
+            "OB",
+            "UN",
+            "FD",
+            "AT",
+            "XX",
+        ]
+    )
+    | st.none()
+    | st.integers()
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["20261341", "1,5", "20260101", "123000.5", "a=b=c=d", "\udc80"])
+)
+PN_VALUES = st.dictionaries(
+    st.sampled_from(["Alphabetic", "Ideographic", "Phonetic", "x"]),
+    st.none() | st.text(max_size=12),
+    max_size=3,
+)
 
 
 def elements(items: st.SearchStrategy) -> st.SearchStrategy:
     value = st.lists(SCALARS | PN_VALUES | items, max_size=4) | SCALARS
-    return st.fixed_dictionaries({"vr": VRS}, optional={"Value": value, "InlineBinary": SCALARS,
-                                                        "BulkDataURI": SCALARS}) | SCALARS
+    return (
+        st.fixed_dictionaries(
+            {"vr": VRS}, optional={"Value": value, "InlineBinary": SCALARS, "BulkDataURI": SCALARS}
+        )
+        | SCALARS
+    )
 
 
 DATASETS = st.recursive(
@@ -93,36 +148,110 @@ def test_vectorised_path_equals_reference_reader(payloads):
 
 # Plausible DICOM JSON: every value has its VR's JSON type, so the vectorised path takes it;
 # texts include invalid dates, times, numbers and names, and empty values.
-TEXTS = st.sampled_from(["20261124", "20261341", "2026.11.24", "", " ", "CT ", "1.2.3\x00",
-                         "101530.25", "2460", "07:30", "a^b^c^d^e^f", "Ünïcode^名前", "0.5",
-                         "20261124101530+0100", "2026", "x" * 20,
-                         # before the earliest date / instant Spark 3 reads: invalid
-                         "11111111", "15821014", "15821015", "18991231235959.999999",
-                         "19000101003000+0100"]) | st.text(max_size=8)
-NUMBERS = (st.integers(min_value=-(2**60), max_value=2**60) | st.floats(allow_nan=False)
-           | st.sampled_from([0, 1, 5.0, 1.5, 2**53, -(2**53) - 1, 65535, -0.0, 0.0, 1.5e-30,
-                              1e22, 1e23, 0.30000000000000004, 123456789012345.5]))
-TEXT_TAGS = ["00080020", "00080030", "0008002A", "00080060", "00080008", "00181020", "00100020",
-             "00080018", "00200052", "00091010", "00431001", "00080000"]
-NUMBER_TAGS = ["00280030", "00280010", "00200013", "00180050", "00280106", "00200032",
-               "00431002", "00091011"]
+TEXTS = st.sampled_from(
+    [
+        "20261124",
+        "20261341",
+        "2026.11.24",
+        "",
+        " ",
+        "CT ",
+        "1.2.3\x00",
+        "101530.25",
+        "2460",
+        "07:30",
+        "a^b^c^d^e^f",
+        "Ünïcode^名前",
+        "0.5",
+        "20261124101530+0100",
+        "2026",
+        "x" * 20,
+        # before the earliest date / instant Spark 3 reads: invalid
+        "11111111",
+        "15821014",
+        "15821015",
+        "18991231235959.999999",
+        "19000101003000+0100",
+    ]
+) | st.text(max_size=8)
+NUMBERS = (
+    st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(
+        [
+            0,
+            1,
+            5.0,
+            1.5,
+            2**53,
+            -(2**53) - 1,
+            65535,
+            -0.0,
+            0.0,
+            1.5e-30,
+            1e22,
+            1e23,
+            0.30000000000000004,
+            123456789012345.5,
+        ]
+    )
+)
+TEXT_TAGS = [
+    "00080020",
+    "00080030",
+    "0008002A",
+    "00080060",
+    "00080008",
+    "00181020",
+    "00100020",
+    "00080018",
+    "00200052",
+    "00091010",
+    "00431001",
+    "00080000",
+]
+NUMBER_TAGS = [
+    "00280030",
+    "00280010",
+    "00200013",
+    "00180050",
+    "00280106",
+    "00200032",
+    "00431002",
+    "00091011",
+]
 
 
 def plausible(items: st.SearchStrategy) -> st.SearchStrategy:
     def element(vr: str | list[str], values: st.SearchStrategy) -> st.SearchStrategy:
         vrs = st.sampled_from([vr] if isinstance(vr, str) else vr)
-        return st.fixed_dictionaries({"vr": vrs}, optional={
-            "Value": st.lists(st.none() | values, max_size=3)})
+        return st.fixed_dictionaries(
+            {"vr": vrs}, optional={"Value": st.lists(st.none() | values, max_size=3)}
+        )
+
     text = st.tuples(st.sampled_from(TEXT_TAGS), element(["DA", "TM", "DT", "CS", "LO"], TEXTS))
     number = st.tuples(st.sampled_from(NUMBER_TAGS), element(["DS", "US", "IS", "FD"], NUMBERS))
-    name = st.tuples(st.sampled_from(["00100010", "00081070", "00091012"]), element("PN", (
-        st.fixed_dictionaries({}, optional={g: TEXTS for g in
-                                            ("Alphabetic", "Ideographic", "Phonetic")}))))
-    sequence = st.tuples(st.sampled_from(["00081140", "0040A730", "00400275"]),
-                         element("SQ", items))
+    name = st.tuples(
+        st.sampled_from(["00100010", "00081070", "00091012"]),
+        element(
+            "PN",
+            (
+                st.fixed_dictionaries(
+                    {}, optional={g: TEXTS for g in ("Alphabetic", "Ideographic", "Phonetic")}
+                )
+            ),
+        ),
+    )
+    sequence = st.tuples(
+        st.sampled_from(["00081140", "0040A730", "00400275"]), element("SQ", items)
+    )
     # What a server may write instead of an array: the Python path decides what it means.
-    odd = st.tuples(st.sampled_from(TEXT_TAGS + NUMBER_TAGS), st.fixed_dictionaries(
-        {"vr": st.sampled_from(["LO", "DS"]), "Value": TEXTS | NUMBERS | st.none()}))
+    odd = st.tuples(
+        st.sampled_from(TEXT_TAGS + NUMBER_TAGS),
+        st.fixed_dictionaries(
+            {"vr": st.sampled_from(["LO", "DS"]), "Value": TEXTS | NUMBERS | st.none()}
+        ),
+    )
     return st.lists(text | number | name | sequence | odd, max_size=8).map(dict)
 
 
@@ -149,6 +278,7 @@ WHITESPACE = st.sampled_from(["", "", "", " ", "\n ", "\t", "\r\n"])
 @st.composite
 def spelled(draw: st.DrawFn, value: object) -> bytes:
     """``value`` as JSON text, spelled differently at each drawing."""
+
     def ws() -> str:
         return draw(WHITESPACE)
 
@@ -156,8 +286,12 @@ def spelled(draw: st.DrawFn, value: object) -> bytes:
         out = []
         for char in text:
             code = ord(char)
-            if char in '"\\' or code < 0x20 or 0xD800 <= code <= 0xDFFF or draw(
-                    st.integers(0, 7)) == 0:
+            if (
+                char in '"\\'
+                or code < 0x20
+                or 0xD800 <= code <= 0xDFFF
+                or draw(st.integers(0, 7)) == 0
+            ):
                 if code > 0xFFFF:
                     code -= 0x10000
                     out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04X}")

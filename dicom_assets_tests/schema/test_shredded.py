@@ -47,7 +47,8 @@ def assert_same_as_python_path(payloads: list[bytes | None]) -> None:
     assert comparable(native.table) == comparable(python.table)
     assert native.invalid_values == python.invalid_values
     assert [(q.entry.sequence, q.reason) for q in native.quarantined] == [
-        (q.entry.sequence, q.reason) for q in python.quarantined]
+        (q.entry.sequence, q.reason) for q in python.quarantined
+    ]
     pq.write_table(native.table, pa.BufferOutputStream())
     assert non_portable_fields(native.table.schema) == []
 
@@ -91,16 +92,19 @@ def test_realistic_instances_take_the_native_path(synthetic_metadata, pydicom_me
     assert_same_as_python_path([orjson.dumps(m) for m in pydicom_metadata])
 
 
-@pytest.mark.parametrize(("payload", "reason"), [
-    (b'{"00100010": {"vr": "PN"', "expected ',' or '}'"),
-    (b'{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "\\ud800"}]}}', "lone surrogate"),
-    (b'{"0010001a": {"vr": "LO", "Value": ["x"]}}', "8 upper-case hex"),
-    (b'{"00100020": {"vr": "LO"}, "00100020": {"vr": "LO"}}', "duplicate tag key"),
-    (b'{"00280010": {"vr": "US", "Value": ["512"]}}', "not a number"),
-    (b'{"00200013": {"vr": "IS", "Value": [9007199254740993]}}', "exact range"),
-    (b'{"00080060": {"vr": "CS", "Value": ["\xff"]}}', "invalid UTF-8"),
-    (b'[]', "not a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"00100010": {"vr": "PN"', "expected ',' or '}'"),
+        (b'{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "\\ud800"}]}}', "lone surrogate"),
+        (b'{"0010001a": {"vr": "LO", "Value": ["x"]}}', "8 upper-case hex"),
+        (b'{"00100020": {"vr": "LO"}, "00100020": {"vr": "LO"}}', "duplicate tag key"),
+        (b'{"00280010": {"vr": "US", "Value": ["512"]}}', "not a number"),
+        (b'{"00200013": {"vr": "IS", "Value": [9007199254740993]}}', "exact range"),
+        (b'{"00080060": {"vr": "CS", "Value": ["\xff"]}}', "invalid UTF-8"),
+        (b"[]", "not a JSON object"),
+    ],
+)
 def test_what_the_shredder_leaves_to_the_python_path(payload, reason):
     plain = b'{"00080060": {"vr": "CS", "Value": ["CT"]}}'
     source = Shredded([plain, payload, plain], ConversionOptions())
@@ -108,8 +112,9 @@ def test_what_the_shredder_leaves_to_the_python_path(payload, reason):
     assert reason in source.set_aside[0][1]
     assert source.kept == [0, 2] and source.n == 2  # the others stay native
     assert_same_as_python_path([plain, payload, plain])
-    batch = convert_entries([entry_for(p, sequence=i, uids=UIDS)
-                             for i, p in enumerate([plain, payload, plain])])
+    batch = convert_entries(
+        [entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate([plain, payload, plain])]
+    )
     assert batch.rows_by_reader["native"] == 2
     assert batch.rows_by_reader["python"] == batch.table.num_rows - 2
 
@@ -119,18 +124,24 @@ def test_metadata_is_the_payload_without_insignificant_whitespace():
     entries = [entry_for(payload, uids=UIDS), entry_for(None, sequence=2, uids=UIDS)]
     table = convert_entries(entries).table
     assert table.column("_metadata").to_pylist() == [
-        '{"00100010":{"vr":"PN","Value":[{"Alphabetic":"Doe ^ John"}]}}', None]
+        '{"00100010":{"vr":"PN","Value":[{"Alphabetic":"Doe ^ John"}]}}',
+        None,
+    ]
     assert table.column("PatientName").to_pylist() == [
-        {"Alphabetic": "Doe ^ John", "Ideographic": None, "Phonetic": None}, None]
+        {"Alphabetic": "Doe ^ John", "Ideographic": None, "Phonetic": None},
+        None,
+    ]
 
 
-@pytest.mark.parametrize("creator_value", [
-    ["ACME 1.0"], ["ACME  ", "second"], [], None, [None, "x"], [""], ["é\u00e8"]])
+@pytest.mark.parametrize(
+    "creator_value", [["ACME 1.0"], ["ACME  ", "second"], [], None, [None, "x"], [""], ["é\u00e8"]]
+)
 def test_private_creators_are_read_natively_as_the_python_path_reads_them(creator_value):
-    other = {"00090010": {"vr": "LO", "Value": ["OTHER"]},
-             "00091001": {"vr": "LO", "Value": ["b"]}}
-    odd = {"00090010": {"vr": "LO", **({} if creator_value is None else {"Value": creator_value})},
-           "00091001": {"vr": "DS", "Value": [1.5]}}
+    other = {"00090010": {"vr": "LO", "Value": ["OTHER"]}, "00091001": {"vr": "LO", "Value": ["b"]}}
+    odd = {
+        "00090010": {"vr": "LO", **({} if creator_value is None else {"Value": creator_value})},
+        "00091001": {"vr": "DS", "Value": [1.5]},
+    }
     payloads = [orjson.dumps(other), orjson.dumps(odd), orjson.dumps({})]
     assert Shredded(payloads, ConversionOptions()).set_aside == []  # native, not a fallback
     assert_same_as_python_path(payloads)

@@ -2,8 +2,10 @@ from dicom_assets.schema.survey import Survey
 
 
 def test_only_non_model_elements_are_odd():
-    metas = [{"00100010": {"vr": "PN"}, "00080020": {"vr": "DA", "Value": ["20260101"]}},
-             {"00080060": "CT", "00280030": {"vr": "DS", "Value": "0.5"}}]
+    metas = [
+        {"00100010": {"vr": "PN"}, "00080020": {"vr": "DA", "Value": ["20260101"]}},
+        {"00080060": "CT", "00280030": {"vr": "DS", "Value": "0.5"}},
+    ]
     survey = Survey()
     for m in metas:
         survey.add(m)

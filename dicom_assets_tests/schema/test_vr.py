@@ -45,5 +45,7 @@ def test_every_column_type_of_the_dictionary_is_portable():
     typed = [spec_for_key(f"{tag:08X}") for tag in DicomDictionary]
     types = {spec.value_type() for spec in typed if spec.category == "typed" and spec.kind != "seq"}
     assert pa.string() in types and pa.timestamp("us", tz="UTC") in types
-    schema = pa.schema([pa.field(f"c{i}", t) for i, t in enumerate(types)] + HEAD_FIELDS + TAIL_FIELDS)
+    schema = pa.schema(
+        [pa.field(f"c{i}", t) for i, t in enumerate(types)] + HEAD_FIELDS + TAIL_FIELDS
+    )
     assert non_portable_fields(schema) == []

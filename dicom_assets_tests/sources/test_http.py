@@ -96,7 +96,8 @@ def test_unreachable_server_error_and_logs_name_the_path_only(caplog):
 
 def test_json_answers_that_orjson_refuses_are_still_parsed():
     assert parse_json_answer(b'[{"a": "\\ud800", "b": 123456789012345678901234567890}]') == [
-        {"a": "\ud800", "b": 123456789012345678901234567890}]
+        {"a": "\ud800", "b": 123456789012345678901234567890}
+    ]
     assert parse_json_answer(b'{"a": 1}') == {"a": 1}
     for not_json in (b"<html>", b"[1,", b"\xff\xfe"):
         with pytest.raises(ValueError):

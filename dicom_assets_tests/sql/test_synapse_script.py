@@ -108,7 +108,9 @@ def test_statement_order_and_probes() -> None:
 def test_views_encode_the_duckdb_rules() -> None:
     views = {s.name: s.sql for s in build_synapse_script(known_lake(), CONFIG) if s.kind == "view"}
     current = views["dicom.current_instances"]
-    assert "PARTITION BY [SOPInstanceUID] ORDER BY ABS([_sequence]) DESC, [_sequence] ASC" in current
+    assert (
+        "PARTITION BY [SOPInstanceUID] ORDER BY ABS([_sequence]) DESC, [_sequence] ASC" in current
+    )
     assert "WHERE [_latest] = 1 AND [_action] <> 'delete'" in current
     assert "[_latest]" not in current.split("FROM (")[0]  # the rank is not a view column
     series = views["dicom.series"]

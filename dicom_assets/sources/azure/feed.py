@@ -147,7 +147,9 @@ class AzureChangeFeed:
         if self.api_version == "v2":
             offset = 0
             while True:
-                page = self._client.v2_window(start, end, offset, self.page_limit, include_metadata=False)
+                page = self._client.v2_window(
+                    start, end, offset, self.page_limit, include_metadata=False
+                )
                 for raw in page:
                     change = change_from_json(raw)
                     if start <= change.timestamp < end:
@@ -157,7 +159,9 @@ class AzureChangeFeed:
                 offset += len(page)
         else:
             latest = self.latest_sequence()
-            cursor = last_sequence_before(self._client, start - TIMESTAMP_SKEW, 0, latest, self._range)
+            cursor = last_sequence_before(
+                self._client, start - TIMESTAMP_SKEW, 0, latest, self._range
+            )
             while cursor < latest:
                 page = self._client.v1_range(cursor, self._range, include_metadata=False)
                 found = [change_from_json(raw) for raw in page]

@@ -152,7 +152,9 @@ class OrthancChangeFeed:
             for change in page["Changes"]:
                 cursor = max(cursor, int(change["Seq"]))
                 if change["ChangeType"] == NEW_INSTANCE:
-                    changes.append(FeedChange(int(change["Seq"]), parse_orthanc_date(change["Date"])))
+                    changes.append(
+                        FeedChange(int(change["Seq"]), parse_orthanc_date(change["Date"]))
+                    )
             if page.get("Done", True) or not page["Changes"]:
                 break
         return FeedPoll(changes=changes, next_cursor=cursor)
@@ -267,8 +269,9 @@ class OrthancChangeFeed:
     def _wado_metadata(self, path: str) -> list[InstanceDocument]:
         """The documents of one WADO-RS metadata call; none when the server answers 404 (one
         series UID under two PatientIDs, or an instance deleted meanwhile: the file fallback)."""
-        response = self.session.get(f"{self.dicomweb_url}/{path}/metadata",
-                                    headers={"Accept": DICOM_JSON})
+        response = self.session.get(
+            f"{self.dicomweb_url}/{path}/metadata", headers={"Accept": DICOM_JSON}
+        )
         if response.status_code == 404:
             return []
         response.raise_for_status()
@@ -296,8 +299,11 @@ class OrthancChangeFeed:
         documents = []
         for sop_uid in sop_uids.values():
             if sop_uid:
-                documents.extend(self._wado_metadata(
-                    f"studies/{series.study_uid}/series/{series.series_uid}/instances/{sop_uid}"))
+                documents.extend(
+                    self._wado_metadata(
+                        f"studies/{series.study_uid}/series/{series.series_uid}/instances/{sop_uid}"
+                    )
+                )
         return documents
 
     def _count_documents(self, count: int) -> None:

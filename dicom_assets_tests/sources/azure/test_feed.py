@@ -139,7 +139,9 @@ def test_v2_window_pages_by_offset_with_metadata(serve):
     entries = flatten(batches)
     assert [e.sequence for e in entries] == list(range(1, 451))
     assert all(isinstance(e.metadata, bytes) for e in entries)  # kept as received, unparsed
-    assert all(orjson.loads(e.metadata)["00080018"]["Value"] == [e.sop_instance_uid] for e in entries)
+    assert all(
+        orjson.loads(e.metadata)["00080018"]["Value"] == [e.sop_instance_uid] for e in entries
+    )
     assert service.paths() == ["/v2/changefeed"] * 3
     assert [r.query for r in service.requests] == [
         {

@@ -10,11 +10,21 @@ from dicom_assets.sources.azure.client import entries_with_raw_metadata
 from dicom_assets.sources.azure.entry import entry_from_json
 from dicom_assets_tests.schema.test_properties import DATASETS, PLAUSIBLE
 
-METADATA = st.one_of(PLAUSIBLE, DATASETS, st.just({}), st.none(), st.text(max_size=5), st.integers())
-ENTRIES = st.lists(st.fixed_dictionaries(
-    {"sequence": st.integers(1, 10**6), "timestamp": st.just("2026-11-26T10:00:00.1234567Z"),
-     "action": st.sampled_from(["Create", "Update", "Delete"]), "state": st.just("current")},
-    optional={"metadata": METADATA, "studyInstanceUid": st.just("1.2")}), max_size=6)
+METADATA = st.one_of(
+    PLAUSIBLE, DATASETS, st.just({}), st.none(), st.text(max_size=5), st.integers()
+)
+ENTRIES = st.lists(
+    st.fixed_dictionaries(
+        {
+            "sequence": st.integers(1, 10**6),
+            "timestamp": st.just("2026-11-26T10:00:00.1234567Z"),
+            "action": st.sampled_from(["Create", "Update", "Delete"]),
+            "state": st.just("current"),
+        },
+        optional={"metadata": METADATA, "studyInstanceUid": st.just("1.2")},
+    ),
+    max_size=6,
+)
 
 
 def comparable(entry: dict) -> dict:
@@ -29,8 +39,9 @@ def comparable(entry: dict) -> dict:
 @given(ENTRIES, st.booleans())
 def test_pages_split_natively_hold_the_parsed_entries(entries, indent):
     try:
-        page = json.dumps(entries, indent=1 if indent else None, ensure_ascii=False,
-                          allow_nan=False).encode("utf-8")
+        page = json.dumps(
+            entries, indent=1 if indent else None, ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
     except (ValueError, UnicodeEncodeError):  # NaN, lone surrogates: no service's JSON
         assume(False)
     split = entries_with_raw_metadata(page)

@@ -25,7 +25,9 @@ class RecordingSession(CountingSession):
 
 
 def _feed(orthanc, session=None) -> OrthancChangeFeed:
-    return OrthancChangeFeed(orthanc.dicomweb_url, orthanc.url, session=session or RecordingSession())
+    return OrthancChangeFeed(
+        orthanc.dicomweb_url, orthanc.url, session=session or RecordingSession()
+    )
 
 
 def _today() -> tuple[dt.datetime, dt.datetime]:
@@ -52,7 +54,9 @@ def test_trickling_series_fetches_each_change_at_most_twice(orthanc):
     synced: list = []
     documents = 0
     for poll in range(5):
-        assert all(upload(orthanc.url, [encode(ds) for ds in datasets[poll * 3 : poll * 3 + 3]], workers=1))
+        assert all(
+            upload(orthanc.url, [encode(ds) for ds in datasets[poll * 3 : poll * 3 + 3]], workers=1)
+        )
         session = RecordingSession()
         feed = _feed(orthanc, session)
         entries = [entry for batch in feed.entries_between(start, end, after) for entry in batch]
@@ -63,11 +67,16 @@ def test_trickling_series_fetches_each_change_at_most_twice(orthanc):
         documents += feed.metadata_documents
         if after:
             # Incremental: no binary search over the feed, no re-read of the window's start.
-            assert not any("last" in url or "limit=1&" in url or url.endswith("limit=1") for url in session.urls)
+            assert not any(
+                "last" in url or "limit=1&" in url or url.endswith("limit=1")
+                for url in session.urls
+            )
             assert any(f"since={after}" in url for url in session.urls)
         if poll >= 2:  # the series is mostly synced: instance-level metadata of the new ones
             assert sum("/metadata" in url for url in session.urls) == 3
-            assert feed.http_calls <= 3 + 3 + 1  # /changes, series + study + index look-ups, 3 WADO-RS
+            assert (
+                feed.http_calls <= 3 + 3 + 1
+            )  # /changes, series + study + index look-ups, 3 WADO-RS
         synced.extend(entries)
         after = max(entry.sequence for entry in entries)
     assert len({e.sop_instance_uid for e in synced}) == len(synced) == 15
@@ -83,7 +92,11 @@ def test_instance_and_series_metadata_are_the_same_documents(orthanc):
     assert {e.extras["metadata_source"] for e in first} == {"wado-rs"}
     assert all(upload(orthanc.url, [encode(ds) for ds in datasets[4:]], workers=1))
     feed = _feed(orthanc)
-    trickled = [e for batch in feed.entries_between(start, end, max(e.sequence for e in first)) for e in batch]
+    trickled = [
+        e
+        for batch in feed.entries_between(start, end, max(e.sequence for e in first))
+        for e in batch
+    ]
     assert feed.metadata_documents == 2  # instance level: 4 of the 6 were synced already
     whole = {
         e.sop_instance_uid: e.metadata
