@@ -14,6 +14,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -201,18 +202,10 @@ def _backfill_of(topology: DeployedTopology, partitions: list[str]) -> dict | No
     return matching[0] if matching else None
 
 
-def test_backfill_launched_from_the_ui_succeeds(deployment, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-
-    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium)"
-    topology = deployment.topology
-    if not deployment.stored_sop_uids:  # running this test alone
-        deployment.store_study(4)
-    rows_before = wait_until_synced(deployment, tmp_path)
-    data_window = partition_key_of(min(row[3] for row in rows_before))
-    previous = datetime.strptime(data_window, PARTITION_KEY_FORMAT) - timedelta(hours=1)
-    window_before = previous.strftime(PARTITION_KEY_FORMAT)
-    ARTIFACTS.mkdir(exist_ok=True)
+@contextmanager
+def chromium_page() -> Iterator:
+    """A page of headless Chromium (Debian's), closed with its browser afterwards."""
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -224,56 +217,68 @@ def test_backfill_launched_from_the_ui_succeeds(deployment, tmp_path):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(UI_TIMEOUT_MS)
-
-            # The sensor is on.
-            page.goto(
-                f"{topology.webserver_url}/locations/dicom_assets/sensors/dicom_change_feed_sensor"
-            )
-            running = page.locator("tr", has_text="Running").locator("input[type=checkbox]")
-            expect(running).to_be_checked(timeout=UI_TIMEOUT_MS)
-
-            # The asset and its partitions, the synced window among the materialized ones.
-            page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=partitions")
-            expect(page.get_by_text(re.compile(r"Materialized \([1-9]\d*\)"))).to_be_visible(
-                timeout=UI_TIMEOUT_MS
-            )
-            expect(page.get_by_text(data_window).first).to_be_visible(timeout=UI_TIMEOUT_MS)
-
-            # Backfill the synced window and the hour before it from the Materialize dialog.
-            page.get_by_role("button", name="Materialize…").click()
-            dialog = page.get_by_role("dialog")
-            selection = dialog.locator("input[type=text]").first
-            selection.fill(f"[{window_before}...{data_window}]")
-            selection.press("Enter")
-            expect(dialog.get_by_text("2 partitions", exact=True)).to_be_visible(
-                timeout=UI_TIMEOUT_MS
-            )
-            dialog.get_by_role("button", name="Launch backfill").click()
-            expect(dialog).to_be_hidden(timeout=UI_TIMEOUT_MS)
-
-            backfill = wait_for(
-                "backfill finished",
-                lambda: (
-                    (b := _backfill_of(topology, [window_before, data_window]))
-                    and b["status"] not in {"REQUESTED", "CANCELING", "FAILING"}
-                    and b
-                ),
-                timeout=SYNC_TIMEOUT,
-                interval=1,
-            )
-            page.goto(f"{topology.webserver_url}/runs/b/{backfill['id']}")
-            # The UI may shorten each key to its end ("…16:00...…17:00").
-            selection_text = re.compile(
-                rf"{re.escape(window_before[-5:])}\s*(…|\.\.\.).*{re.escape(data_window[-5:])}"
-            )
-            expect(page.get_by_text(selection_text)).to_be_visible(timeout=UI_TIMEOUT_MS)
-            expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible(
-                timeout=UI_TIMEOUT_MS
-            )
-            page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(ARTIFACTS / "deploy-topology-backfill.png"), full_page=True)
+            yield page
         finally:
             browser.close()
+
+
+def test_backfill_launched_from_the_ui_succeeds(deployment, tmp_path):
+    from playwright.sync_api import expect
+
+    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium)"
+    topology = deployment.topology
+    if not deployment.stored_sop_uids:  # running this test alone
+        deployment.store_study(4)
+    rows_before = wait_until_synced(deployment, tmp_path)
+    data_window = partition_key_of(min(row[3] for row in rows_before))
+    previous = datetime.strptime(data_window, PARTITION_KEY_FORMAT) - timedelta(hours=1)
+    window_before = previous.strftime(PARTITION_KEY_FORMAT)
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with chromium_page() as page:
+        # The sensor is on.
+        page.goto(
+            f"{topology.webserver_url}/locations/dicom_assets/sensors/dicom_change_feed_sensor"
+        )
+        running = page.locator("tr", has_text="Running").locator("input[type=checkbox]")
+        expect(running).to_be_checked(timeout=UI_TIMEOUT_MS)
+
+        # The asset and its partitions, the synced window among the materialized ones.
+        page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=partitions")
+        expect(page.get_by_text(re.compile(r"Materialized \([1-9]\d*\)"))).to_be_visible(
+            timeout=UI_TIMEOUT_MS
+        )
+        expect(page.get_by_text(data_window).first).to_be_visible(timeout=UI_TIMEOUT_MS)
+
+        # Backfill the synced window and the hour before it from the Materialize dialog.
+        page.get_by_role("button", name="Materialize…").click()
+        dialog = page.get_by_role("dialog")
+        selection = dialog.locator("input[type=text]").first
+        selection.fill(f"[{window_before}...{data_window}]")
+        selection.press("Enter")
+        expect(dialog.get_by_text("2 partitions", exact=True)).to_be_visible(timeout=UI_TIMEOUT_MS)
+        dialog.get_by_role("button", name="Launch backfill").click()
+        expect(dialog).to_be_hidden(timeout=UI_TIMEOUT_MS)
+
+        backfill = wait_for(
+            "backfill finished",
+            lambda: (
+                (b := _backfill_of(topology, [window_before, data_window]))
+                and b["status"] not in {"REQUESTED", "CANCELING", "FAILING"}
+                and b
+            ),
+            timeout=SYNC_TIMEOUT,
+            interval=1,
+        )
+        page.goto(f"{topology.webserver_url}/runs/b/{backfill['id']}")
+        # The UI may shorten each key to its end ("…16:00...…17:00").
+        selection_text = re.compile(
+            rf"{re.escape(window_before[-5:])}\s*(…|\.\.\.).*{re.escape(data_window[-5:])}"
+        )
+        expect(page.get_by_text(selection_text)).to_be_visible(timeout=UI_TIMEOUT_MS)
+        expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible(timeout=UI_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(ARTIFACTS / "deploy-topology-backfill.png"), full_page=True)
 
     assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, (backfill, topology.logs())
     runs = finished_runs(topology, "dagster/backfill", backfill["id"])
@@ -288,43 +293,32 @@ def test_backfill_launched_from_the_ui_succeeds(deployment, tmp_path):
 def test_the_asset_page_shows_filled_partitions_and_the_lag(deployment, tmp_path):
     """What a new user sees first: windows mostly filled (not "0% filled, 16,806 partitions"),
     and how far the lake is behind the feed, in words, on the asset's pages."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     topology = deployment.topology
     if not deployment.stored_sop_uids:  # running this test alone
         deployment.store_study(5)
     wait_until_synced(deployment, tmp_path)
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-dev-shm-usage", "--disable-extensions"],
-        )  # fmt: skip
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.set_default_timeout(UI_TIMEOUT_MS)
-            page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=partitions")
-            materialized = page.get_by_text(re.compile(r"^Materialized \(\d+\)$"))
-            expect(materialized.first).to_be_visible(timeout=UI_TIMEOUT_MS)
-            filled = int(re.search(r"\d+", materialized.first.inner_text()).group())
-            missing_label = page.get_by_text(re.compile(r"^Missing \(\d+\)$"))
-            missing = (
-                int(re.search(r"\d+", missing_label.first.inner_text()).group())
-                if missing_label.count()
-                else 0
-            )
-            assert filled >= 1 and filled >= missing, (filled, missing)
-            page.screenshot(path=str(ARTIFACTS / "asset-partitions.png"), full_page=True)
+    with chromium_page() as page:
+        page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=partitions")
+        materialized = page.get_by_text(re.compile(r"^Materialized \(\d+\)$"))
+        expect(materialized.first).to_be_visible(timeout=UI_TIMEOUT_MS)
+        filled = int(re.search(r"\d+", materialized.first.inner_text()).group())
+        missing_label = page.get_by_text(re.compile(r"^Missing \(\d+\)$"))
+        missing = (
+            int(re.search(r"\d+", missing_label.first.inner_text()).group())
+            if missing_label.count()
+            else 0
+        )
+        assert filled >= 1 and filled >= missing, (filled, missing)
+        page.screenshot(path=str(ARTIFACTS / "asset-partitions.png"), full_page=True)
 
-            # The lag, in words, on the asset's checks: seconds and changes behind, and what
-            # the numbers count (Orthanc numbers every event, not only instances).
-            page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=checks")
-            page.get_by_text("freshness", exact=True).first.click()
-            lag = page.get_by_text(re.compile(r"s behind, \d+\+? changes behind"))
-            expect(lag.first).to_be_visible(timeout=UI_TIMEOUT_MS)
-            expect(page.get_by_text(re.compile("Orthanc's change numbers")).first).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "asset-lag.png"), full_page=True)
-        finally:
-            browser.close()
+        # The lag, in words, on the asset's checks: seconds and changes behind, and what
+        # the numbers count (Orthanc numbers every event, not only instances).
+        page.goto(f"{topology.webserver_url}/assets/dicom_instances?view=checks")
+        page.get_by_text("freshness", exact=True).first.click()
+        lag = page.get_by_text(re.compile(r"s behind, \d+\+? changes behind"))
+        expect(lag.first).to_be_visible(timeout=UI_TIMEOUT_MS)
+        expect(page.get_by_text(re.compile("Orthanc's change numbers")).first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "asset-lag.png"), full_page=True)
