@@ -322,9 +322,17 @@ SETTINGS: dict[str, Setting] = {
 DEFAULTS: dict[str, str | None] = {name: row.default for name, row in SETTINGS.items()}
 
 
+def environment(environ: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """The mapping settings are read from: ``environ`` when given (tests pass their own), else
+    the process environment. Code that reads a group of variables at once (the lake's
+    credentials, the Synapse secret) takes it from here: no module but this one reads
+    ``os.environ`` (devtools aside: the demo hands its servers an environment of their own)."""
+    return os.environ if environ is None else environ
+
+
 def raw_value(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The variable's text now: set and non-empty, else its default, else ''."""
-    environ = os.environ if environ is None else environ
+    environ = environment(environ)
     return environ.get(name) or SETTINGS[name].default or ""
 
 

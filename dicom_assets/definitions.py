@@ -10,30 +10,22 @@ from dicom_assets.config import validate_settings
 
 validate_settings()
 
-from dagster import (
-    AssetSelection,
-    AutomationConditionSensorDefinition,
-    DefaultSensorStatus,
-    Definitions,
-    in_process_executor,
-)
+from dagster import Definitions, in_process_executor
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.assets.custom_sql import build_custom_sql_asset
-from dicom_assets.assets.custom_tables import (
-    GROUP as CUSTOM_GROUP,
+from dicom_assets.assets.custom_tables import build_custom_table_asset, load_custom_templates
+from dicom_assets.assets.sql_automation import dicom_sql_automation_sensor
+from dicom_assets.checks import (
+    dicom_instances_window_checks,
+    dicom_lake_freshness,
+    dicom_lake_lag_sensor,
 )
-from dicom_assets.assets.custom_tables import (
-    build_custom_table_asset,
-    load_custom_templates,
-)
-from dicom_assets.checks import dicom_instances_window_checks
 from dicom_assets.config import setting_value
 from dicom_assets.lake.maintenance_job import (
     dicom_lake_maintenance,
     dicom_lake_maintenance_schedule,
 )
-from dicom_assets.observability import dicom_lake_freshness, dicom_lake_lag_sensor
 from dicom_assets.reconcile_job import dicom_orthanc_reconcile, dicom_orthanc_reconcile_sensor
 from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets.wiring import build_resources
@@ -43,15 +35,6 @@ custom_templates = load_custom_templates(setting_value("DICOM_CUSTOM_SCHEMAS"))
 custom_table_assets = [build_custom_table_asset(template) for template in custom_templates]
 if custom_table_assets:
     custom_table_assets.append(build_custom_sql_asset(custom_templates, custom_table_assets))
-
-# The SQL views and the custom tables follow every sync within seconds (the default automation
-# sensor ticks every 30 s).
-dicom_sql_automation_sensor = AutomationConditionSensorDefinition(
-    name="dicom_sql_automation_sensor",
-    target=AssetSelection.keys("dicom_external_tables") | AssetSelection.groups(CUSTOM_GROUP),
-    minimum_interval_seconds=5,
-    default_status=DefaultSensorStatus.RUNNING,
-)
 
 defs = Definitions(
     assets=[dicom_instances, dicom_external_tables, *custom_table_assets],

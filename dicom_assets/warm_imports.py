@@ -8,7 +8,6 @@ fails with the real error (e.g. a setting that is not accepted), shown in its ev
 """
 
 import contextlib
-import os
 
 with contextlib.suppress(Exception):
     import dagster._cli.api
@@ -19,7 +18,9 @@ with contextlib.suppress(Exception):
     import dicom_assets.sources.orthanc  # noqa: F401
 
 with contextlib.suppress(Exception):
-    if os.environ.get("DAGSTER_HOME"):
+    from dicom_assets.config import environment
+
+    if environment().get("DAGSTER_HOME"):
         from dagster import DagsterInstance
 
         with DagsterInstance.get() as instance:

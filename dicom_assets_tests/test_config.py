@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from dagster import DagsterEventType, materialize
 
+import dicom_assets
 from dicom_assets.assets import dicom_instances
 from dicom_assets.config import SETTINGS, SettingError, validate_settings, value_of
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
@@ -196,4 +199,27 @@ def test_deidentification_settings_are_rows_of_the_table():
     assert line.startswith("DICOM_DEID_OPTIONS='nope' is not accepted: unknown option(s) nope")
     assert key not in "\n".join(
         problems(DICOM_DEIDENTIFY="basic", DICOM_DEID_KEY=key, DICOM_DEID_OPTIONS="nope")
+    )
+
+
+# Where the process environment may be touched besides config.py, and why.
+ENVIRON_ALLOWED = {
+    # The demo and the local servers hand child processes an environment of their own.
+    "devtools/demo.py",
+    "devtools/orthanc_server.py",
+    # Exports AZURITE_BLOB_STORAGE_URL for DuckDB's delta extension: a write, not a setting.
+    "sql/duckdb_secret.py",
+}
+
+
+def test_settings_are_read_through_config_only():
+    package = Path(dicom_assets.__file__).parent
+    readers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if re.search(r"\bos\.(environ|getenv)\b|\bgetenv\(", path.read_text())
+    )
+    assert set(readers) - {"config.py"} <= ENVIRON_ALLOWED, (
+        "read settings through dicom_assets.config (value_of, setting, environment), "
+        f"not os.environ: {sorted(set(readers) - {'config.py'} - ENVIRON_ALLOWED)}"
     )

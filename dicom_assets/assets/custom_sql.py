@@ -1,7 +1,5 @@
 """``dicom_custom_sql``: the SQL objects of the custom tables (DuckDB views or Synapse objects)."""
 
-import os
-
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from dicom_assets.assets.custom_tables import GROUP
@@ -10,8 +8,7 @@ from dicom_assets.custom import Template, output_schema
 from dicom_assets.custom.lake_io import custom_table
 from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource
 from dicom_assets.sql.custom_views import CustomTableSource, register_custom_views
-from dicom_assets.sql.duckdb_secret import duckdb_secret_statement
-from dicom_assets.sql.duckdb_secret import emulator_url as duckdb_emulator_url
+from dicom_assets.sql.duckdb_secret import duckdb_secret_statement, point_duckdb_at_emulator
 
 
 def build_custom_sql_asset(
@@ -45,9 +42,7 @@ def build_custom_sql_asset(
         names = {t.name for t in written}
         if sql_target.is_synapse():
             return _register_in_synapse(context, lake, sql_target, written)
-        emulator = duckdb_emulator_url(lake)
-        if emulator:
-            os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator
+        point_duckdb_at_emulator(lake)
         sources = [
             CustomTableSource(
                 t.name,

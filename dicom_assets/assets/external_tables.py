@@ -1,7 +1,5 @@
 """``dicom_external_tables``: the SQL tables and views over the lake's Delta table."""
 
-import os
-
 import duckdb
 import pyarrow as pa
 from dagster import (
@@ -17,8 +15,11 @@ from dagster import (
 
 from dicom_assets.assets.instances import dicom_instances
 from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource
-from dicom_assets.sql.duckdb_secret import duckdb_secret_statement, duckdb_table_uri
-from dicom_assets.sql.duckdb_secret import emulator_url as duckdb_emulator_url
+from dicom_assets.sql.duckdb_secret import (
+    duckdb_secret_statement,
+    duckdb_table_uri,
+    point_duckdb_at_emulator,
+)
 from dicom_assets.sql.duckdb_views import register_views
 
 # Re-register after any new window was written, once no window is being written; unlike
@@ -53,9 +54,7 @@ def dicom_external_tables(
     if sql_target.is_synapse():
         return _register_in_synapse(context, lake, sql_target)
     table = lake.table()
-    emulator = duckdb_emulator_url(lake)
-    if emulator:
-        os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator
+    point_duckdb_at_emulator(lake)
     with lake.storage_errors():
         delta = table.open_if_exists()
         version = delta.version() if delta is not None else -1

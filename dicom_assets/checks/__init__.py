@@ -1,8 +1,9 @@
-"""Asset checks of the lake: per-window completeness, uniqueness, identity and quarantine.
-
-The freshness (lag) check lives with the lag sensor in :mod:`dicom_assets.observability`.
+"""Asset checks of the lake, all here: per-window completeness, uniqueness, identity and
+quarantine (``window_checks.py``), and freshness with the lag sensor that evaluates it
+(``freshness.py``).
 """
 
+from dicom_assets.checks.freshness import FRESHNESS, dicom_lake_freshness, dicom_lake_lag_sensor
 from dicom_assets.checks.window_checks import (
     COMPLETENESS,
     IDENTITY,
@@ -14,9 +15,12 @@ from dicom_assets.checks.window_checks import (
 
 __all__ = [
     "COMPLETENESS",
+    "FRESHNESS",
     "IDENTITY",
     "QUARANTINE",
     "UNIQUE_SEQUENCE",
     "dicom_instances_window_checks",
+    "dicom_lake_freshness",
+    "dicom_lake_lag_sensor",
     "window_check_key",
 ]

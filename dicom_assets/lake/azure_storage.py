@@ -23,11 +23,12 @@ adlfs, so a connection string exported for Azurite behaves the same in every too
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from dicom_assets.config import environment
 
 DFS_HOST_SUFFIX = ".dfs.core.windows.net"
 BLOB_HOST_SUFFIX = ".blob.core.windows.net"
@@ -65,7 +66,7 @@ class AzureLakeLocation:
 
 def parse_lake_url(url: str, environ: Mapping[str, str] | None = None) -> AzureLakeLocation:
     """Split an ``abfs(s)://`` lake URL; the account comes from the URL, else the environment."""
-    environ = os.environ if environ is None else environ
+    environ = environment(environ)
     scheme, _, rest = url.partition("://")
     if scheme not in AZURE_SCHEMES:
         raise LakeConfigurationError(f"not an Azure lake URL (abfs://, abfss://): {url!r}")
@@ -105,7 +106,7 @@ def choose_credential(
     location: AzureLakeLocation, environ: Mapping[str, str] | None = None
 ) -> AzureCredentialChoice:
     """The first credential set in the environment, in the documented order."""
-    environ = os.environ if environ is None else environ
+    environ = environment(environ)
     connection_string = environ.get(CONNECTION_STRING)
     if connection_string:
         named = _connection_string_account(environ)
@@ -166,7 +167,7 @@ REDACTED = "***"
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Every secret the environment holds for the lake, longest first (for redaction)."""
-    environ = os.environ if environ is None else environ
+    environ = environment(environ)
     values = {environ[name] for name in SECRET_VARIABLES if environ.get(name)}
     for value in list(values):  # a SAS token appears with or without its leading "?"
         values.add(value.lstrip("?"))

@@ -35,7 +35,7 @@ class ChangeFeed(Protocol):
 
     http_calls: int
     forgets_deleted_changes: ClassVar[bool]
-    sequence_meaning: ClassVar[str]  # what its sequence numbers count (observability.py)
+    sequence_meaning: ClassVar[str]  # what its sequence numbers count (checks/freshness.py)
 
     def poll(self, after_sequence: int, max_changes: int = 10_000) -> FeedPoll:
         """Changes with a sequence greater than ``after_sequence`` (cheap: no metadata)."""

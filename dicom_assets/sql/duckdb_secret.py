@@ -10,6 +10,8 @@ which docs/storage.md points out. A local lake needs none.
 
 from __future__ import annotations
 
+import os
+
 from dicom_assets.lake.delta_options import parse_connection_string
 
 SECRET_NAME = "dicom_lake"
@@ -53,6 +55,14 @@ def duckdb_secret_statement(lake) -> str | None:
 
 
 __all__ = ["SECRET_NAME", "duckdb_secret_statement", "duckdb_table_uri", "parse_connection_string"]
+
+
+def point_duckdb_at_emulator(lake) -> None:
+    """Export ``AZURITE_BLOB_STORAGE_URL`` when the lake is on a local Azurite (see
+    :func:`emulator_url`). A write for DuckDB's extension, not a setting the product reads."""
+    emulator = emulator_url(lake)
+    if emulator:
+        os.environ["AZURITE_BLOB_STORAGE_URL"] = emulator
 
 
 def emulator_url(lake) -> str | None:

@@ -14,11 +14,11 @@ its place, so the secret is never part of SQL text, logs, errors or metadata.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dicom_assets.config import environment
 from dicom_assets.sql.synapse_config import validate_host
 from dicom_assets.sql.synapse_quoting import validate_identifier
 from dicom_assets.sql.synapse_script import SynapseStatement
@@ -79,9 +79,10 @@ def apply_synapse_script(
     each batch that changed something (an empty list when everything was up to date).
 
     ``connection`` is a DB-API 2.0 connection, in autocommit mode for SQL Server (CREATE
-    DATABASE cannot run inside a transaction). ``environ`` defaults to ``os.environ``.
+    DATABASE cannot run inside a transaction). ``environ`` defaults to the process environment
+    (``config.environment``).
     """
-    environ = os.environ if environ is None else environ
+    environ = environment(environ)
     changes: list[str] = []
     cursor = connection.cursor()
     try:

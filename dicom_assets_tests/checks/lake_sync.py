@@ -22,9 +22,9 @@ from dagster import (
 
 from dicom_assets.assets import dicom_instances
 from dicom_assets.checks import dicom_instances_window_checks
+from dicom_assets.checks.freshness import dicom_lake_freshness
 from dicom_assets.lake.change_log import read_window, write_window
 from dicom_assets.lake.writer import DeltaLocation
-from dicom_assets.observability import dicom_lake_freshness
 from dicom_assets.sensors import dicom_change_feed_sensor
 
 ASSETS_AND_CHECKS = [dicom_instances, dicom_instances_window_checks, dicom_lake_freshness]

@@ -215,7 +215,7 @@ def test_checks_and_lag_read_a_lake_on_azure_storage(orthanc, azurite_lake_env, 
     """The same checks and lag measurement on an ``abfss://`` lake (Azurite's Blob endpoint)."""
     from dagster import build_sensor_context
 
-    from dicom_assets.observability import dicom_lake_lag_sensor
+    from dicom_assets.checks.freshness import dicom_lake_lag_sensor
 
     monkeypatch.setenv("DICOM_SERVER_KIND", "orthanc")
     monkeypatch.setenv("DICOM_SERVER_URL", orthanc.dicomweb_url)

@@ -56,7 +56,7 @@ class AzureChangeFeed:
     ``/v1/changefeed`` and reads its windows (the calls that carry metadata) through v2.
     """
 
-    # What its sequence numbers count, for people reading the lag (observability.py).
+    # What its sequence numbers count, for people reading the lag (checks/freshness.py).
     sequence_meaning = (
         "the change feed's sequence numbers, one per create, update or delete of an instance "
         "(numbers may skip values)"

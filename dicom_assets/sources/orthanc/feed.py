@@ -92,7 +92,7 @@ def _create_entry(
 class OrthancChangeFeed:
     """The :class:`~dicom_assets.sources.entries.ChangeFeed` of an Orthanc server."""
 
-    # What its sequence numbers count, for people reading the lag (observability.py).
+    # What its sequence numbers count, for people reading the lag (checks/freshness.py).
     sequence_meaning = (
         "Orthanc's change numbers (/changes Seq), which count every Orthanc event (new "
         "patient, study, series, stable study/series...); only NewInstance changes are synced, "

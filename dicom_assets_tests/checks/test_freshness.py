@@ -16,8 +16,8 @@ from dagster import (
     build_sensor_context,
 )
 
+from dicom_assets.checks.freshness import dicom_lake_lag_sensor
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.observability import dicom_lake_lag_sensor
 from dicom_assets.wiring import build_resources
 from dicom_assets_tests.checks.lake_sync import sync
 
@@ -127,9 +127,9 @@ def test_a_quarantined_last_change_is_not_counted_as_behind(tmp_path: Path):
 
     from dagster import asset, materialize
 
+    from dicom_assets.checks.freshness import lake_last_sequence
     from dicom_assets.lake.io_manager import DicomLakeIOManager
     from dicom_assets.lake.window_sync import SyncMode, WindowSync
-    from dicom_assets.observability import lake_last_sequence
     from dicom_assets.partitions import dicom_feed_partitions
     from dicom_assets.resources import LakeResource
     from dicom_assets.schema import convert_entries
@@ -177,7 +177,7 @@ def test_the_lag_summary_explains_a_feed_ahead_with_nothing_to_sync():
     with nothing to sync, and the summary says so instead of leaving a puzzle."""
     from datetime import UTC, datetime, timedelta
 
-    from dicom_assets.observability import LakeLag, lag_summary
+    from dicom_assets.checks.freshness import LakeLag, lag_summary
     from dicom_assets.sources.entries import FeedChange
 
     now = datetime(2026, 12, 2, 8, tzinfo=UTC)
