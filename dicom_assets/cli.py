@@ -16,12 +16,12 @@ from pathlib import Path
 from dicom_assets.config import SettingError, is_remote_url, setting_value
 from dicom_assets.lake.resource import LakeResource
 from dicom_assets.sql.lake_schema import read_table_schema
-from dicom_assets.sql.synapse_config import (
+from dicom_assets.sql.synapse.config import (
     MAX_EXTERNAL_TABLE_COLUMNS,
     SynapseConfig,
     location_for_lake,
 )
-from dicom_assets.sql.synapse_script import build_synapse_script, render_script
+from dicom_assets.sql.synapse.script import build_synapse_script, render_script
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -180,7 +180,7 @@ def _custom_statements(lake: LakeResource, config) -> list:
     """The custom tables' objects (DICOM_CUSTOM_SCHEMAS) whose Delta tables exist already."""
     from dicom_assets.assets.custom_tables import load_custom_templates
     from dicom_assets.custom.lake_io import custom_table
-    from dicom_assets.sql.synapse_custom import custom_statements
+    from dicom_assets.sql.synapse.custom import custom_statements
 
     templates = load_custom_templates(setting_value("DICOM_CUSTOM_SCHEMAS"))
     with lake.storage_errors():

@@ -11,7 +11,9 @@ Cursor (JSON): ``{"sequence": N, "pending": {"<window>": S, ...}}``.
   (``<window>@<S>``): a tick evaluated again from the same cursor, e.g. after a daemon crash,
   asks for the same runs and Dagster runs each once.
   A requested run that failed or was killed is asked for again as ``<window>@<S>#retry-<n>``
-  (at most ``MAX_RETRIES`` times for the same ``S``; a new change to the window starts over).
+  (at most ``MAX_RETRIES`` times for the same ``S``; a new change to the window starts over),
+  unless Dagster's ``run_retries`` re-runs it: then the sensor waits (docs/sync.md, "Failed
+  runs").
   An incremental run starts after the window's last *written* sequence, so a re-run re-does
   exactly what the failed run did not finish.
 - **Polling inside a tick.** Dagster's sensor daemon starts ticks at most every 5 s (its loop
@@ -53,6 +55,10 @@ MAX_CHANGES_PER_TICK = 20_000
 MAX_RETRIES = 3
 RUN_KEY_TAG = "dagster/run_key"
 PARTITION_TAG = "dagster/partition"
+# Set by Dagster on a failed run that ``run_retries`` (deploy/dagster.yaml) will run again, and
+# once that re-run exists: until then the sensor waits instead of asking a retry of its own.
+WILL_RETRY_TAG = "dagster/will_retry"
+AUTO_RETRY_RUN_ID_TAG = "dagster/auto_retry_run_id"
 
 
 @dataclass
@@ -138,6 +144,12 @@ def _incremental_request(partition_key: str, sequence: int, retry: int = 0) -> R
 NOT_STARTED = {DagsterRunStatus.NOT_STARTED, DagsterRunStatus.QUEUED, DagsterRunStatus.STARTING}
 
 
+def awaits_dagster_retry(run) -> bool:
+    """A failed run the daemon's ``run_retries`` will re-run (that re-run keeps the run key, so
+    it joins the request's runs); how the two retry mechanisms combine: docs/sync.md."""
+    return run.tags.get(WILL_RETRY_TAG) == "true" and AUTO_RETRY_RUN_ID_TAG not in run.tags
+
+
 @dataclass
 class FollowUp:
     pending: dict[str, int]
@@ -162,8 +174,8 @@ def follow_up_pending(context: SensorEvaluationContext, pending: dict[str, int])
         result.pending[key] = sequence
         if any(run.status in NOT_STARTED for run in family):
             result.not_started.add(key)
-        if any(not run.is_finished for run in family):
-            continue  # queued or running
+        if any(not run.is_finished or awaits_dagster_retry(run) for run in family):
+            continue  # queued or running, or Dagster's run_retries will run it again
         if not family:
             result.requests.append(_incremental_request(key, sequence))  # same key: no double
         elif len(family) <= MAX_RETRIES:

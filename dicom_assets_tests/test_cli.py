@@ -13,8 +13,8 @@ from dicom_assets.cli import main
 from dicom_assets.lake.change_log import write_window
 from dicom_assets.resources import LakeResource
 from dicom_assets.sql.lake_schema import read_table_schema
-from dicom_assets.sql.synapse_config import SynapseConfig
-from dicom_assets.sql.synapse_script import build_synapse_script, render_script
+from dicom_assets.sql.synapse.config import SynapseConfig
+from dicom_assets.sql.synapse.script import build_synapse_script, render_script
 from dicom_assets_tests.sql.lake_files import START, part_table
 from dicom_assets_tests.sql.tsql_lexer import assert_matches_golden
 

@@ -25,8 +25,10 @@ from dicom_assets.config import PROJECT_ROOT
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.sensors import (
+    AUTO_RETRY_RUN_ID_TAG,
     PARTITION_TAG,
     RUN_KEY_TAG,
+    WILL_RETRY_TAG,
     SensorCursor,
     dicom_change_feed_sensor,
     parse_cursor,
@@ -164,6 +166,24 @@ def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env):
         assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
             ds.SOPInstanceUID for ds in datasets
         )
+
+
+def test_a_run_dagster_will_retry_is_left_to_run_retries(orthanc, orthanc_env):
+    """With ``run_retries`` on (deploy/dagster.yaml), Dagster tags a failed run ``will_retry``
+    and re-runs it under the same run key: the sensor asks no retry of its own meanwhile."""
+    resources = build_resources()
+    datasets = list(synthetic_instances(synthetic_study(4, series=1, instances_per_series=2)))
+    assert all(upload(orthanc.url, [encode(ds) for ds in datasets]))
+    with instance_for_test() as instance:
+        evaluated = tick(instance, resources, None)
+        [request] = evaluated.run_requests
+        failed = run(instance, {**resources, "dicom_server": _missing_server(orthanc)}, request)
+        instance.add_run_tags(failed.run_id, {WILL_RETRY_TAG: "true"})
+        assert tick(instance, resources, evaluated.cursor).run_requests == []
+        # Once Dagster has made its re-run (here: only the tag), the sensor follows up as before.
+        instance.add_run_tags(failed.run_id, {AUTO_RETRY_RUN_ID_TAG: "re-run"})
+        [retry] = tick(instance, resources, evaluated.cursor).run_requests
+        assert retry.run_key == f"{request.run_key}#retry-1"
 
 
 def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env):

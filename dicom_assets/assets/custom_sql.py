@@ -69,9 +69,9 @@ def build_custom_sql_asset(
 
 
 def _register_in_synapse(context, lake, sql_target, written) -> MaterializeResult:
-    from dicom_assets.sql.synapse_config import config_for_lake
-    from dicom_assets.sql.synapse_custom import build_custom_synapse_script
-    from dicom_assets.sql.synapse_executor import apply_synapse_script
+    from dicom_assets.sql.synapse.config import config_for_lake
+    from dicom_assets.sql.synapse.custom import build_custom_synapse_script
+    from dicom_assets.sql.synapse.executor import apply_synapse_script
 
     config = config_for_lake(
         lake.url,

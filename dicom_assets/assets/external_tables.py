@@ -85,7 +85,7 @@ def dicom_external_tables(
 
 
 def _register_in_synapse(context, lake, sql_target) -> MaterializeResult:
-    from dicom_assets.sql.synapse_target import register_in_synapse
+    from dicom_assets.sql.synapse.target import register_in_synapse
 
     with sql_target.synapse_connection() as connection:
         registration = register_in_synapse(

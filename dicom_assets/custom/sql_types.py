@@ -1,5 +1,5 @@
 """SQL type names of a custom table's Arrow types, as DuckDB writes them (for the UI's column
-schema; the Synapse types come from ``sql/synapse_types.py`` like those of ``dicom.instances``)."""
+schema; the Synapse types come from ``sql/synapse/types.py`` like those of ``dicom.instances``)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ class SqlTargetResource(ConfigurableResource):
         authenticated with an Entra ID token from ``DefaultAzureCredential``."""
         from azure.identity import DefaultAzureCredential
 
-        from dicom_assets.sql.synapse_executor import synapse_connection
+        from dicom_assets.sql.synapse.executor import synapse_connection
 
         if not self.synapse_endpoint:
             raise ValueError("DICOM_SQL_TARGET=synapse needs SYNAPSE_SQL_ENDPOINT")

@@ -4,13 +4,13 @@ same structure as the instances' external table and current view."""
 from __future__ import annotations
 
 from dicom_assets.custom import parse_template
-from dicom_assets.sql.synapse_config import SynapseConfig
-from dicom_assets.sql.synapse_custom import (
+from dicom_assets.sql.synapse.config import SynapseConfig
+from dicom_assets.sql.synapse.custom import (
     build_custom_synapse_script,
     custom_location,
     custom_table_columns,
 )
-from dicom_assets.sql.synapse_script import render_script
+from dicom_assets.sql.synapse.script import render_script
 from dicom_assets_tests.sql.tsql_lexer import assert_matches_golden, shape
 
 CONFIG = SynapseConfig(
@@ -73,8 +73,8 @@ def test_objects_and_locations() -> None:
 
 
 def test_same_structure_as_the_instances_objects() -> None:
-    from dicom_assets.sql.synapse_script import build_synapse_script
-    from dicom_assets_tests.sql.test_synapse_script import known_lake
+    from dicom_assets.sql.synapse.script import build_synapse_script
+    from dicom_assets_tests.sql.synapse.test_script import known_lake
 
     instances = {s.kind: s for s in build_synapse_script(known_lake(), CONFIG)}
     custom = {s.kind: s for s in build_custom_synapse_script(CONFIG, [template()])}

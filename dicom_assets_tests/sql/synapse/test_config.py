@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicom_assets.sql.synapse_config import SynapseConfig, location_for_lake, validate_location
+from dicom_assets.sql.synapse.config import SynapseConfig, location_for_lake, validate_location
 
 LOCATION = "https://dicomacct.dfs.core.windows.net/dicom"
 
@@ -108,7 +108,7 @@ def test_location_for_lake_rejects(url: str, account) -> None:
 
 
 def test_config_for_lake() -> None:
-    from dicom_assets.sql.synapse_config import config_for_lake
+    from dicom_assets.sql.synapse.config import config_for_lake
 
     config = config_for_lake(
         "abfss://dicom@dicomacct.dfs.core.windows.net/lakes/prod",

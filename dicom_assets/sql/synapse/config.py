@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from dicom_assets.sql.synapse_quoting import validate_identifier, validate_variable_name
+from dicom_assets.sql.synapse.quoting import validate_identifier, validate_variable_name
 
 # Synapse caps an external table at 1,024 columns; 1,020 leaves headroom for the view's
 # helper columns and is the limit the issue sets.

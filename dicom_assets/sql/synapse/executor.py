@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dicom_assets.config import environment
-from dicom_assets.sql.synapse_config import validate_host
-from dicom_assets.sql.synapse_quoting import validate_identifier
-from dicom_assets.sql.synapse_script import SynapseStatement
+from dicom_assets.sql.synapse.config import validate_host
+from dicom_assets.sql.synapse.quoting import validate_identifier
+from dicom_assets.sql.synapse.script import SynapseStatement
 
 log = logging.getLogger(__name__)
 

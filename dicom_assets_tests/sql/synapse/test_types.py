@@ -7,7 +7,7 @@ import pytest
 
 from dicom_assets.schema.layout import HEAD_COLUMNS, TAIL_COLUMNS
 from dicom_assets.sql.lake_schema import LakeColumn
-from dicom_assets.sql.synapse_types import (
+from dicom_assets.sql.synapse.types import (
     UTF8_COLLATION,
     select_columns,
     string_size,
@@ -150,7 +150,7 @@ def test_every_column_the_lake_writer_produces_maps_to_tsql(tmp_path) -> None:
     from dicom_assets.sql.lake_schema import read_lake_schema
     from dicom_assets_tests.sql.lake_files import START, write_part
 
-    page = Path(__file__).parents[1] / "data" / "azure" / "changefeed-v1-page.json"
+    page = Path(__file__).parents[2] / "data" / "azure" / "changefeed-v1-page.json"
     entries = [entry_from_json(raw) for raw in json.loads(page.read_text())]
     table = convert_entries(entries).table
     fs = fsspec.filesystem("file")

@@ -7,7 +7,7 @@ value that tells the executor whether the batch would change anything, so the as
 no-op batches and report what it created or altered. ``render_script`` prints the same batches
 separated by ``GO`` for DBAs; the only difference when the asset runs them is that the sqlcmd
 variable holding the master key password is bound as a query parameter (see
-``synapse_executor``).
+``synapse.executor``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dicom_assets.sql.lake_schema import LakeColumn
-from dicom_assets.sql.synapse_config import SynapseConfig
-from dicom_assets.sql.synapse_quoting import quote_identifier, quote_literal, quote_qualified
-from dicom_assets.sql.synapse_types import ColumnSelection, TableColumn, select_columns
-from dicom_assets.sql.synapse_views import FINGERPRINT_MARKER, view_definitions
+from dicom_assets.sql.synapse.config import SynapseConfig
+from dicom_assets.sql.synapse.quoting import quote_identifier, quote_literal, quote_qualified
+from dicom_assets.sql.synapse.types import ColumnSelection, TableColumn, select_columns
+from dicom_assets.sql.synapse.views import FINGERPRINT_MARKER, view_definitions
 
 PRESENT = "present"
 _MASTER_KEY_NAME = "##MS_DatabaseMasterKey##"
@@ -273,7 +273,7 @@ def prelude_statements(config: SynapseConfig) -> list[SynapseStatement]:
 
 
 def select_synapse_columns(columns: list[LakeColumn], config: SynapseConfig) -> ColumnSelection:
-    """The external table's columns and the lake columns left out (``synapse_types`` rule)."""
+    """The external table's columns and the lake columns left out (``synapse.types`` rule)."""
     return select_columns(columns, config.max_columns)
 
 

@@ -36,7 +36,7 @@ from pydicom.datadict import dictionary_VR, tag_for_keyword
 from dicom_assets.schema.layout import HEAD_COLUMNS, TAIL_COLUMNS
 from dicom_assets.schema.vr import TIME_TEXT_LENGTH
 from dicom_assets.sql.lake_schema import LakeColumn, is_list_like
-from dicom_assets.sql.synapse_quoting import is_valid_identifier
+from dicom_assets.sql.synapse.quoting import is_valid_identifier
 
 UTF8_COLLATION = "Latin1_General_100_BIN2_UTF8"
 REQUIRED_COLUMNS = (*HEAD_COLUMNS, "_metadata")

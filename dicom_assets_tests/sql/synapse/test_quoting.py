@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dicom_assets.sql.synapse_quoting import (
+from dicom_assets.sql.synapse.quoting import (
     is_valid_identifier,
     quote_ascii_literal,
     quote_identifier,

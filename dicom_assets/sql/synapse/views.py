@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import hashlib
 
-from dicom_assets.sql.synapse_quoting import quote_ascii_literal, quote_identifier, quote_qualified
-from dicom_assets.sql.synapse_types import TableColumn
+from dicom_assets.sql.synapse.quoting import quote_ascii_literal, quote_identifier, quote_qualified
+from dicom_assets.sql.synapse.types import TableColumn
 
 FINGERPRINT_MARKER = "-- dicom-assets definition "
 # DICOM JSON key of Modality (0008,0060): the fallback when the table has no Modality column.

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dicom_assets.sql.lake_schema import read_table_schema
-from dicom_assets.sql.synapse_config import config_for_lake
-from dicom_assets.sql.synapse_executor import apply_synapse_script
-from dicom_assets.sql.synapse_script import build_synapse_script
+from dicom_assets.sql.synapse.config import config_for_lake
+from dicom_assets.sql.synapse.executor import apply_synapse_script
+from dicom_assets.sql.synapse.script import build_synapse_script
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ import pyarrow as pa
 import pytest
 
 from dicom_assets.sql.lake_schema import LakeColumn
-from dicom_assets.sql.synapse_config import SynapseConfig
-from dicom_assets.sql.synapse_script import (
+from dicom_assets.sql.synapse.config import SynapseConfig
+from dicom_assets.sql.synapse.script import (
     build_synapse_script,
     render_script,
     secret_placeholder,
     table_signature,
 )
-from dicom_assets.sql.synapse_types import select_columns
+from dicom_assets.sql.synapse.types import select_columns
 from dicom_assets_tests.sql.lake_files import CODE_ITEM, PN
 from dicom_assets_tests.sql.tsql_lexer import (
     assert_matches_golden,
@@ -228,9 +228,7 @@ def test_printed_script_is_the_statements_in_order() -> None:
 def test_structure_check_catches_broken_quoting(broken: str, monkeypatch) -> None:
     """The injection test above can fail: with quoting that forgets to double the closing
     character, hostile names change the token structure."""
-    import dicom_assets.sql.synapse_quoting as quoting
-    import dicom_assets.sql.synapse_script as script
-    import dicom_assets.sql.synapse_views as views
+    from dicom_assets.sql.synapse import quoting, script, views
 
     def naive(value: str) -> str:
         return f"[{value}]" if broken == "quote_identifier" else f"N'{value}'"

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dicom_assets.sql.synapse_config import SynapseConfig
-from dicom_assets.sql.synapse_executor import (
+from dicom_assets.sql.synapse.config import SynapseConfig
+from dicom_assets.sql.synapse.executor import (
     SQL_TOKEN_SCOPE,
     SynapseScriptError,
     _bind_secret,
@@ -26,8 +26,8 @@ from dicom_assets.sql.synapse_executor import (
     synapse_connection,
     synapse_connection_string,
 )
-from dicom_assets.sql.synapse_script import SynapseStatement, build_synapse_script
-from dicom_assets_tests.sql.test_synapse_script import known_lake
+from dicom_assets.sql.synapse.script import SynapseStatement, build_synapse_script
+from dicom_assets_tests.sql.synapse.test_script import known_lake
 
 SECRET = "pa$$-w0rd'; DROP TABLE x; --"
 

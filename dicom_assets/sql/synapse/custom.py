@@ -2,7 +2,7 @@
 over the template's Delta table, and ``dicom_custom.current_<name>``, the latest row per SOP
 instance without deletes (the rule of ``dicom.current_instances``).
 
-Column types follow ``dicom.instances`` (``synapse_types.tsql_type``): a string column is sized
+Column types follow ``dicom.instances`` (``synapse.types.tsql_type``): a string column is sized
 by the VR of the attribute its path reaches, lists and structs are JSON text.
 """
 
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dicom_assets.custom import Template, output_schema
 from dicom_assets.lake.layout import CUSTOMIZED_FOLDER
-from dicom_assets.sql.synapse_config import SynapseConfig
-from dicom_assets.sql.synapse_script import (
+from dicom_assets.sql.synapse.config import SynapseConfig
+from dicom_assets.sql.synapse.script import (
     SynapseStatement,
     external_table_statement,
     prelude_statements,
     schema_statement,
     view_statement,
 )
-from dicom_assets.sql.synapse_types import TableColumn, tsql_type
-from dicom_assets.sql.synapse_views import current_view
+from dicom_assets.sql.synapse.types import TableColumn, tsql_type
+from dicom_assets.sql.synapse.views import current_view
 
 CUSTOM_SCHEMA = "dicom_custom"
 

@@ -1,0 +1,1 @@
+"""Tests of the Synapse serverless target (dicom_assets/sql/synapse/)."""
