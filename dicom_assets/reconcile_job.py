@@ -4,7 +4,9 @@ A server whose feed forgets deleted instances (``ChangeFeed.forgets_deleted_chan
 reports no delete; its deletions are found by comparing the lake with the server
 (``sources/orthanc/reconcile.py``). That pass is a run of its own, so the delete rows it writes
 show in the UI with the run's metadata (instances checked, deletes found, seconds, HTTP calls)
-and its cost never counts against the change-feed sensor's tick.
+and its cost never counts against the change-feed sensor's tick. This module is the shell: it
+reads the lake (``lake/current_instances.py``), hands the current instances to the feed's
+``reconcile()`` (a pure comparison with the server) and appends the delete rows it returns.
 
 ``dicom_orthanc_reconcile_sensor`` asks for a run every ``DICOM_RECONCILE_INTERVAL_SECONDS``
 (cursor: when it last asked), never while one is still queued or running, and asks for nothing
@@ -14,6 +16,7 @@ when the server's feed reports its deletes itself (Azure).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from dagster import (
     DagsterInvariantViolationError,
@@ -32,6 +35,7 @@ from dagster import (
 )
 
 from dicom_assets.config import value_of
+from dicom_assets.lake.current_instances import append_deletes, current_instances
 from dicom_assets.resources import DicomServerResource, LakeResource
 
 JOB_NAME = "dicom_orthanc_reconcile"
@@ -45,6 +49,52 @@ IN_PROGRESS = [
 
 def reconcile_interval() -> float:
     return value_of("DICOM_RECONCILE_INTERVAL_SECONDS")
+
+
+@dataclass
+class ReconcilePass:
+    """One pass's counts: what the lake held, what the server held, what was written."""
+
+    lake_instances: int
+    server_instances: int
+    deleted: list
+    version: int | None  # the Delta table version of the delete rows (None: none written)
+    http_calls: int
+    lake_seconds: float  # reading the lake's current instances
+    seconds: float  # the whole pass
+
+
+def reconcile_pass(table, feed, deidentifier=None) -> ReconcilePass:
+    """Read the lake's current instances, have the feed find those the server no longer
+    holds, append their delete rows. The lake is read first (see sources/orthanc/reconcile.py).
+    Raises the feed's refusal (``ReconcileRefused``) before anything is written."""
+    started = time.perf_counter()
+    current = current_instances(table)
+    lake_seconds = time.perf_counter() - started
+    found = feed.reconcile(current, deidentifier=deidentifier)
+    version = append_deletes(table, found.entries, found.detected_at)
+    return ReconcilePass(
+        lake_instances=len(current),
+        server_instances=found.orthanc_instances,
+        deleted=found.deleted,
+        version=version,
+        http_calls=found.http_calls,
+        lake_seconds=lake_seconds,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _pass_metadata(result: ReconcilePass) -> dict:
+    return {
+        "reconciled": MetadataValue.bool(True),
+        "lake_instances": MetadataValue.int(result.lake_instances),
+        "server_instances": MetadataValue.int(result.server_instances),
+        "deletes_found": MetadataValue.int(len(result.deleted)),
+        "table_version": MetadataValue.int(-1 if result.version is None else result.version),
+        "http_calls": MetadataValue.int(result.http_calls),
+        "lake_read_seconds": MetadataValue.float(round(result.lake_seconds, 3)),
+        "seconds": MetadataValue.float(round(result.seconds, 3)),
+    }
 
 
 @op(
@@ -68,7 +118,7 @@ def reconcile_dicom_deletions(
         deidentifier = lake.deidentifier()
         check_lake(lake.filesystem(), lake.dicom_root(), deidentifier)
         try:
-            result = feed.reconcile(lake.table(), deidentifier=deidentifier)
+            result = reconcile_pass(lake.table(), feed, deidentifier=deidentifier)
         except ReconcileRefused as refused:
             context.log.warning(str(refused))
             return Output(
@@ -77,21 +127,10 @@ def reconcile_dicom_deletions(
             )
     context.log.info(
         f"{len(result.deleted)} instances deleted in the server "
-        f"({result.lake_instances} in the lake, {result.orthanc_instances} in the server, "
+        f"({result.lake_instances} in the lake, {result.server_instances} in the server, "
         f"{result.http_calls} calls, {result.seconds:.2f} s)"
     )
-    return Output(
-        None,
-        metadata={
-            "reconciled": MetadataValue.bool(True),
-            "lake_instances": MetadataValue.int(result.lake_instances),
-            "server_instances": MetadataValue.int(result.orthanc_instances),
-            "deletes_found": MetadataValue.int(len(result.deleted)),
-            "table_version": MetadataValue.int(-1 if result.version is None else result.version),
-            "http_calls": MetadataValue.int(result.http_calls),
-            "seconds": MetadataValue.float(round(result.seconds, 3)),
-        },
-    )
+    return Output(None, metadata=_pass_metadata(result))
 
 
 @job(

@@ -91,7 +91,8 @@ def test_the_definitions_match_the_snapshot():
     expected = json.loads(SNAPSHOT.read_text())
     assert current == expected, (
         f"the definitions differ from {SNAPSHOT.name}. A deliberate change? Re-write it with "
-        f"{UPDATE}=1 uv run pytest dicom_assets_tests/{Path(__file__).name} and commit it with the change."
+        f"{UPDATE}=1 uv run pytest dicom_assets_tests/{Path(__file__).name} and commit it "
+        "with the change."
     )
 
 

@@ -1,6 +1,6 @@
 """Orthanc as a source: its ``/changes`` feed (``feed.py``), instance files read directly when
 Orthanc shares its storage (``files.py``), and the reconciliation that finds the deletions its
-feed forgets (``reconcile.py``, imported on use: it writes to the lake)."""
+feed forgets (``reconcile.py``: the comparison only; the job reads and writes the lake)."""
 
 from dicom_assets.sources.orthanc.feed import OrthancChangeFeed, orthanc_instance_id
 

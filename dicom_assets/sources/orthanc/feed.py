@@ -122,13 +122,13 @@ class OrthancChangeFeed:
     def http_calls(self) -> int:
         return self.session.http_calls
 
-    def reconcile(self, table, deidentifier=None):
-        """Delete rows for the lake's current instances Orthanc no longer holds (one pass of
-        :func:`dicom_assets.sources.orthanc.reconcile.reconcile_orthanc`)."""
-        from dicom_assets.sources.orthanc.reconcile import reconcile_orthanc
+    def reconcile(self, current, deidentifier=None):
+        """Delete entries for the lake's ``current`` instances Orthanc no longer holds (one
+        pass of :func:`dicom_assets.sources.orthanc.reconcile.find_deletions`)."""
+        from dicom_assets.sources.orthanc.reconcile import find_deletions
 
-        return reconcile_orthanc(
-            table, self.orthanc_url, session=self.session, deidentifier=deidentifier
+        return find_deletions(
+            current, self.orthanc_url, session=self.session, deidentifier=deidentifier
         )
 
     # --- /changes -------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 import requests
@@ -9,16 +11,25 @@ from dagster import SkipReason, build_sensor_context, materialize
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.reconcile_job import dicom_orthanc_reconcile, dicom_orthanc_reconcile_sensor
+from dicom_assets.lake.current_instances import CurrentInstance, current_instances, lake_order_key
+from dicom_assets.reconcile_job import (
+    ReconcilePass,
+    dicom_orthanc_reconcile,
+    dicom_orthanc_reconcile_sensor,
+    reconcile_pass,
+)
 from dicom_assets.resources import LakeResource
 from dicom_assets.sensors import dicom_change_feed_sensor
-from dicom_assets.sources.orthanc.reconcile import (
-    current_lake_instances,
-    delete_sequence,
-    lake_order_key,
-    reconcile_orthanc,
-)
+from dicom_assets.sources.orthanc import OrthancChangeFeed
+from dicom_assets.sources.orthanc.reconcile import delete_sequence, find_deletions, orthanc_id_of
 from dicom_assets.wiring import build_resources
+
+SOURCES = Path(__file__).resolve().parents[3] / "dicom_assets" / "sources"
+
+
+def reconcile_orthanc(table, orthanc_url: str) -> ReconcilePass:
+    """One pass as the job runs it: lake read, comparison with Orthanc, delete rows appended."""
+    return reconcile_pass(table, OrthancChangeFeed(f"{orthanc_url}/dicom-web", orthanc_url))
 
 
 def sync(resources: dict, cursor: str | None) -> str:
@@ -146,7 +157,7 @@ def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, m
     lake_resource = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
     again = reconcile_orthanc(lake_resource.table(), orthanc.url)
     assert again.deleted == [] and again.version is None
-    assert again.lake_instances == again.orthanc_instances == 2
+    assert again.lake_instances == again.server_instances == 2
     assert again.http_calls == 1
 
     # Stored again (with new content): current again, with its new create (a higher sequence).
@@ -225,8 +236,8 @@ def test_lake_instances_without_patient_id_column_use_metadata(orthanc, orthanc_
     other = LakeResource(url=orthanc_env["DICOM_LAKE_URL"] + "-without-patient-id")
     key = table["_timestamp"][0].as_py().strftime("%Y-%m-%d-%H:00")
     write_window(other.table(), key, table, "append")
-    current = current_lake_instances(other.table())
-    assert {instance.orthanc_id for instance in current.values()} == {a["ID"] for a in answers}
+    current = current_instances(other.table())
+    assert {orthanc_id_of(instance) for instance in current} == {a["ID"] for a in answers}
 
 
 def test_real_world_files_are_not_mistaken_for_deleted(orthanc, orthanc_env, corpus_files):
@@ -238,8 +249,8 @@ def test_real_world_files_are_not_mistaken_for_deleted(orthanc, orthanc_env, cor
     assert len(held) > 20
     sync(resources, None)
     lake = LakeResource(url=orthanc_env["DICOM_LAKE_URL"])
-    current = current_lake_instances(lake.table())
-    assert {instance.orthanc_id for instance in current.values()} <= held
+    current = current_instances(lake.table())
+    assert {orthanc_id_of(instance) for instance in current} <= held
     result = reconcile_orthanc(lake.table(), orthanc.url)
     assert result.deleted == [] and result.version is None
     assert result.lake_instances == len(current) > 20
@@ -266,3 +277,33 @@ def test_an_empty_server_deletes_nothing(orthanc, orthanc_env, tmp_path, monkeyp
     assert metadata["reconciled"] is False and "Orthanc lists no instance" in metadata["refused"]
     sequences = lake.table().open().to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()
     assert min(sequences) > 0  # no delete row written
+
+
+def test_the_comparison_is_a_function_of_server_and_current_instances(orthanc, orthanc_env):
+    """``sources/`` finds the deletions without any lake: the instances are given, the delete
+    entries come back, nothing is written (the job appends them)."""
+    datasets = list(synthetic_instances(synthetic_study(9, series=1, instances_per_series=2)))
+    answers = upload(orthanc.url, [encode(ds) for ds in datasets])
+    patient = str(datasets[0].PatientID)
+    held = [
+        CurrentInstance(
+            10 + i, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID, patient
+        )
+        for i, ds in enumerate(datasets)
+    ]
+    gone = CurrentInstance(7, "1.2", "1.2.3", "1.2.3.4", patient)  # never stored in Orthanc
+    assert {orthanc_id_of(instance) for instance in held} == {a["ID"] for a in answers}
+    found = find_deletions([*held, gone], orthanc.url)
+    assert found.deleted == [gone] and found.lake_instances == 3 and found.http_calls == 1
+    [entry] = found.entries
+    assert (entry.sequence, entry.sop_instance_uid, entry.action.value) == (-7, "1.2.3.4", "delete")
+    assert entry.timestamp == found.detected_at and entry.metadata is None
+
+
+def test_sources_do_not_import_the_lake():
+    importing = sorted(
+        str(path.relative_to(SOURCES))
+        for path in SOURCES.rglob("*.py")
+        if "dicom_assets.lake" in path.read_text()
+    )
+    assert importing == [], f"sources/ must not import the lake: {importing}"
