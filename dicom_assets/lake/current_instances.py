@@ -5,9 +5,9 @@ is in ``sources/``): for every SOP Instance UID, its latest row, kept when that 
 delete. Read through :func:`~dicom_assets.lake.change_log.current_identities`: the identity
 columns and ``PatientID`` only, projected (Parquet is columnar: ``_metadata`` and the other
 tag columns are never read); ``_metadata`` only for the rare current rows without a
-``PatientID`` value. The latest row per SOP is picked by Arrow kernels (one sort, one pass
-over the sorted SOPs), not per row in Python: at 100,000 instances the read and the pick take
-a fraction of the pass (docs/performance.md, "Orthanc reconciliation pass").
+``PatientID`` value. The latest row per SOP is picked with array kernels (SOPs hashed to
+integer codes, one sort by rank, the first row of each code), not per row in Python
+(docs/performance.md, "Orthanc reconciliation pass").
 
 Row order (:func:`lake_order_key`): ``abs(_sequence)`` descending, then the negative first.
 A delete row written by reconciliation carries ``-c``, where ``c`` is the sequence of the
@@ -17,9 +17,12 @@ any later change of the SOP, the rule of ``dicom.current_instances`` too (docs/s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,8 +40,7 @@ def lake_order_key(sequence: int) -> tuple[int, int]:
     return abs(sequence), 1 if sequence < 0 else 0
 
 
-@dataclass(frozen=True)
-class CurrentInstance:
+class CurrentInstance(NamedTuple):
     """An instance the lake holds as current: its latest row's sequence and identifiers."""
 
     sequence: int
@@ -48,23 +50,43 @@ class CurrentInstance:
     patient_id: str
 
 
+@dataclass(frozen=True)
+class CurrentInstances:
+    """The instances the lake holds as current, as columns (one entry per instance, in the
+    same order): a pass compares 100,000 of them, and one Python object each would cost more
+    than reading them (the garbage collector walks every new object)."""
+
+    sequences: list[int]
+    study_uids: list[str]
+    series_uids: list[str]
+    sop_uids: list[str]
+    patient_ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.sop_uids)
+
+    def __iter__(self) -> Iterator[CurrentInstance]:
+        columns = (self.sequences, self.study_uids, self.series_uids, self.sop_uids)
+        return map(CurrentInstance._make, zip(*columns, self.patient_ids))
+
+
+NONE = CurrentInstances([], [], [], [], [])
+
+
 def _latest_rows(rows: pa.Table) -> pa.Table:
     """The latest row of each SOP Instance UID (rows without one are dropped)."""
     rows = rows.filter(pc.is_valid(rows["SOPInstanceUID"]))
-    sequence = rows["_sequence"]
-    # lake_order_key as one number: 2 * abs(sequence), + 1 for a delete row (negative).
-    rank = pc.add(pc.multiply(pc.abs(sequence), 2), pc.cast(pc.less(sequence, 0), pa.int64()))
-    rows = rows.append_column("_rank", rank)
-    rows = rows.take(
-        pc.sort_indices(rows, [("SOPInstanceUID", "ascending"), ("_rank", "descending")])
-    )
-    sops = rows["SOPInstanceUID"].combine_chunks()
-    if len(sops) == 0:
+    if not rows.num_rows:
         return rows
-    # The first row of each run of equal SOPs is its latest.
-    first = pc.not_equal(sops.slice(1), sops.slice(0, len(sops) - 1))
-    starts = pa.concat_arrays([pa.array([True]), first.fill_null(True)])
-    return rows.filter(starts)
+    sequence = rows["_sequence"].to_numpy()
+    # lake_order_key as one number: 2 * abs(sequence), + 1 for a delete row (negative).
+    rank = 2 * np.abs(sequence) + (sequence < 0)
+    # SOPs as integer codes (a hash pass), so that no string is ever sorted: order the rows
+    # by rank, highest first; the first row of each SOP in that order is its latest.
+    sops = pc.dictionary_encode(rows["SOPInstanceUID"]).combine_chunks().indices.to_numpy()
+    by_rank = np.argsort(-rank, kind="stable")
+    _, first = np.unique(sops[by_rank], return_index=True)
+    return rows.take(pa.array(by_rank[first]))
 
 
 def _patient_id_from_metadata(text: str | None) -> str:
@@ -99,32 +121,28 @@ def _patient_ids(table, current: pa.Table) -> list[str]:
     return patients
 
 
-def current_instances(table) -> list[CurrentInstance]:
+def current_instances(table) -> CurrentInstances:
     """The instances the lake holds now: latest row per SOP Instance UID that is not a delete.
     ``table``: the change log (a ``LakeResource``, ``DeltaLocation`` or local table URI)."""
     rows = current_identities(table, extra_columns=["PatientID"])
     if not rows.num_rows:
-        return []
+        return NONE
     latest = _latest_rows(rows)
     current = latest.filter(pc.fill_null(pc.not_equal(latest["_action"], DELETE), True))
-    patients = _patient_ids(table, current)
-    return [
-        CurrentInstance(sequence, study or "", series or "", sop, patient)
-        for sequence, study, series, sop, patient in zip(
-            current["_sequence"].to_pylist(),
-            _texts(current, "StudyInstanceUID"),
-            _texts(current, "SeriesInstanceUID"),
-            current["SOPInstanceUID"].to_pylist(),
-            patients,
-        )
-    ]
+    return CurrentInstances(
+        sequences=current["_sequence"].to_pylist(),
+        study_uids=_texts(current, "StudyInstanceUID"),
+        series_uids=_texts(current, "SeriesInstanceUID"),
+        sop_uids=current["SOPInstanceUID"].to_pylist(),
+        patient_ids=_patient_ids(table, current),
+    )
 
 
-def _texts(rows: pa.Table, column: str) -> list:
-    """A column's values (all None when a table was written without that column)."""
-    if column in rows.column_names:
-        return rows[column].to_pylist()
-    return [None] * rows.num_rows
+def _texts(rows: pa.Table, column: str) -> list[str]:
+    """A column's values, "" for null (and for a table written without that column)."""
+    if column not in rows.column_names:
+        return [""] * rows.num_rows
+    return pc.fill_null(rows[column], "").to_pylist()
 
 
 def append_deletes(table, entries: list, detected_at: datetime) -> int | None:

@@ -9,7 +9,7 @@ values in ``config.py``). Callers ask the feed what it can do, never which serve
 from __future__ import annotations
 
 import importlib
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -53,7 +53,7 @@ class ChangeFeed(Protocol):
         checks compare them with the lake's rows)."""
         ...
 
-    def reconcile(self, current: Collection[Any], deidentifier: Any = None) -> Any:
+    def reconcile(self, current: Any, deidentifier: Any = None) -> Any:
         """Only when ``forgets_deleted_changes``: given the instances the lake holds as current
         (read by the caller first), a delete entry for each one the server no longer holds,
         with the pass's counts (``entries``, ``detected_at``, ...). Reads and writes no lake:

@@ -52,7 +52,7 @@ NEW_INSTANCE = "NewInstance"
 def orthanc_instance_id(patient_id: str, study_uid: str, series_uid: str, sop_uid: str) -> str:
     """Orthanc's public ID of an instance (its documented hashing of the four identifiers)."""
     digest = hashlib.sha1(f"{patient_id}|{study_uid}|{series_uid}|{sop_uid}".encode()).hexdigest()
-    return "-".join(digest[i : i + 8] for i in range(0, 40, 8))
+    return f"{digest[:8]}-{digest[8:16]}-{digest[16:24]}-{digest[24:32]}-{digest[32:]}"
 
 
 def parse_orthanc_date(value: str) -> datetime:

@@ -43,7 +43,7 @@ deleted. Deleting every instance of a server is therefore not propagated by reco
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -60,9 +60,22 @@ def delete_sequence(ended_sequence: int) -> int:
     return -abs(ended_sequence)
 
 
-class LakeInstance(Protocol):
-    """An instance the lake holds as current (``lake.current_instances.CurrentInstance``):
-    its latest row's sequence and identifiers."""
+class LakeInstances(Protocol):
+    """The instances the lake holds as current, as columns of equal length
+    (``lake.current_instances.CurrentInstances``): the latest row's sequence and identifiers."""
+
+    sequences: list[int]
+    study_uids: list[str]
+    series_uids: list[str]
+    sop_uids: list[str]
+    patient_ids: list[str]
+
+    def __len__(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class LakeInstance:
+    """One instance of the lake (here: one found deleted in the server)."""
 
     sequence: int
     study_uid: str
@@ -71,10 +84,34 @@ class LakeInstance(Protocol):
     patient_id: str
 
 
-def orthanc_id_of(instance: LakeInstance) -> str:
-    """The ID Orthanc gives the instance (a hash of its identifiers)."""
+def orthanc_id_of(instance: Any) -> str:
+    """The ID Orthanc gives an instance (a hash of its identifiers)."""
     return orthanc_instance_id(
         instance.patient_id, instance.study_uid, instance.series_uid, instance.sop_uid
+    )
+
+
+def _instance_at(current: LakeInstances, index: int) -> LakeInstance:
+    return LakeInstance(
+        current.sequences[index],
+        current.study_uids[index],
+        current.series_uids[index],
+        current.sop_uids[index],
+        current.patient_ids[index],
+    )
+
+
+def _keys(current: LakeInstances, pseudonymous: bool) -> Iterable[str]:
+    """What the server's listing is compared with: SOP Instance UIDs (pseudonyms already)
+    when de-identified, else the Orthanc IDs computed from the identifiers."""
+    if pseudonymous:
+        return current.sop_uids
+    return map(
+        orthanc_instance_id,
+        current.patient_ids,
+        current.study_uids,
+        current.series_uids,
+        current.sop_uids,
     )
 
 
@@ -151,7 +188,7 @@ def deletion_entries(deleted: list[LakeInstance], detected_at: datetime) -> list
 
 
 def find_deletions(
-    current: Collection[LakeInstance],
+    current: LakeInstances,
     orthanc_url: str,
     session: CountingSession | None = None,
     now: datetime | None = None,
@@ -165,16 +202,16 @@ def find_deletions(
     before = session.http_calls
     if deidentifier is not None:
         held = orthanc_pseudonymous_sops(session, orthanc_url, deidentifier)
-        identity = lambda instance: instance.sop_uid
     else:
         held = orthanc_instance_ids(session, orthanc_url)
-        identity = orthanc_id_of
-    if current and not held:
+    if len(current) and not held:
         raise ReconcileRefused(
             f"Orthanc lists no instance while the lake holds {len(current)}: not writing "
             "deletes for all of them (wrong ORTHANC_URL / DICOM_SERVER_URL, or a wiped server?)"
         )
-    deleted = [instance for instance in current if identity(instance) not in held]
+    keys = _keys(current, pseudonymous=deidentifier is not None)
+    gone = [index for index, key in enumerate(keys) if key not in held]
+    deleted = [_instance_at(current, index) for index in gone]
     detected_at = now or datetime.now(UTC)
     return ReconcileResult(
         lake_instances=len(current),

@@ -11,7 +11,7 @@ from dagster import SkipReason, build_sensor_context, materialize
 
 from dicom_assets.assets import dicom_external_tables, dicom_instances
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.lake.current_instances import CurrentInstance, current_instances, lake_order_key
+from dicom_assets.lake.current_instances import CurrentInstances, current_instances, lake_order_key
 from dicom_assets.reconcile_job import (
     ReconcilePass,
     dicom_orthanc_reconcile,
@@ -21,7 +21,12 @@ from dicom_assets.reconcile_job import (
 from dicom_assets.resources import LakeResource
 from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets.sources.orthanc import OrthancChangeFeed
-from dicom_assets.sources.orthanc.reconcile import delete_sequence, find_deletions, orthanc_id_of
+from dicom_assets.sources.orthanc.reconcile import (
+    LakeInstance,
+    delete_sequence,
+    find_deletions,
+    orthanc_id_of,
+)
 from dicom_assets.wiring import build_resources
 
 SOURCES = Path(__file__).resolve().parents[3] / "dicom_assets" / "sources"
@@ -285,16 +290,18 @@ def test_the_comparison_is_a_function_of_server_and_current_instances(orthanc, o
     datasets = list(synthetic_instances(synthetic_study(9, series=1, instances_per_series=2)))
     answers = upload(orthanc.url, [encode(ds) for ds in datasets])
     patient = str(datasets[0].PatientID)
-    held = [
-        CurrentInstance(
-            10 + i, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID, patient
-        )
-        for i, ds in enumerate(datasets)
-    ]
-    gone = CurrentInstance(7, "1.2", "1.2.3", "1.2.3.4", patient)  # never stored in Orthanc
-    assert {orthanc_id_of(instance) for instance in held} == {a["ID"] for a in answers}
-    found = find_deletions([*held, gone], orthanc.url)
-    assert found.deleted == [gone] and found.lake_instances == 3 and found.http_calls == 1
+    current = CurrentInstances(
+        sequences=[10, 11, 7],
+        study_uids=[ds.StudyInstanceUID for ds in datasets] + ["1.2"],
+        series_uids=[ds.SeriesInstanceUID for ds in datasets] + ["1.2.3"],
+        sop_uids=[ds.SOPInstanceUID for ds in datasets] + ["1.2.3.4"],  # the last: not stored
+        patient_ids=[patient] * 3,
+    )
+    held = {orthanc_id_of(instance) for instance in current}
+    assert held >= {answer["ID"] for answer in answers}
+    found = find_deletions(current, orthanc.url)
+    assert found.deleted == [LakeInstance(7, "1.2", "1.2.3", "1.2.3.4", patient)]
+    assert found.lake_instances == 3 and found.http_calls == 1
     [entry] = found.entries
     assert (entry.sequence, entry.sop_instance_uid, entry.action.value) == (-7, "1.2.3.4", "delete")
     assert entry.timestamp == found.detected_at and entry.metadata is None
