@@ -133,9 +133,9 @@ def main() -> None:
         ids = sorted(orthanc_id_of(instance) for instance in current)
         server = listing_server(ids[10:])
         long = passes(table, f"http://127.0.0.1:{server.server_address[1]}")
-        files = len(table.open().files())
+        files = len(table.open().file_uris())
         compact(table)  # what the hourly maintenance job does to a day of small commits
-        compacted_files = len(table.open().files())
+        compacted_files = len(table.open().file_uris())
         compacted_lake_side, _ = best_of_3(lambda: current_instances(table))
         compacted = passes(table, f"http://127.0.0.1:{server.server_address[1]}", 0)
         server.shutdown()
