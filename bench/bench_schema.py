@@ -42,16 +42,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from schema_corpus import synthetic_instances
 
+from dicom_assets import native as native_code
 from dicom_assets.config import DEFAULTS
 from dicom_assets.deid import Deidentifier, DeidSettings
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.lake.atomic_files import ROW_GROUP_ROWS, write_parquet_atomically
 from dicom_assets.lake.parquet_options import METADATA_ZSTD_LEVEL
 from dicom_assets.lake.window_sync import grouped_by_rows
 from dicom_assets.schema import ConversionOptions, convert_entries, shredded
+from dicom_assets.schema.kinds import PARSERS
 from dicom_assets.schema.layout import one_table
-from dicom_assets.schema.values import INVALID, PARSERS
+from dicom_assets.schema.values import INVALID
 from dicom_assets.schema.vr import IDENTITY_KEYS, spec_for_key
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 
 T0 = dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC)
 
@@ -195,7 +197,7 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
     # Bytes in -> table out, as the issue defines conversion: entries carry the JSON bytes.
     byte_entries = [dataclasses.replace(e, metadata=b) for e, b in zip(entries, ndjson)]
     byte_batches = [byte_entries[i : i + batch] for i in range(0, len(byte_entries), batch)]
-    native = shredded.available()
+    native = native_code.available()
     if native:
         convert_entries(byte_batches[0][:200])
     native_tables, native_cpu, native_wall = timed(

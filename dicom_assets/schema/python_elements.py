@@ -13,7 +13,8 @@ import pyarrow as pa
 from dicom_assets.schema.metadata_column import metadata_column
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.private import creator_column, guess_carrier, raw_private_type
-from dicom_assets.schema.raw import RawShape, collect_shape, raw_type
+from dicom_assets.schema.raw import collect_shape, raw_type
+from dicom_assets.schema.shape import SequenceShape
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import TagSpec
 
@@ -32,7 +33,7 @@ class PythonElements:
         options: ConversionOptions,
     ) -> None:
         self.metas = [m if m is not None else _EMPTY for m in metadatas]
-        self.texts = texts  # each dict serialised (see entries.metadata_json), for _metadata
+        self.texts = texts  # each dict serialised (see row_head.metadata_json), for _metadata
         self.n = len(self.metas)
         self.options = options
         self.keys = survey.keys
@@ -50,14 +51,14 @@ class PythonElements:
                     merged[row] = m.get(key)
         return merged
 
-    def shape(self, spec: TagSpec, keys: list[Any]) -> RawShape | None:
+    def shape(self, spec: TagSpec, keys: list[Any]) -> SequenceShape | None:
         """The typed item fields a top-level sequence carries in the batch."""
-        shape = RawShape()
+        shape = SequenceShape()
         collect_shape(self.elements(keys), spec, shape, 1, self.options)
         return shape
 
     def raw_struct(
-        self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
+        self, planned: list[tuple[TagSpec, list[Any], SequenceShape | None]]
     ) -> pa.StructArray:
         """One raw column per planned tag, converted by Arrow in one pass over the dicts."""
         struct_type = pa.struct(

@@ -1,4 +1,4 @@
-"""A batch's elements read from JSON bytes by the native shredder (``_shredder.c``).
+"""A batch's elements read from JSON bytes by the native shredder (``native/_shredder.c``).
 
 The shredder writes each attribute's raw columns (rows, written VR, list offsets, values by
 carrier) into flat buffers; this module wraps them as the *raw* Arrow arrays of :mod:`raw`
@@ -19,61 +19,21 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from dicom_assets import native
+from dicom_assets.schema.kinds import KINDS, SHREDDER_CODES
 from dicom_assets.schema.metadata_column import CHUNK_BYTES, metadata_column
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.private import creator_column
-from dicom_assets.schema.raw import RawShape, types_sequence
-from dicom_assets.schema.vr import IDENTITY_KEYS, PN_TYPE, TagSpec, spec_for_key
+from dicom_assets.schema.raw import types_sequence
+from dicom_assets.schema.shape import SequenceShape
+from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
-try:
-    from dicom_assets.schema import _shredder
-except ImportError:  # not built (e.g. a source checkout without a compiler): Python path only
-    _shredder = None
-
-SKIP, TEXT, NUMBER, PN, SEQUENCE, SPAN = range(6)
-_CARRIER_CODES = {
-    "str": TEXT,
-    "date": TEXT,
-    "time": TEXT,
-    "datetime": TEXT,
-    "int": NUMBER,
-    "float": NUMBER,
-    "pn": PN,
-}
 _RAW_NAMES = ["vr", "Value", "InlineBinary"]
-
-
-# The shredder's offsets are int32: the payloads of one call stay under 2 GiB together.
-SHRED_BATCH_BYTES = 2**31 - 1
+SKIP, SEQUENCE, SPAN = (SHREDDER_CODES.get(name) for name in ("SKIP", "SEQUENCE", "SPAN"))
 
 
 class NotShreddable(Exception):
     """The native shredder is not built: the batch needs the Python path."""
-
-
-def available() -> bool:
-    return _shredder is not None
-
-
-def split_array(body: bytes, keys: tuple[str, ...]) -> list[tuple[bytes, tuple[str, ...]]] | None:
-    """Each object of a JSON array of DICOM JSON objects as its own bytes, unparsed, with the
-    first text value of each top-level tag in ``keys`` ("" when it has none); None when the
-    shredder is not built or ``body`` is not such an array (parse it instead)."""
-    if _shredder is None:
-        return None
-    split = _shredder.split_array(body, keys)
-    return None if isinstance(split, str) else split
-
-
-def split_member(body: bytes, member: str) -> list[tuple[bytes, bytes | None]] | None:
-    """Each object of a JSON array with its ``member`` cut out when that is a JSON object:
-    ``(rest, value)``, ``rest`` holding ``null`` in its place and ``value`` its bytes, unparsed
-    (None for an empty object, or a value that is not an object, which stays in ``rest``).
-    None when the shredder is not built or ``body`` is not such an array (parse it instead)."""
-    if _shredder is None:
-        return None
-    split = _shredder.split_member(body, member)
-    return None if isinstance(split, str) else split
 
 
 @lru_cache(maxsize=8)
@@ -87,7 +47,7 @@ def _kind_of(options: ConversionOptions):
             return SKIP  # binary at any depth; private and unknown inside items (_metadata only)
         if spec.kind == "seq":
             return SEQUENCE if types_sequence(spec, depth, options) else SKIP
-        return _CARRIER_CODES[spec.kind]
+        return KINDS[spec.kind].native_code
 
     return kind_of
 
@@ -120,6 +80,25 @@ def _numbers(column: dict) -> pa.Array:
     )
 
 
+def _names(column: dict, count: int) -> pa.Array:
+    """A column's values carried as PN groups (the pn kind's carrier)."""
+    pn = column["pn"]
+    groups = [_strings(count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1]) for g in range(3)]
+    null = ~np.frombuffer(column["val_valid"], bool)
+    fields = list(KINDS["pn"].carrier)
+    return pa.StructArray.from_arrays(
+        groups, fields=fields, mask=pa.array(null) if null.any() else None
+    )
+
+
+# How the shredder's buffers of each native carrier become the kinds' Arrow carriers.
+_CARRIERS = {
+    "TEXT": lambda column, count: _texts(column),
+    "NUMBER": lambda column, count: _numbers(column),
+    "PN": _names,
+}
+
+
 def _per_element(column: dict, name: str) -> pa.Array:
     """One text per element of a column: its written ``vr``, or its ``ib`` (InlineBinary)."""
     count = len(column["rows"]) // 4  # int32 rows
@@ -134,9 +113,9 @@ class Shredded:
     """
 
     def __init__(self, payloads: list[bytes | None], options: ConversionOptions) -> None:
-        if _shredder is None:
+        if not native.available():
             raise NotShreddable("the native shredder is not built")
-        self.columns, self._metadata, self._metadata_offsets, self.set_aside = _shredder.shred(
+        self.columns, self._metadata, self._metadata_offsets, self.set_aside = native.shred(
             payloads, _kind_of(options)
         )
         aside = {index for index, _ in self.set_aside}
@@ -177,10 +156,10 @@ class Shredded:
             out[row] = loads(payloads[row][start:end])
         return out
 
-    def shape(self, spec: TagSpec, keys: list[Any]) -> RawShape | None:
+    def shape(self, spec: TagSpec, keys: list[Any]) -> SequenceShape | None:
         """The typed item fields of a top-level sequence; None when the reference reader must
         read it (see the module docstring)."""
-        shape = RawShape()
+        shape = SequenceShape()
         array = self._raw(self.top[spec.key], spec, self.n, shape)
         if array is None:
             return None
@@ -188,7 +167,7 @@ class Shredded:
         return shape
 
     def raw_struct(
-        self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
+        self, planned: list[tuple[TagSpec, list[Any], SequenceShape | None]]
     ) -> pa.StructArray:
         """One raw column per planned tag (sequences were built by :meth:`shape`)."""
         arrays = []
@@ -200,27 +179,16 @@ class Shredded:
         return pa.StructArray.from_arrays(arrays, names=[keys[0] for _, keys, _ in planned])
 
     def _raw(
-        self, index: int, spec: TagSpec, size: int, shape: RawShape | None
+        self, index: int, spec: TagSpec, size: int, shape: SequenceShape | None
     ) -> pa.StructArray | None:
         column = self.columns[index]
         rows = np.frombuffer(column["rows"], np.int32)
         values_count = column["n_values"]
         value_offsets = np.frombuffer(column["val_off"], np.int32)
         vr = _per_element(column, "vr")
-        kind = column["kind"]
-        if kind == TEXT:
-            values = _texts(column)
-        elif kind == NUMBER:
-            values = _numbers(column)
-        elif kind == PN:
-            pn = column["pn"]
-            groups = [
-                _strings(values_count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1]) for g in range(3)
-            ]
-            null = ~np.frombuffer(column["val_valid"], bool)
-            values = pa.StructArray.from_arrays(
-                groups, fields=list(PN_TYPE), mask=pa.array(null) if null.any() else None
-            )
+        wrap = _CARRIERS.get(KINDS[spec.kind].native)
+        if wrap is not None:
+            values = wrap(column, values_count)
         else:
             values = self._items(index, spec, values_count, vr, value_offsets, shape)
             if values is None:
@@ -236,7 +204,7 @@ class Shredded:
         items: int,
         vr: pa.Array,
         value_offsets: np.ndarray,
-        shape: RawShape | None,
+        shape: SequenceShape | None,
     ) -> pa.StructArray | None:
         """The raw struct of a sequence's items; None where the reference reader would leave
         fields out (a refused VR, more items than the cap) or there are no typed fields."""
@@ -255,7 +223,7 @@ class Shredded:
         )
         for key, child_index in children:
             child_spec = spec_for_key(key)
-            child_shape = RawShape() if child_spec.kind == "seq" else None
+            child_shape = SequenceShape() if child_spec.kind == "seq" else None
             array = self._raw(child_index, child_spec, items, child_shape)
             if array is None:
                 return None

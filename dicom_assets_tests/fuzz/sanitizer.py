@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "dicom_assets"
-SCHEMA = PACKAGE / "schema"
+NATIVE = PACKAGE / "native"
 SANITIZERS = {"asan": "address,undefined", "ubsan": "undefined"}
 FLAGS = [
     "-O1",
@@ -38,11 +38,11 @@ FLAGS = [
 ]
 # module -> (its package, its sources under dicom_assets/)
 EXTENSIONS = {
-    "_shredder": ("schema", ["schema/_shredder.c", "schema/_split.c"]),
-    "_temporal": ("schema", ["schema/_temporal.c"]),
+    "_shredder": ("native", ["native/_shredder.c", "native/_split.c"]),
+    "_temporal": ("native", ["native/_temporal.c"]),
     "_deid": ("deid", ["deid/_deid.c"]),
 }
-HEADERS = ["schema/_json.h", "schema/_split.h"]
+HEADERS = ["native/_json.h", "native/_split.h"]
 # Sanitizer reports: any of these in a run's output is a finding.
 REPORT_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -77,7 +77,7 @@ def build(kind: str = "asan") -> Path:
                 f"-fsanitize={SANITIZERS[kind]}",
                 *FLAGS,
                 f"-I{include}",
-                f"-I{SCHEMA}",
+                f"-I{NATIVE}",
                 *(str(PACKAGE / s) for s in sources),
                 "-o",
                 str(target),
@@ -187,8 +187,8 @@ def install() -> None:
             raise RuntimeError("libasan is not preloaded")
         _poison = ctypes.CDLL(None).__asan_poison_memory_region
         _poison.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    from dicom_assets.deid import native
-    from dicom_assets.schema import shredded, temporal
+    from dicom_assets import native
+    from dicom_assets.deid import native as deid_native
 
     modules = {}
     for name, (package, _) in EXTENSIONS.items():
@@ -198,6 +198,6 @@ def install() -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         modules[name] = module
-    shredded._shredder = _Shredder(modules["_shredder"])
-    temporal._temporal = _Temporal(modules["_temporal"])
-    native._deid = _Deid(modules["_deid"])
+    native._shredder = _Shredder(modules["_shredder"])
+    native._temporal = _Temporal(modules["_temporal"])
+    deid_native._deid = _Deid(modules["_deid"])

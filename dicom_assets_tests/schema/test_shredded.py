@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dicom_assets.native import available
 from dicom_assets.schema import ConversionOptions, convert_entries
-from dicom_assets.schema.entries import metadata_json
 from dicom_assets.schema.portable import non_portable_fields
-from dicom_assets.schema.shredded import Shredded, available
+from dicom_assets.schema.row_head import metadata_json
+from dicom_assets.schema.shredded import Shredded
 from dicom_assets_tests.schema.feed_entries import entry_for
 from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE, spelled
 

@@ -611,11 +611,23 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_shredder",
-    "DICOM JSON payloads -> columnar buffers (see schema/shredded.py).", -1, methods,
+    "DICOM JSON payloads -> columnar buffers (see native/__init__.py, schema/shredded.py).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
+/* The kind codes, under the names dicom_assets.native and schema/kinds.py check at import. */
 PyMODINIT_FUNC PyInit__shredder(void) {
     init_plain();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddIntConstant(m, "KIND_SKIP", K_SKIP) < 0
+        || PyModule_AddIntConstant(m, "KIND_TEXT", K_STR) < 0
+        || PyModule_AddIntConstant(m, "KIND_NUMBER", K_NUM) < 0
+        || PyModule_AddIntConstant(m, "KIND_PN", K_PN) < 0
+        || PyModule_AddIntConstant(m, "KIND_SEQUENCE", K_SEQ) < 0
+        || PyModule_AddIntConstant(m, "KIND_SPAN", K_SPAN) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }
