@@ -17,6 +17,7 @@ from pydicom.datadict import tag_for_keyword
 
 from dicom_assets import native
 from dicom_assets.schema.columns import build_column
+from dicom_assets.schema.element_source import ElementSource, Planned
 from dicom_assets.schema.elements import ElementReader
 from dicom_assets.schema.finish import Finisher
 from dicom_assets.schema.finish_values import NeedsReference
@@ -39,8 +40,6 @@ from dicom_assets.schema.private import (
 from dicom_assets.schema.python_elements import PythonElements
 from dicom_assets.schema.raw import raw_type, types_sequence
 from dicom_assets.schema.row_head import RowHead, Unreadable, parsed, payload_text, read_head
-from dicom_assets.schema.shape import SequenceShape
-from dicom_assets.schema.shredded import Shredded
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
@@ -82,7 +81,7 @@ class _Batch:
     """The state of converting one batch; see :func:`convert_entries`."""
 
     def __init__(
-        self, heads: list[RowHead], source: PythonElements | Shredded, options: ConversionOptions
+        self, heads: list[RowHead], source: ElementSource, options: ConversionOptions
     ) -> None:
         self.heads = heads
         self.source = source
@@ -115,9 +114,7 @@ class _Batch:
         if array is not None:
             self.columns.append((spec.tag, spec.keyword, array))
 
-    def add_vectorised(
-        self, planned: list[tuple[TagSpec, list[Any], SequenceShape | None]]
-    ) -> None:
+    def add_vectorised(self, planned: Planned) -> None:
         """Convert columns with Arrow, chunk by chunk, falling back per column, then to the
         reference reader for a column Arrow cannot take."""
         # One pass over the batch for every column; only if a value fails, chunk by chunk.
@@ -153,7 +150,7 @@ class _Batch:
 
     def add_attributes(self) -> list[tuple[TagSpec, list[Any]]]:
         """Typed columns; returns the private/unknown tags for ``_private``."""
-        planned: list[tuple[TagSpec, list[Any], SequenceShape | None]] = []
+        planned: Planned = []
         private: list[tuple[TagSpec, list[Any]]] = []
         for spec, keys in self.keys_by_spec():
             if spec.category == "typed" and spec.key not in IDENTITY_KEYS:
@@ -272,7 +269,7 @@ def _python_source(
 
 
 def _converted(
-    heads: list[RowHead], source: PythonElements | Shredded, options: ConversionOptions
+    heads: list[RowHead], source: ElementSource, options: ConversionOptions
 ) -> tuple[pa.Table, int]:
     batch = _Batch(heads, source, options)
     table = batch.table()

@@ -1,7 +1,11 @@
 """Reading one DICOM JSON element into the Python value of its column, sequences included.
 
-This is the reference reader: every value of a sequence item goes through it, and top-level
-columns fall back to it whenever their vectorised path meets something unusual.
+This is the reference reader: it defines what every column holds. The vectorised reader
+(:mod:`finish`, over the raw columns of either element source) gives the same, a property test
+holds them together, and hands it each column it cannot type exactly (odd keys, integers beyond
+float64's exact range, sequence items that are not all objects...). ``ConversionOptions(
+vectorised=False)`` reads every column with it. Values are parsed by their kind's reference
+parser (:mod:`kinds`, :mod:`values`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A batch's elements as parsed Python dicts: the reference input of the converter.
 
-:class:`~dicom_assets.schema.shredded.Shredded` offers the same methods for elements read
-natively from JSON bytes; :mod:`convert` works with either.
+One of the two :class:`~dicom_assets.schema.element_source.ElementSource` implementations; the
+other, :class:`~dicom_assets.schema.shredded.Shredded`, reads JSON bytes natively.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dicom_assets.schema.element_source import Planned
 from dicom_assets.schema.metadata_column import metadata_column
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.private import creator_column, guess_carrier, raw_private_type
@@ -57,9 +58,7 @@ class PythonElements:
         collect_shape(self.elements(keys), spec, shape, 1, self.options)
         return shape
 
-    def raw_struct(
-        self, planned: list[tuple[TagSpec, list[Any], SequenceShape | None]]
-    ) -> pa.StructArray:
+    def raw_struct(self, planned: Planned) -> pa.StructArray:
         """One raw column per planned tag, converted by Arrow in one pass over the dicts."""
         struct_type = pa.struct(
             [pa.field(keys[0], raw_type(spec, shape)) for spec, keys, shape in planned]

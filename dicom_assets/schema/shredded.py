@@ -20,9 +20,11 @@ import orjson
 import pyarrow as pa
 
 from dicom_assets import native
+from dicom_assets.schema.element_source import Planned
 from dicom_assets.schema.kinds import KINDS, SHREDDER_CODES
 from dicom_assets.schema.metadata_column import CHUNK_BYTES, metadata_column
 from dicom_assets.schema.model import ConversionOptions
+from dicom_assets.schema.native_buffers import CARRIERS, numbers, per_element, texts
 from dicom_assets.schema.private import creator_column
 from dicom_assets.schema.raw import types_sequence
 from dicom_assets.schema.shape import SequenceShape
@@ -50,59 +52,6 @@ def _kind_of(options: ConversionOptions):
         return KINDS[spec.kind].native_code
 
     return kind_of
-
-
-def _bitmap(flags: bytes) -> pa.Buffer | None:
-    """An Arrow validity bitmap from one byte per value (None when all are valid)."""
-    as_bool = np.frombuffer(flags, dtype=bool)
-    if as_bool.all():
-        return None
-    return pa.py_buffer(np.packbits(as_bool, bitorder="little"))
-
-
-def _strings(count: int, valid: bytes, offsets: bytes, data: bytes) -> pa.Array:
-    return pa.Array.from_buffers(
-        pa.string(), count, [_bitmap(valid), pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
-
-
-def _texts(column: dict) -> pa.Array:
-    """A column's values carried as text."""
-    return _strings(column["n_values"], column["val_valid"], column["s_off"], column["s_data"])
-
-
-def _numbers(column: dict) -> pa.Array:
-    """A column's values carried as numbers."""
-    return pa.Array.from_buffers(
-        pa.float64(),
-        column["n_values"],
-        [_bitmap(column["val_valid"]), pa.py_buffer(column["nums"])],
-    )
-
-
-def _names(column: dict, count: int) -> pa.Array:
-    """A column's values carried as PN groups (the pn kind's carrier)."""
-    pn = column["pn"]
-    groups = [_strings(count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1]) for g in range(3)]
-    null = ~np.frombuffer(column["val_valid"], bool)
-    fields = list(KINDS["pn"].carrier)
-    return pa.StructArray.from_arrays(
-        groups, fields=fields, mask=pa.array(null) if null.any() else None
-    )
-
-
-# How the shredder's buffers of each native carrier become the kinds' Arrow carriers.
-_CARRIERS = {
-    "TEXT": lambda column, count: _texts(column),
-    "NUMBER": lambda column, count: _numbers(column),
-    "PN": _names,
-}
-
-
-def _per_element(column: dict, name: str) -> pa.Array:
-    """One text per element of a column: its written ``vr``, or its ``ib`` (InlineBinary)."""
-    count = len(column["rows"]) // 4  # int32 rows
-    return _strings(count, column[f"{name}_valid"], column[f"{name}_off"], column[f"{name}_data"])
 
 
 class Shredded:
@@ -166,9 +115,7 @@ class Shredded:
         self._raws[spec.key] = array
         return shape
 
-    def raw_struct(
-        self, planned: list[tuple[TagSpec, list[Any], SequenceShape | None]]
-    ) -> pa.StructArray:
+    def raw_struct(self, planned: Planned) -> pa.StructArray:
         """One raw column per planned tag (sequences were built by :meth:`shape`)."""
         arrays = []
         for spec, _, _ in planned:
@@ -185,8 +132,8 @@ class Shredded:
         rows = np.frombuffer(column["rows"], np.int32)
         values_count = column["n_values"]
         value_offsets = np.frombuffer(column["val_off"], np.int32)
-        vr = _per_element(column, "vr")
-        wrap = _CARRIERS.get(KINDS[spec.kind].native)
+        vr = per_element(column, "vr")
+        wrap = CARRIERS.get(KINDS[spec.kind].native)
         if wrap is not None:
             values = wrap(column, values_count)
         else:
@@ -293,11 +240,11 @@ class Shredded:
             out[keys[0]] = self._dense(
                 np.frombuffer(column["rows"], np.int32),
                 self.n,
-                _per_element(column, "vr"),
+                per_element(column, "vr"),
                 np.frombuffer(column["has_value"], bool),
                 np.frombuffer(column["val_off"], np.int32),
-                _numbers(column) if column["saw_number"] else _texts(column),
-                _per_element(column, "ib"),
+                numbers(column) if column["saw_number"] else texts(column),
+                per_element(column, "ib"),
             )
         return out
 
@@ -312,13 +259,13 @@ class Shredded:
         if column["complex"] or column["saw_number"]:
             return creator_column(self.elements([key]), self.n)
         rows = np.frombuffer(column["rows"], np.int32)
-        texts = _texts(column)
+        values = texts(column)
         value_offsets = np.frombuffer(column["val_off"], np.int32)
         has_value = np.frombuffer(column["has_value"], bool)
         first = np.full(self.n, -1, dtype=np.int64)
         nonempty = has_value & (np.diff(value_offsets) > 0)
         first[rows[nonempty]] = value_offsets[:-1][nonempty]
-        return texts.take(pa.array(first, mask=first < 0))
+        return values.take(pa.array(first, mask=first < 0))
 
     def metadata_column(self) -> pa.Array | pa.ChunkedArray:
         """``_metadata``: each payload without insignificant whitespace, null where none."""

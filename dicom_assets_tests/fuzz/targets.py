@@ -24,7 +24,14 @@ import orjson
 import pyarrow as pa
 
 from dicom_assets import native
-from dicom_assets.schema import ConversionOptions, convert_entries, kinds, shredded, temporal
+from dicom_assets.schema import (
+    ConversionOptions,
+    convert_entries,
+    kinds,
+    native_buffers,
+    shredded,
+    temporal,
+)
 from dicom_assets.sources.dicomweb import IDENTIFIERS, first_text
 from dicom_assets_tests.deid.fuzz_deid import deid
 from dicom_assets_tests.schema.feed_entries import entry_for
@@ -55,13 +62,13 @@ def shred(data: bytes) -> None:
         if text is not None:
             assert orjson.loads(text) == orjson.loads(payload)
     for column in source.columns:
-        arrays = [shredded._per_element(column, "vr")]
+        arrays = [native_buffers.per_element(column, "vr")]
         if column["kind"] in (kinds.SHREDDER_CODES["TEXT"], shredded.SPAN):
-            arrays.append(shredded._texts(column))
+            arrays.append(native_buffers.texts(column))
         if column["kind"] in (kinds.SHREDDER_CODES["NUMBER"], shredded.SPAN):
-            arrays.append(shredded._numbers(column))
+            arrays.append(native_buffers.numbers(column))
         if column["kind"] == shredded.SPAN:
-            arrays.append(shredded._per_element(column, "ib"))
+            arrays.append(native_buffers.per_element(column, "ib"))
         for array in arrays:
             array.validate(full=True)
         rows = np.frombuffer(column["rows"], np.int32)
