@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "native": set(),
     "feed_entry": set(),
     "partitions": {"config"},
-    "deid": {"config", "feed_entry"},
+    "deid": {"config"},
     "sources": {"config", "partitions", "native", "feed_entry"},
     "schema": {"config", "deid", "native", "feed_entry"},
     "lake": {"config", "partitions", "deid", "native", "feed_entry", "schema"},
@@ -100,6 +100,10 @@ def test_schema_and_sources_meet_only_in_the_neutral_modules():
         m for m, package, imported in imports if (package, imported) == ("schema", "sources")
     ] == []
     assert [m for m, package, _ in imports if package in ("native", "feed_entry")] == []
+
+
+def test_the_product_never_imports_the_devtools():
+    assert [m for m, package, imported in _imports() if imported == "devtools"] == []
 
 
 def test_the_known_exceptions_still_exist():
