@@ -2,9 +2,10 @@
 with the limit, a plain loop of series-level WADO-RS metadata calls, in the same run.
 
 Prints instances/s for both and their ratio, HTTP calls per instance, and peak RSS of the
-materialization process. Goals: ratio >= 0.7 (>= 0.8 to the raw-GET loop), <= 0.05 calls per instance, peak RSS < 1 GB.
-The limit loop uses dicomweb-client, which parses each answer; a stricter loop of the same calls
-as raw GETs (answers never parsed, as the source itself receives them) is printed beside it.
+materialization process. Goals: ratio >= 0.7 (>= 0.8 to the raw-GET loop), <= 0.05 calls per
+instance, peak RSS < 1 GB. The limit loop uses dicomweb-client, which parses each answer; a stricter
+loop of the same calls as raw GETs (answers never parsed, as the source itself receives them) is
+printed beside it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Change feeds of DICOM servers: Orthanc ``/changes`` and the Azure DICOM service ``/changefeed``."""
+"""Change feeds of DICOM servers: Orthanc ``/changes``, the Azure DICOM service ``/changefeed``."""
 
 from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.sources.entries import FeedChange, FeedPoll
