@@ -4,9 +4,9 @@ invalid mask (the types, parsers and kernel codes: the entries of :mod:`kinds`, 
 Plain forms (``20261124``, ``101530.5``, ``20261124101530``) are read by a native kernel
 (``native/_temporal.c``) when it is built; every other text, and every text when it is not, is
 parsed once per distinct value by the reference parsers of :mod:`values`, which alone decide
-what is invalid. Either way the result is the reference parsers' (a property test holds them together):
-the kernel yields days and microseconds, and the bounds and the final Arrow type are applied
-here, to both.
+what is invalid. Either way the result is the reference parsers' (a property test holds them
+together): the kernel yields days and microseconds, and the bounds and the final Arrow type are
+applied here, to both.
 """
 
 from __future__ import annotations
