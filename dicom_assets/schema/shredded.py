@@ -31,7 +31,12 @@ from dicom_assets.schema.shape import SequenceShape
 from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
 _RAW_NAMES = ["vr", "Value", "InlineBinary"]
-SKIP, SEQUENCE, SPAN = (SHREDDER_CODES.get(name) for name in ("SKIP", "SEQUENCE", "SPAN"))
+# The shredder's codes (None when it is not built), from the names the kinds give them.
+SKIP, SEQUENCE, SPAN = (
+    SHREDDER_CODES.get(name) for name in (native.SKIP, native.SEQUENCE, native.SPAN)
+)
+# The wrapper of the values of a column the shredder carried as a kind's native carrier.
+_WRAP_BY_CODE = {SHREDDER_CODES[name]: wrap for name, wrap in CARRIERS.items() if SHREDDER_CODES}
 
 
 class NotShreddable(Exception):
@@ -133,7 +138,7 @@ class Shredded:
         values_count = column["n_values"]
         value_offsets = np.frombuffer(column["val_off"], np.int32)
         vr = per_element(column, "vr")
-        wrap = CARRIERS.get(KINDS[spec.kind].native)
+        wrap = _WRAP_BY_CODE.get(column["kind"])
         if wrap is not None:
             values = wrap(column, values_count)
         else:

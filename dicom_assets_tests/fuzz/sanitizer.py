@@ -131,11 +131,22 @@ def exact(data: Any) -> Any:
     return memoryview(np.frombuffer(bytes(memoryview(data)), np.uint8).copy())
 
 
-class _Shredder:
-    """The sanitized ``_shredder``, poisoning the byte after every input it reads."""
+class _Wrapped:
+    """A sanitized module seen through a wrapper: what it does not wrap (its name, its KIND_*
+    codes, which dicom_assets.native checks at import) is the module's own."""
 
     def __init__(self, module: Any) -> None:
         self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._module)
+
+
+class _Shredder(_Wrapped):
+    """The sanitized ``_shredder``, poisoning the byte after every input it reads."""
 
     def shred(self, payloads: Any, kind_of: Any) -> Any:
         CALLS["shred"] += 1
@@ -165,12 +176,9 @@ class _Deid:
         return self._module.deidentify(payloads, *arguments)
 
 
-class _Temporal:
+class _Temporal(_Wrapped):
     """The sanitized ``_temporal``, reading Arrow's buffers from exact-size copies (Arrow's own
     allocator is not instrumented)."""
-
-    def __init__(self, module: Any) -> None:
-        self._module = module
 
     def parse(self, kind: int, count: int, offset: int, offsets: Any, data: Any) -> Any:
         CALLS["temporal"] += 1
