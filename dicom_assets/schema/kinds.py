@@ -74,9 +74,7 @@ class Kind:
     temporal_code: int | None = None
 
 
-_PN_TYPE = pa.struct(
-    [("Alphabetic", pa.string()), ("Ideographic", pa.string()), ("Phonetic", pa.string())]
-)
+_PN_TYPE = pa.struct([(group, pa.string()) for group in values.PN_GROUPS])
 _DATETIME = pa.timestamp("us", tz="UTC")
 
 _ENTRIES = (

@@ -167,7 +167,8 @@ def parse_float(value: Any) -> Any:
     return INVALID
 
 
-_PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
+# The groups of a name in DICOM JSON (PS3.18 F.2.2), in order: the pn kind's struct fields.
+PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 
 
 def _pn_group_ok(group: Any) -> bool:
@@ -177,7 +178,7 @@ def _pn_group_ok(group: Any) -> bool:
 
 def parse_pn(value: Any) -> Any:
     if isinstance(value, dict):  # keys other than the three groups are ignored
-        groups = (value.get("Alphabetic"), value.get("Ideographic"), value.get("Phonetic"))
+        groups = tuple(value.get(group) for group in PN_GROUPS)
     elif isinstance(value, str):  # a common encoder mistake: the PS3.5 string form
         parts = value.split("=")
         if len(parts) > 3:
@@ -191,12 +192,12 @@ def parse_pn(value: Any) -> Any:
     groups = tuple(g.rstrip(PADDING) or None if g is not None else None for g in groups)
     if all(g is None for g in groups):
         return None
-    return dict(zip(_PN_GROUPS, groups))
+    return dict(zip(PN_GROUPS, groups))
 
 
 def pn_text(value: dict) -> str:
     """A parsed name as PS3.5 text: its groups joined by "=", trailing empty groups left out."""
-    groups = [value.get(g) for g in _PN_GROUPS]
+    groups = [value.get(g) for g in PN_GROUPS]
     while groups and not groups[-1]:
         groups.pop()
     return "=".join(g if isinstance(g, str) else "" for g in groups)
