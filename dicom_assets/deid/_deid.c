@@ -11,8 +11,8 @@
  * Anything this pass does not take exactly as the reference (whitespace, escaped strings,
  * numbers orjson would write differently, keys that are not 8 upper-case hex digits or not in
  * ascending order, an element that is not an object or has unknown members, integers beyond
- * float64's exact range...) gives None for that payload, and the caller de-identifies it with
- * the reference path. Invalid JSON gives None too (the reference quarantines it).
+ * float64's exact range, a private tag when retain-safe-private is on...) gives None for that
+ * payload, and the caller de-identifies it with the reference path. Invalid JSON gives None too (the reference quarantines it).
  */
 #include "../schema/_json.h"
 
@@ -488,8 +488,11 @@ static int walk_object(D *d, P *p, int depth, int top) {
                     if (put_mark(d, p, next_mark++, &first) < 0) return -1;
                 replaced = next_mark < d->n_marks && d->marks_key[next_mark] == (uint32_t)tag;
             }
-            char act;
+            char act = 'X';
             if (!replaced && action(d, p, (uint32_t)tag, &act) < 0) return -1;
+            /* Q: a private tag under retain-safe-private, kept or not by its creator's block
+             * (deid/safe_private.py); the reference decides, for the whole payload. */
+            if (!replaced && act == 'Q') return fail(p, "private tag with retain-safe-private");
             if (replaced || act == 'X') {
                 if (skip_value(p, depth + 1) < 0) return -1;
             } else {

@@ -4,7 +4,9 @@ It writes exactly what the reference (:mod:`dicom_assets.deid.dataset`) gives, s
 orjson, so both paths give the same rows and ``_metadata``. A payload it cannot take exactly
 comes back as ``None`` and the caller uses the reference for it. Profiles with "clean" actions
 (clean-descriptors, retain-device-identity, retain-patient-characteristics) always use the
-reference: cleaning text takes regular expressions.
+reference: cleaning text takes regular expressions. With ``retain-safe-private``, a payload that
+holds a private tag (at any depth) goes to the reference too: which private elements are kept
+depends on their creators' blocks (``safe_private.py``); payloads without one stay native.
 """
 
 from __future__ import annotations
