@@ -75,24 +75,30 @@ def _tag(key: str) -> int | None:
         return None
 
 
-def private_actions(dataset: dict, retain_uids: bool) -> dict[str, str]:
-    """The action of every private key of one dataset level that is kept (others: removed)."""
+def _blocks(dataset: dict) -> tuple[dict[tuple[int, int], tuple[str, str]], list[tuple[str, int]]]:
+    """The creators of one dataset level by (group, block), and its private data elements."""
     creators: dict[tuple[int, int], tuple[str, str]] = {}  # (group, block) -> (key, creator)
-    private: list[tuple[str, int]] = []
-    for key in dataset:
+    elements: list[tuple[str, int]] = []
+    for key, value in dataset.items():
         tag = _tag(key)
         if tag is None or not (tag >> 16) & 1:
             continue
         element = tag & 0xFFFF
         if 0x10 <= element <= 0xFF:
-            creator = _creator(dataset[key])
+            creator = _creator(value)
             if creator is not None:
                 creators[(tag >> 16, element)] = (key, creator)
         elif element >= 0x1000:
-            private.append((key, tag))
+            elements.append((key, tag))
+    return creators, elements
+
+
+def private_actions(dataset: dict, retain_uids: bool) -> dict[str, str]:
+    """The action of every private key of one dataset level that is kept (others: removed)."""
+    creators, elements = _blocks(dataset)
     actions: dict[str, str] = {}
     safe = safe_keys()
-    for key, tag in private:
+    for key, tag in elements:
         group, element = tag >> 16, tag & 0xFFFF
         reserved = creators.get((group, element >> 8))
         if reserved is None or (reserved[1], group, element & 0xFF) not in safe:

@@ -30,7 +30,7 @@ TAGS = [
     "00080060", "00080070", "00080080", "00081030", "00081032", "00081115", "00081155",
     "00082112", "00100010", "00100020", "00100030", "00101002", "00110010", "00111010",
     "00180060", "0020000D", "0020000E", "00200052", "00280030", "0040A730", "50000010",
-    "60003000", "00089999", "7FE00010", "00120062",
+    "60003000", "00089999", "7FE00010", "00120062", "00190010", "00191023",
 ]  # fmt: skip
 VRS = ["UI", "DA", "DT", "TM", "PN", "LO", "SH", "CS", "DS", "IS", "US", "FD", "OB", "SQ", "AS"]
 TEXT = st.one_of(
@@ -104,7 +104,9 @@ def _check(deid: Deidentifier, payloads: list[bytes]) -> int:
     return taken
 
 
-@pytest.mark.parametrize("options", ["", "retain-longitudinal-modified-dates", "retain-uids"])
+@pytest.mark.parametrize(
+    "options", ["", "retain-longitudinal-modified-dates", "retain-uids", "retain-safe-private"]
+)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dataset=_dataset(), sort=st.booleans(), spaced=st.booleans(), cut=st.integers(0, 40))
 def test_native_equals_the_reference(options, dataset, sort, spaced, cut):
@@ -117,6 +119,16 @@ def test_the_corpus_is_taken_natively_and_exactly():
     deid = Deidentifier(DeidSettings.parse("basic", "retain-longitudinal-modified-dates", KEY))
     payloads = [orjson.dumps(dicom_json(ds)) for ds in phi_corpus().datasets]
     assert _check(deid, payloads) == len(payloads)
+
+
+def test_safe_private_payloads_with_a_private_tag_take_the_reference():
+    deid = Deidentifier(DeidSettings.parse("basic", "retain-safe-private", KEY))
+    plain = orjson.dumps({"00080060": {"vr": "CS", "Value": ["CT"]}})
+    nested = {"00081115": {"vr": "SQ", "Value": [{"00190010": {"vr": "LO", "Value": ["X"]}}]}}
+    reasons: list[str] = []
+    outputs = deid.native.payloads([plain, orjson.dumps(nested)], reasons)
+    assert outputs[0] == orjson.dumps(deid.dataset(orjson.loads(plain)))
+    assert outputs[1] is None and "retain-safe-private" in reasons[0]
 
 
 def test_cleaning_profiles_always_take_the_reference():
