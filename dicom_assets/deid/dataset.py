@@ -165,6 +165,17 @@ def _scrub(value: Any, pattern: re.Pattern) -> Any:
     return value
 
 
+def _sequence(element: dict, action: str, ctx: InstanceContext) -> dict:
+    """A sequence: emptied by Z and D, otherwise each item de-identified in turn."""
+    items = element.get("Value")
+    if action in ("Z", "D") or type(items) is not list:
+        return {"vr": "SQ"}
+    return {
+        "vr": "SQ",
+        "Value": [_walk(item, ctx) if type(item) is dict else None for item in items],
+    }
+
+
 def _element(key: str, element: Any, action: str, ctx: InstanceContext) -> dict | None:
     if type(element) is not dict:
         return None  # not a DICOM JSON element: nothing says it is safe
@@ -172,15 +183,7 @@ def _element(key: str, element: Any, action: str, ctx: InstanceContext) -> dict 
     if not isinstance(vr, str):
         return None
     if vr == "SQ":
-        if action in ("Z", "D"):
-            return {"vr": "SQ"}
-        items = element.get("Value")
-        if type(items) is not list:
-            return {"vr": "SQ"}
-        return {
-            "vr": "SQ",
-            "Value": [_walk(item, ctx) if type(item) is dict else None for item in items],
-        }
+        return _sequence(element, action, ctx)
     if action == "S" and vr not in ("DA", "DT"):
         action = "K" if vr == "TM" else "Z"
     if action == "D" and vr == "UI":

@@ -16,9 +16,9 @@ Compound actions of the table (``X/Z``, ``X/D``, ``Z/D``, ``X/Z/D``, ``X/Z/U*``)
 IOD's attribute type, which a lake row does not have: the least informative choice that keeps
 the attribute present is taken (any ``U`` -> ``U``; any ``Z`` -> ``Z``; ``X/D`` -> ``X``).
 Tags the table does not list: private tags (odd groups, their creators included) are removed
-unless ``retain-safe-private`` keeps those Table E.3.10-1 lists as safe (action ``Q``); public tags in the DICOM dictionary are kept
-(the table lists every standard attribute that may identify); public tags unknown to the
-dictionary are removed, since nothing says they are safe.
+unless ``retain-safe-private`` keeps those Table E.3.10-1 lists as safe (action ``Q``); public
+tags in the DICOM dictionary are kept (the table lists every standard attribute that may
+identify); public tags unknown to the dictionary are removed, since nothing says they are safe.
 """
 
 from __future__ import annotations
