@@ -51,6 +51,12 @@ def safe_keys() -> frozenset[SafeKey]:
     return frozenset(keys)
 
 
+@cache
+def safe_creators() -> frozenset[str]:
+    """Every private creator the table lists."""
+    return frozenset(creator for creator, _, _ in safe_keys())
+
+
 def _creator(element: Any) -> str | None:
     """The creator text of a private creator element (LO, trailing padding ignored)."""
     if type(element) is not dict or type(element.get("Value")) is not list:

@@ -35,7 +35,8 @@ TAGS = [
 VRS = ["UI", "DA", "DT", "TM", "PN", "LO", "SH", "CS", "DS", "IS", "US", "FD", "OB", "SQ", "AS"]
 TEXT = st.one_of(
     st.sampled_from(["20190314", "20190314101530.25", "19000229", "00000101", "2019031", "",
-                     "1.2.840.10008.1", "Quixlander^Marguerite", "ab\\\"c", "é日本", "٢٠١٩٠٣١٤"]),
+                     "1.2.840.10008.1", "Quixlander^Marguerite", "ab\\\"c", "é日本", "٢٠١٩٠٣١٤",
+                     "GEMS_ACQU_01"]),
     st.text(max_size=12),
 )  # fmt: skip
 NUMBER = st.one_of(
@@ -121,14 +122,24 @@ def test_the_corpus_is_taken_natively_and_exactly():
     assert _check(deid, payloads) == len(payloads)
 
 
-def test_safe_private_payloads_with_a_private_tag_take_the_reference():
+def test_safe_private_payloads_naming_a_listed_creator_take_the_reference():
     deid = Deidentifier(DeidSettings.parse("basic", "retain-safe-private", KEY))
+
+    def nested(creator: str) -> bytes:
+        item = {"00190010": {"vr": "LO", "Value": [creator]}, "00191023": {"vr": "DS"}}
+        return orjson.dumps({"00081115": {"vr": "SQ", "Value": [item]}})
+
     plain = orjson.dumps({"00080060": {"vr": "CS", "Value": ["CT"]}})
-    nested = {"00081115": {"vr": "SQ", "Value": [{"00190010": {"vr": "LO", "Value": ["X"]}}]}}
+    escaped = nested("GEMS_ACQU_01").replace(b"GEMS", b"\\u0047EMS")  # JSON spelling it
+    payloads = [plain, nested("ACME_ACQU_01"), nested(" GEMS_ACQU_01"), escaped]
     reasons: list[str] = []
-    outputs = deid.native.payloads([plain, orjson.dumps(nested)], reasons)
-    assert outputs[0] == orjson.dumps(deid.dataset(orjson.loads(plain)))
-    assert outputs[1] is None and "retain-safe-private" in reasons[0]
+    outputs = deid.native.payloads(payloads, reasons)
+    for payload, output in zip(payloads[:2], outputs[:2], strict=True):
+        assert output == orjson.dumps(deid.dataset(orjson.loads(payload)))  # natively, exactly
+    assert b"00190010" not in outputs[1]  # an unlisted creator's block: removed
+    assert outputs[2:] == [None, None] and len(reasons) == 2
+    kept = deid.dataset(orjson.loads(payloads[2]))["00081115"]["Value"][0]
+    assert set(kept) == {"00190010", "00191023"}  # the reference keeps the listed element
 
 
 def test_cleaning_profiles_always_take_the_reference():
