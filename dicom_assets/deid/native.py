@@ -7,10 +7,9 @@ comes back as ``None`` and the caller uses the reference for it. Profiles with "
 reference: cleaning text takes regular expressions.
 
 With ``retain-safe-private``, which private elements stay depends on their creators' blocks
-(``safe_private.py``), which this pass does not track. A payload whose bytes hold no listed
-creator's name (and no ``\\u`` escape that could spell one) keeps no private element, so the
-pass takes it with every private tag removed, exactly as the reference would; any other payload
-goes to the reference (the C pass also refuses the option's ``Q`` action outright).
+(``safe_private.py``). The pass reads each private creator element it meets (action ``Q``): a
+payload with a creator Table E.3.10-1 lists (or an escaped one) goes to the reference; in any
+other, nothing private stays, and the pass removes every private tag, exactly as the reference.
 """
 
 from __future__ import annotations
@@ -45,14 +44,8 @@ class NativePass:
         self._marks = [(int(key, 16), orjson.dumps(value)) for key, value in sorted(marks.items())]
         shifting = "retain-longitudinal-modified-dates" in profile.options
         self._shift = pseudonyms.shift_days if shifting else None
-        self._action_of = profile.action
-        self._creators: tuple[bytes, ...] = ()
-        if profile.keeps_safe_private():
-            self._action_of = profile.action_removing_private
-            self._creators = (b"\\u", *(c.encode() for c in sorted(safe_creators())))
-
-    def _may_keep_private(self, payload: object) -> bool:
-        return type(payload) is bytes and any(c in payload for c in self._creators)
+        keeps = profile.keeps_safe_private()
+        self._creators = frozenset(c.encode() for c in safe_creators()) if keeps else None
 
     def payloads(
         self, payloads: list[bytes], reasons: list[str] | None = None
@@ -62,20 +55,16 @@ class NativePass:
         if not self.usable or not payloads:
             return [None] * len(payloads)
         extra = () if reasons is None else (reasons,)
-        if self._creators:
-            kept = [self._may_keep_private(payload) for payload in payloads]
-            if reasons is not None:
-                reasons.extend(["a safe private creator's name (retain-safe-private)"] * sum(kept))
-            payloads = [None if keep else payload for keep, payload in zip(kept, payloads)]
         keyed = self._pseudonyms
         return _deid.deidentify(
             payloads,
-            self._action_of,
+            self._profile.action,
             keyed.uids,
             keyed.uid,
             keyed.patient_ids,
             keyed.patient_id,
             self._shift,
+            self._creators,
             self._marks,
             *extra,
         )

@@ -140,11 +140,5 @@ class Profile:
             return "X"
         return "K"
 
-    def action_removing_private(self, key: str) -> str:
-        """As :meth:`action`, with every private tag removed: what ``Q`` comes to in a dataset
-        that holds no creator Table E.3.10-1 lists (the native pass's screened payloads)."""
-        found = self.action(key)
-        return "X" if found == "Q" else found
-
     def keeps_safe_private(self) -> bool:
         return "retain-safe-private" in self.options
