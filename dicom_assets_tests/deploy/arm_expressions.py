@@ -88,8 +88,8 @@ class ArmEvaluator:
             "createObject": lambda *pairs: dict(zip(pairs[::2], pairs[1::2], strict=True)),
             "guid": lambda *values: _unique_string(*map(str, values)),
             "resourceId": lambda rtype, *names: (
-                "/subscriptions/sub/resourceGroups/rg/providers/"
-                f"{rtype}/{'/'.join(map(str, names))}"
+                f"/subscriptions/sub/resourceGroups/rg/providers/{rtype}/"
+                f"{'/'.join(map(str, names))}"
             ),
             "subscriptionResourceId": lambda rtype, *names: (
                 f"/subscriptions/sub/providers/{rtype}/{'/'.join(map(str, names))}"
@@ -147,7 +147,7 @@ class ArmEvaluator:
         return self._accessors(result, tokens, position)
 
     def _call(self, name: str, tokens: list[tuple[str, str]], position: int) -> tuple[Any, int]:
-        """``name(args...)`` with ``position`` at the opening parenthesis."""
+        """``name(args…)`` with ``position`` at the opening parenthesis."""
         if name not in self.functions:
             raise NotImplementedError(f"ARM function {name}() is not known to the test evaluator")
         if tokens[position] != ("punct", "("):
@@ -164,7 +164,7 @@ class ArmEvaluator:
     def _accessors(
         self, result: Any, tokens: list[tuple[str, str]], position: int
     ) -> tuple[Any, int]:
-        """Property access and indexing bind to the value just read."""
+        """Property access and indexing, which bind to the value just read."""
         while position < len(tokens) and tokens[position] in (("punct", "."), ("punct", "[")):
             if tokens[position] == ("punct", "."):
                 prop = tokens[position + 1][1]
