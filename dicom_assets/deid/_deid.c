@@ -11,8 +11,9 @@
  * Anything this pass does not take exactly as the reference (whitespace, escaped strings,
  * numbers orjson would write differently, keys that are not 8 upper-case hex digits or not in
  * ascending order, an element that is not an object or has unknown members, integers beyond
- * float64's exact range, a private tag when retain-safe-private is on...) gives None for that
- * payload, and the caller de-identifies it with the reference path. Invalid JSON gives None too (the reference quarantines it).
+ * float64's exact range, a private creator Table E.3.10-1 lists under retain-safe-private...)
+ * gives None for that payload, and the caller de-identifies it with the reference path. Invalid
+ * JSON gives None too (the reference quarantines it).
  */
 #include "../schema/_json.h"
 
