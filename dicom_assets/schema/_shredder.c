@@ -13,7 +13,8 @@
  * It decides nothing about typing: Python says, per tag key and depth, how a tag's values are
  * carried (kind_of). Member names are compared decoded ("V\u0061lue" is "Value"). A payload
  * this reader does not handle exactly as the reference path (non-canonical keys, duplicate
- * keys, a value of the wrong JSON type for its carrier, integers beyond float64's exact range,
+ * keys, a value of the wrong JSON type for its carrier (an IS/DS text that reads as a number is
+ * taken, as the reference path takes it), integers beyond float64's exact range,
  * lone surrogates, invalid JSON or UTF-8...) is rolled back out of the columns and listed with
  * its reason: that instance alone is converted by the Python reference path, which also decides
  * quarantine. Correctness is therefore held by the reference path and a differential test.
@@ -235,6 +236,62 @@ static int push_null_value(P *p, Column *c) {
     return 0;
 }
 
+/* Python's str.strip() set within ASCII (str.isspace): beyond ASCII, a text is left to the
+ * reference path anyway (its digits would not be ASCII digits). */
+static inline int py_space(unsigned char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1C && c <= 0x1F);
+}
+
+/* An IS or DS written as a JSON string (" 2 ", "1.5", "1e3"; valid DICOM JSON, written by
+ * some servers), read as the reference path reads such a text (values.parse_int/parse_float):
+ * stripped as str.strip() strips it, a blank text is an empty value (*present = 0, as null),
+ * otherwise it must match values._DS_RE in ASCII and is converted as float(text) converts it
+ * ("-0" keeps its sign; the finisher reads IS values from these doubles exactly as from JSON
+ * numbers). What the reference path reads otherwise or finds invalid (non-ASCII digits or
+ * spaces, "NaN", "1e999", "x", an integer text past float64's exact range) is left to it. */
+static int parse_number_text(P *p, double *out, int *present) {
+    const unsigned char *a, *b;
+    int e;
+    unsigned char text[6 * SHORT_KEY];
+    if (scan_string(p, &a, &b, &e) < 0) return -1;
+    Py_ssize_t n = decode_short(a, b, e, text, SHORT_KEY);
+    if (n < 0) return bail(p, "a numeric text is too long");
+    const unsigned char *s = text, *end = text + n;
+    while (s < end && py_space(*s)) s++;
+    while (end > s && py_space(end[-1])) end--;
+    if (s == end) { *present = 0; *out = 0.0; return 0; }
+    const unsigned char *q = s + (*s == '+' || *s == '-');
+    int digits = 0, integral = 1;
+    for (; q < end && *q >= '0' && *q <= '9'; q++) digits++;
+    if (q < end && *q == '.') {
+        integral = 0;
+        for (q++; q < end && *q >= '0' && *q <= '9'; q++) digits++;
+    }
+    if (!digits) return bail(p, "a numeric text is not a number");
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        integral = 0;
+        q += 1 + (q + 1 < end && (q[1] == '+' || q[1] == '-'));
+        const unsigned char *exp = q;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+        if (q == exp) return bail(p, "a numeric text is not a number");
+    }
+    if (q != end) return bail(p, "a numeric text is not a number");
+    if (integral && digits > 15) return bail(p, "integer text beyond float64's exact range");
+    if (*s == '+') s++;  /* fast_number reads an optional '-' only */
+    double v;
+    if (!fast_number(s, end, &v)) {
+        char tmp[SHORT_KEY + 1];  /* CPython's dtoa, as float(text) (locale-independent) */
+        memcpy(tmp, s, (size_t)(end - s));
+        tmp[end - s] = 0;
+        v = PyOS_string_to_double(tmp, NULL, NULL);
+        if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return bail(p, "bad numeric text"); }
+    }
+    if (!isfinite(v)) return bail(p, "a numeric text is not finite");
+    *present = 1;
+    *out = v;
+    return 0;
+}
+
 static int parse_value_array(P *p, int col, int depth) {
     if (open_container(p, ']')) return 0;
     for (;;) {
@@ -253,10 +310,16 @@ static int parse_value_array(P *p, int col, int depth) {
                 put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else if (c->kind == K_NUM) {
-            double v;
-            if (ch != '-' && (ch < '0' || ch > '9')) return bail(p, "a numeric value is not a number");
-            if (parse_number(p, &v) < 0) return -1;
-            if (put_f64(&c->b[B_NUMS], v) < 0 || put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
+            double v = 0.0;
+            int present = 1;
+            if (ch == '"') {
+                if (parse_number_text(p, &v, &present) < 0) return -1;
+            } else {
+                if (ch != '-' && (ch < '0' || ch > '9')) return bail(p, "a numeric value is not a number");
+                if (parse_number(p, &v) < 0) return -1;
+            }
+            if (put_f64(&c->b[B_NUMS], v) < 0 || put_u8(&c->b[B_VAL_VALID], (uint8_t)present) < 0)
+                return nomem(p);
             c->n_values++;
         } else if (c->kind == K_PN) {
             if (ch != '{') return bail(p, "a PN value is not an object");
