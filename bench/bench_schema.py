@@ -174,6 +174,40 @@ def parse_floor_duckdb(ndjson: list[bytes]) -> float:
     return cpu
 
 
+def _odd_text(metadata: dict) -> bytes:
+    thickness = metadata["00180050"]["Value"][0]
+    return orjson.dumps({**metadata, "00180050": {"vr": "DS", "Value": [str(thickness)]}})
+
+
+def _odd_comma(metadata: dict) -> bytes:
+    thickness = str(float(metadata["00180050"]["Value"][0])).replace(".", ",")
+    return orjson.dumps({**metadata, "00180050": {"vr": "DS", "Value": [thickness]}})
+
+
+def _odd_duplicate(metadata: dict) -> bytes:
+    payload = orjson.dumps(metadata)
+    return payload[:-1] + b',"00080060":{"vr":"CS","Value":["CT"]}}'  # a second Modality
+
+
+# (name, the odd payload of an instance, whether the shredder sets it aside)
+ODD_VALUES: list[tuple[str, Callable[[dict], bytes], bool]] = [
+    ("DS as JSON string", _odd_text, False),
+    ("DS with decimal comma", _odd_comma, False),
+    ("duplicate key", _odd_duplicate, True),
+]
+
+
+def _with_odd_values(
+    entries: list[ChangeFeedEntry], metadatas: list[dict], odd: Callable[[dict], bytes], batch: int
+) -> list[list[ChangeFeedEntry]]:
+    """The entries in batches, every 100th (from the 50th) with ``odd``'s payload."""
+    changed = [
+        dataclasses.replace(e, metadata=odd(md)) if i % 100 == 50 else e
+        for i, (e, md) in enumerate(zip(entries, metadatas))
+    ]
+    return [changed[i : i + batch] for i in range(0, len(changed), batch)]
+
+
 def throughput(instances: int, batch: int) -> dict[str, float]:
     metadatas = list(synthetic_instances(instances))
     entries = entries_for(metadatas)
@@ -215,24 +249,18 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
     _, bytes_cpu, bytes_wall = timed(
         lambda: [convert_entries(b, ConversionOptions(native=False)) for b in byte_batches]
     )
-    # One odd value per 100 instances (a DS written as a JSON string, as some servers do): the
-    # shredder sets those instances aside for the Python path, the rest stays native.
-    odd_entries = [
-        dataclasses.replace(
-            e,
-            metadata=orjson.dumps(
-                {**md, "00180050": {"vr": "DS", "Value": [str(md["00180050"]["Value"][0])]}}
-            ),
+    # One odd value per 100 instances, three kinds: a DS written as a JSON string (valid, as
+    # some servers write it) and a decimal comma (invalid) are read natively; a duplicate key
+    # sets the instance aside for the Python path (per instance: the rest stays native).
+    odd_cpu = {}
+    for kind, odd_payload, python_rows in ODD_VALUES:
+        odd_batches = _with_odd_values(byte_entries, metadatas, odd_payload, batch)
+        odd_results, odd_cpu[kind], _ = timed(
+            lambda odd_batches=odd_batches: [convert_entries(b) for b in odd_batches]
         )
-        if i % 100 == 50
-        else e
-        for i, (e, md) in enumerate(zip(byte_entries, metadatas))
-    ]
-    odd_batches = [odd_entries[i : i + batch] for i in range(0, len(odd_entries), batch)]
-    odd_results, odd_cpu, _ = timed(lambda: [convert_entries(b) for b in odd_batches])
-    odd_python_rows = sum(r.rows_by_reader.get("python", 0) for r in odd_results)
-    assert odd_python_rows == len(odd_entries) // 100, odd_python_rows
-    del odd_results
+        rows = sum(r.rows_by_reader.get("python", 0) for r in odd_results)
+        assert rows == (len(byte_entries) // 100 if python_rows else 0), (kind, rows)
+        del odd_results
     deid = deidentified_throughput(byte_batches)
 
     def naive_from_bytes() -> pa.Table:
@@ -263,9 +291,14 @@ def throughput(instances: int, batch: int) -> dict[str, float]:
         "bytes_in_per_s_wall (native shredder)": instances / native_wall,
         "bytes_in_per_s_cpu (native shredder, second pass)": instances / native_again_cpu,
         "shredder_alone_per_s_cpu": instances / shred_cpu if native else 0.0,
-        "bytes_in_per_s_cpu (native, one odd value per 100 instances)": instances / odd_cpu,
-        "odd_batch_speed_vs_native_second_pass": native_again_cpu / odd_cpu,
-        "odd_batch_rows_by_python_path": odd_python_rows,
+        **{
+            f"bytes_in_per_s_cpu (native, one {kind} per 100 instances)": instances / cpu
+            for kind, cpu in odd_cpu.items()
+        },
+        **{
+            f"odd_batch_speed_vs_native_second_pass ({kind})": native_again_cpu / cpu
+            for kind, cpu in odd_cpu.items()
+        },
         "bytes_in_per_s_cpu (python path: orjson + dicts)": instances / bytes_cpu,
         "bytes_in_per_s_wall (python path: orjson + dicts)": instances / bytes_wall,
         "naive_bytes_in_per_s_cpu (orjson.loads + dict walk)": naive_count / naive_bytes_cpu,
