@@ -255,7 +255,7 @@ def test_parts_merge_as_one_conversion_when_only_the_odd_part_types_a_sequence(n
         odd = {"00400275": {"vr": "SQ", "Value": [typed]}}
     else:
         plain, odd = empty, typed
-    odd["00180050"] = {"vr": "DS", "Value": ["1,5"]}  # a decimal comma: sets this instance aside
+    odd["00180050"] = {"vr": "DS", "Value": ["\u00a01.5"]}  # a non-ASCII space: set aside
     payloads = [orjson.dumps(plain), orjson.dumps(odd), orjson.dumps(plain)]
     assert [i for i, _ in Shredded(payloads, OPTIONS).set_aside] == [1]
     assert_same(payloads)
