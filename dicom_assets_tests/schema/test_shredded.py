@@ -188,7 +188,10 @@ def test_values_invalid_for_their_carrier_are_read_natively(tag, vr, value):
 
 
 def test_booleans_in_numeric_values_are_read_natively_as_one_and_zero():
-    payload = b'{"00280030": {"vr": "DS", "Value": [true, false]}, "00200013": {"vr": "IS", "Value": [true]}}'
+    payload = (
+        b'{"00280030": {"vr": "DS", "Value": [true, false]},'
+        b' "00200013": {"vr": "IS", "Value": [true]}}'
+    )
     assert Shredded([payload], ConversionOptions()).set_aside == []
     assert_same_as_python_path([payload])
     row = convert_entries([entry_for(payload, uids=UIDS)]).table.to_pylist()[0]

@@ -229,7 +229,7 @@ def test_one_odd_instance_leaves_the_rest_of_the_batch_native():
         for i in range(100)
     ]
     payloads[41] = (
-        # A number text with a non-ASCII space: the Python path strips it, the shredder hands it over
+        # A number text with a non-ASCII space: the Python path strips it, the shredder defers
         b'{"00100020":{"vr":"LO","Value":["P41"]},"00280010":{"vr":"US","Value":["\u00a0512"]}}'
     )
     entries = [entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)]
