@@ -1,10 +1,11 @@
 """A batch read by two readers: the native shredder and, for what it sets aside, the Python path.
 
 The shredder reads each payload it can take exactly and sets the others aside with a reason (a
-DS written as a JSON string, a duplicate key...). Those instances alone are parsed and converted
-by the Python path, so one odd value no longer sends a whole batch (2,000 Orthanc rows, an Azure
-page) down the slower path. The parts' tables are then merged back into input order with the
-column set, column order and item-field order a single Python-path conversion would give.
+duplicate key, a lone surrogate, a numeric text such as "NaN"...). Those instances alone are
+parsed and converted by the Python path, so one odd value no longer sends a whole batch (2,000
+Orthanc rows, an Azure page) down the slower path. The parts' tables are then merged back into
+input order with the column set, column order and item-field order a single Python-path
+conversion would give.
 """
 
 from __future__ import annotations

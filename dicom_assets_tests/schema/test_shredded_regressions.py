@@ -207,7 +207,8 @@ def test_batches_are_shredded_in_parts_under_the_offset_bound(monkeypatch):
         )
         for i in range(7)
     ]
-    payloads[3] = b'{"00180050":{"vr":"DS","Value":["3.5"]}}'  # set aside: a string DS
+    # Set aside: a duplicate key (the Python path reads the last one).
+    payloads[3] = b'{"00180050":{"vr":"DS","Value":[0]},"00180050":{"vr":"DS","Value":[3.5]}}'
     monkeypatch.setattr(native, "SHRED_BATCH_BYTES", 2 * len(payloads[0]))
     batch = convert_entries([entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)])
     assert batch.rows_by_reader == {"native": 6, "python": 1}
@@ -230,7 +231,8 @@ def test_one_odd_instance_leaves_the_rest_of_the_batch_native():
         for i in range(100)
     ]
     payloads[41] = (
-        b'{"00100020":{"vr":"LO","Value":["P41"]},"00280010":{"vr":"US","Value":["512"]}}'
+        # A number text with a non-ASCII space: the Python path strips it, the shredder defers
+        b'{"00100020":{"vr":"LO","Value":["P41"]},"00280010":{"vr":"US","Value":["\u00a0512"]}}'
     )
     entries = [entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)]
     batch = convert_entries(entries)
@@ -255,7 +257,7 @@ def test_parts_merge_as_one_conversion_when_only_the_odd_part_types_a_sequence(n
         odd = {"00400275": {"vr": "SQ", "Value": [typed]}}
     else:
         plain, odd = empty, typed
-    odd["00180050"] = {"vr": "DS", "Value": ["1.5"]}  # sets this instance aside
+    odd["00180050"] = {"vr": "DS", "Value": ["\u00a01.5"]}  # a non-ASCII space: set aside
     payloads = [orjson.dumps(plain), orjson.dumps(odd), orjson.dumps(plain)]
     assert [i for i, _ in Shredded(payloads, OPTIONS).set_aside] == [1]
     assert_same(payloads)
