@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc.feed import orthanc_instance_id
 
