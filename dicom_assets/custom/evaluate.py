@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dicom_assets.custom.numpy_arrow import from_numpy
 from dicom_assets.custom.resolve import (
     Column,
     Element,
@@ -40,7 +41,7 @@ def element_at(values: pa.Array, n: int) -> pa.Array:
     if values.null_count:
         present &= values.is_valid().to_numpy(zero_copy_only=False)
     positions = np.where(present, offsets[:-1] + n, 0)
-    return values.values.take(pa.array(positions, mask=~present))
+    return values.values.take(from_numpy(positions, valid=present))
 
 
 def _explode(values: pa.Array, parents: np.ndarray | None) -> tuple[pa.Array, np.ndarray]:
@@ -78,7 +79,7 @@ def _private_values(private: pa.Array, op: PrivateValue) -> pa.Array:
     index[first_rows] = first_at
     found = np.zeros(rows, dtype=bool)
     found[first_rows] = True
-    return hit_values.take(pa.array(index, mask=~found))
+    return hit_values.take(from_numpy(index, valid=found))
 
 
 def _parse_as(values: pa.Array, kind: str) -> pa.Array:
@@ -105,7 +106,7 @@ def evaluate_path(batch: pa.RecordBatch, path: ResolvedPath) -> pa.Array:
     offsets = np.zeros(rows + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     items = values.cast(path.value_type.value_type)
-    return pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(counts == 0))
+    return pa.ListArray.from_arrays(from_numpy(offsets), items, mask=from_numpy(counts == 0))
 
 
 def _apply(batch: pa.RecordBatch, path: ResolvedPath) -> tuple[pa.Array, np.ndarray | None]:
