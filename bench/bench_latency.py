@@ -5,16 +5,17 @@ every 10 s, <= 15 s with one every 2 s).
 Scenarios: each source (Orthanc, and the Azure change-feed replay server of the tests standing
 in for the Azure DICOM service) x each variant (``baseline``: Dagster's DefaultRunLauncher, a
 new Python process per run, sensor every 5 s, one poll per tick; ``warm``: this project's
-``dagster.yaml``, runs forked from a warm process, sensor ticks polling the feed every 0.5 s) x each interval between series. Every scenario
-gets a fresh server and a fresh Dagster instance under a temp folder; ``dagster-daemon run``
-(or ``dagster dev`` with ``--dev``) drives the sensor. One series is stored every interval for
-``--duration`` seconds, while a poller queries the DuckDB file. Baseline and change run in the
-same invocation, one after the other, so they see the same machine. Each instance's latency is split with the Dagster instance's run records and the
-materialization metadata into: sensor (accepted -> run created), queue (created -> dequeued by
-the run coordinator: its dequeue interval, and the wait behind the window's running run;
-counted from acceptance when an already queued run picked the instance up), process start
-(dequeued -> run started: a new Python process loading the code), fetch (server + conversion),
-write, run overhead (the rest of the run: asset checks, events), and visible (run end -> row seen; negative when seen before the run ended).
+``dagster.yaml``, runs forked from a warm process, sensor ticks polling the feed every 0.5 s) x each
+interval between series. Every scenario gets a fresh server and a fresh Dagster instance under a
+temp folder; ``dagster-daemon run`` (or ``dagster dev`` with ``--dev``) drives the sensor. One
+series is stored every interval for ``--duration`` seconds, while a poller queries the DuckDB file.
+Baseline and change run in the same invocation, one after the other, so they see the same machine.
+Each instance's latency is split with the Dagster instance's run records and the materialization
+metadata into: sensor (accepted -> run created), queue (created -> dequeued by the run coordinator:
+its dequeue interval, and the wait behind the window's running run; counted from acceptance when an
+already queued run picked the instance up), process start (dequeued -> run started: a new Python
+process loading the code), fetch (server + conversion), write, run overhead (the rest of the run:
+asset checks, events), and visible (run end -> row seen; negative when seen before the run ended).
 """
 
 from __future__ import annotations
@@ -282,7 +283,8 @@ def run_scenario(args, source_class, variant: str, interval: float) -> dict:
                 shutil.rmtree(work, ignore_errors=True)
             return {"label": label, "failed": True}
         print(
-            f"warm-up visible after {poller.seen[next(iter(warm))] - next(iter(warm.values())):.1f} s"
+            "warm-up visible after "
+            f"{poller.seen[next(iter(warm))] - next(iter(warm.values())):.1f} s"
         )
         started = time.time()
         while time.time() - started < args.duration:
@@ -323,7 +325,8 @@ def run_scenario(args, source_class, variant: str, interval: float) -> dict:
         f"never visible: {missing}; unreadable DuckDB copies while polling: {poller.lock_conflicts}"
     )
     print(
-        f"load average (1 min) during the run: {min(loads):.1f}-{max(loads):.1f}, CPUs: {os.cpu_count()}",
+        f"load average (1 min) during the run: {min(loads):.1f}-{max(loads):.1f}, "
+        f"CPUs: {os.cpu_count()}",
         flush=True,
     )
     if args.keep:
@@ -361,7 +364,8 @@ def main() -> int:
             for variant in args.variants.split(","):
                 results.append(run_scenario(args, SOURCES[name], variant, interval))
     print(
-        "\n| source | variant | series every | p50 | p95 | max | process start p95 | sensor p95 | queue p95 | load |"
+        "\n| source | variant | series every | p50 | p95 | max | process start p95 "
+        "| sensor p95 | queue p95 | load |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
@@ -371,7 +375,8 @@ def main() -> int:
         part = functools.partial(_p95_of, r)
         print(
             f"| {r['source']} | {r['variant']} | {r['interval']:g} s | {r['p50']:.1f} s | "
-            f"**{r['p95']:.1f} s** | {r['max']:.1f} s | {part('process start')} | {part('sensor')} | "
+            f"**{r['p95']:.1f} s** | {r['max']:.1f} s | {part('process start')} | "
+            f"{part('sensor')} | "
             f"{part('queue')} | {r['load'][0]:.1f}-{r['load'][1]:.1f} |"
         )
     return 1 if any(r.get("failed") or r.get("missing") for r in results) else 0

@@ -2,9 +2,10 @@
 with the limit, a plain loop of series-level WADO-RS metadata calls, in the same run.
 
 Prints instances/s for both and their ratio, HTTP calls per instance, and peak RSS of the
-materialization process. Goals: ratio >= 0.7, <= 0.05 calls per instance, peak RSS < 1 GB.
-The limit loop uses dicomweb-client, which parses each answer; a stricter loop of the same calls
-as raw GETs (answers never parsed, as the source itself receives them) is printed beside it.
+materialization process. Goals: ratio >= 0.7 (>= 0.8 to the raw-GET loop), <= 0.05 calls per
+instance, peak RSS < 1 GB. The limit loop uses dicomweb-client, which parses each answer; a stricter
+loop of the same calls as raw GETs (answers never parsed, as the source itself receives them) is
+printed beside it.
 """
 
 from __future__ import annotations
@@ -203,13 +204,14 @@ def main() -> int:
         f"({sync['windows']} window(s))"
     )
     ratio = sync_rate / base_rate
+    raw_rate = baseline["rows"] / raw["seconds"]
     goals = {
         "ratio >= 0.7": ratio >= 0.7,
+        "ratio to the raw-GET loop >= 0.8": sync_rate / raw_rate >= 0.8,
         "calls/instance <= 0.05": sync["http_calls"] / sync["rows"] <= 0.05,
         "peak RSS < 1 GB": sync["peak_rss_mb"] < 1024,
     }
     print(f"ratio asset/limit: {ratio:.2f}")
-    raw_rate = baseline["rows"] / raw["seconds"]
     print(
         f"stricter limit, the same calls as raw GETs never parsed: {raw_rate:,.0f} instances/s "
         f"({raw['seconds']:.2f} s); ratio asset/raw loop: {sync_rate / raw_rate:.2f}"

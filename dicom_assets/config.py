@@ -7,7 +7,8 @@ in words, and whether it is a secret (its value is never shown). ``definitions.p
 :func:`validate_settings` before it builds anything, so a bad value stops the code location from
 loading with one line per bad variable::
 
-    DICOM_SERVER_KIND='orthank' is not accepted: not one of orthanc, azure (accepted: orthanc or azure)
+    DICOM_SERVER_KIND='orthank' is not accepted: not one of orthanc, azure
+    (accepted: orthanc or azure)
 
 Code that needs a value reads it with :func:`value_of` (typed, checked the same way). Dagster
 resources take theirs through :func:`setting`: an ``EnvVar`` when the variable is set (read
@@ -259,7 +260,8 @@ SETTINGS: dict[str, Setting] = {
                 "(Orthanc: http://127.0.0.1:8042/dicom-web/)", required_when=_always),
         Setting("DICOM_SERVER_KIND", "azure", one_of("orthanc", "azure"), "orthanc or azure"),
         Setting("ORTHANC_URL", None, http_url,
-                "Orthanc's REST root, http(s)://host[:port] (derived from DICOM_SERVER_URL when unset)"),
+                "Orthanc's REST root, http(s)://host[:port] "
+                "(derived from DICOM_SERVER_URL when unset)"),
         Setting("DICOM_API_VERSION", "v2", one_of("v1", "v2"), "v2 or v1"),
         Setting("DICOM_AUTH", "none", one_of("none", "azure"), "none or azure"),
         Setting("DICOM_AUDIENCE", "https://dicom.healthcareapis.azure.com", http_url,
@@ -287,7 +289,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("DICOM_BATCH_SIZE", "2000", integer(1), "a whole number >= 1"),
         # Checks and lag, read when a check or sensor runs (a change applies without a reload).
         Setting("DICOM_MAX_LAG_SECONDS", "300", number(0), SECONDS),
-        Setting("DICOM_MAX_QUARANTINE_SHARE", "0.01", number(0, 1), "a share from 0 to 1, e.g. 0.01"),
+        Setting("DICOM_MAX_QUARANTINE_SHARE", "0.01", number(0, 1),
+                "a share from 0 to 1, e.g. 0.01"),
         Setting("DICOM_LAG_INTERVAL_SECONDS", "30", integer(1), "a whole number of seconds >= 1"),
         # De-identification before landing (docs/deidentification.md, dicom_assets/deid/).
         Setting("DICOM_DEIDENTIFY", "off", one_of("off", "basic"), "off or basic"),

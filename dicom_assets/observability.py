@@ -175,7 +175,9 @@ def measured_freshness(
             check_name=FRESHNESS,
             passed=False,
             severity=AssetCheckSeverity.ERROR,
-            description=f"lag unknown: the feed or the lake could not be read ({describe_error(error)})",
+            description=(
+                f"lag unknown: the feed or the lake could not be read ({describe_error(error)})"
+            ),
         )
     return lag, freshness_result(lag, bound)
 

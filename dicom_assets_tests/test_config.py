@@ -144,7 +144,8 @@ def test_the_definitions_do_not_load_with_a_bad_setting(tmp_path):
         i for i, line in enumerate(last) if line.startswith("dicom_assets.config.SettingError")
     )
     assert last[error_at].endswith(
-        "DICOM_SERVER_KIND='orthank' is not accepted: not one of orthanc, azure (accepted: orthanc or azure)"
+        "DICOM_SERVER_KIND='orthank' is not accepted: not one of orthanc, azure "
+        "(accepted: orthanc or azure)"
     )
     assert last[error_at + 1].startswith("DICOM_LAKE_URL='/proc/dicom-lake' is not accepted")
     assert "FileNotFoundError" not in loaded.stderr

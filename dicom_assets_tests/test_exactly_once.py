@@ -1,4 +1,4 @@
-"""Every change lands exactly once: a scripted history across windows, and a run killed mid-write."""
+"""Every change lands exactly once: a scripted history across windows, a run killed mid-write."""
 
 from __future__ import annotations
 

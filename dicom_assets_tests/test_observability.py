@@ -1,4 +1,4 @@
-"""Lag of the lake behind a real Orthanc, measured by the real lag sensor and recorded in Dagster."""
+"""Lag of the lake behind a real Orthanc, measured by the real lag sensor, recorded in Dagster."""
 
 from __future__ import annotations
 

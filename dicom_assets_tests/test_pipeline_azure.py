@@ -60,7 +60,8 @@ def test_every_change_lands_and_current_state_is_right(api_version, lake_env, mo
 
     with duckdb.connect(lake_env["DICOM_DUCKDB_PATH"], read_only=True) as connection:
         rows = connection.execute(
-            "SELECT _sequence, _action, SOPInstanceUID, _metadata IS NULL FROM dicom.instances ORDER BY 1"
+            "SELECT _sequence, _action, SOPInstanceUID, _metadata IS NULL "
+            "FROM dicom.instances ORDER BY 1"
         ).fetchall()
         assert rows == [
             (1, "create", UID, True),

@@ -63,7 +63,8 @@ def dicom_instances(
         fetched = redacted_errors(fetched, deidentifier)
         convert = partial(convert_entries, options=ConversionOptions(deidentifier=deidentifier))
     context.log.info(
-        f"{mode.value} sync of {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC after sequence {after_sequence}"
+        f"{mode.value} sync of {start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC "
+        f"after sequence {after_sequence}"
     )
     timings = SyncTimings()
     return WindowSync(

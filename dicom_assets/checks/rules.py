@@ -129,7 +129,8 @@ def completeness(
     parts = []
     if missing:
         parts.append(
-            f"{len(missing)} changes of the feed are missing: sequences {_ranges(c.sequence for c in missing)}"
+            f"{len(missing)} changes of the feed are missing: "
+            f"sequences {_ranges(c.sequence for c in missing)}"
         )
     if extra_fails:
         parts.append(f"{len(extra)} rows are not in the feed's window: sequences {_ranges(extra)}")
@@ -256,7 +257,8 @@ def quarantine_share(contents: WindowContents, max_share: float) -> AssetCheckRe
         passed=quarantined == 0,
         severity=AssetCheckSeverity.ERROR if share > max_share else AssetCheckSeverity.WARN,
         description=(
-            f"{quarantined} of {total} changes quarantined ({share:.2%}; error above {max_share:.2%}): "
+            f"{quarantined} of {total} changes quarantined "
+            f"({share:.2%}; error above {max_share:.2%}): "
             f"sequences {_ranges(contents.quarantined)}"
             if quarantined
             else "no change quarantined"

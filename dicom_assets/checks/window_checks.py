@@ -48,7 +48,9 @@ DESCRIPTIONS = {
         "Rows of the window (plus its quarantined changes) = the change feed's entries in the "
         "window, compared by sequence. Fails (ERROR) naming the missing sequences."
     ),
-    UNIQUE_SEQUENCE: "No two rows of the window share a _sequence. Fails naming the duplicates and their files.",
+    UNIQUE_SEQUENCE: (
+        "No two rows of the window share a _sequence. Fails naming the duplicates and their files."
+    ),
     IDENTITY: (
         "StudyInstanceUID, SeriesInstanceUID and SOPInstanceUID are present and well-formed "
         "(UID syntax) on every row. ERROR for missing/garbage UIDs, WARN for shape-only violations."

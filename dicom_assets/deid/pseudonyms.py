@@ -65,7 +65,7 @@ class Pseudonyms:
         return found
 
     def digest(self, data: bytes) -> str:
-        """A keyed digest of arbitrary bytes (what the quarantine keeps of an unreadable payload)."""
+        """A keyed digest of any bytes (what the quarantine keeps of an unreadable payload)."""
         return self._digest(b"payload\0" + data).hex()
 
     def fingerprint(self) -> str:

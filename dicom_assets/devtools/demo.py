@@ -144,7 +144,8 @@ def main() -> int:
         log = data / "dagster.log"
         print(f"Partitions start at {env['DICOM_PARTITIONS_START']} UTC (Orthanc's first change)")
         print(
-            f"Dagster UI: http://127.0.0.1:{DAGSTER_PORT}  (Ctrl-C stops everything; full log {log})"
+            f"Dagster UI: http://127.0.0.1:{DAGSTER_PORT}  "
+            f"(Ctrl-C stops everything; full log {log})"
         )
         dagster = subprocess.Popen(
             ["dagster", "dev", "-h", "127.0.0.1", "-p", str(DAGSTER_PORT), "-w", "workspace.yaml"],

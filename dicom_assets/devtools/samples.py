@@ -74,7 +74,7 @@ def synthetic_study(
 
 
 def synthetic_instance(study: SyntheticStudy, series_index: int, number: int) -> Dataset:
-    """A small but realistic instance: PN, dates, multi-valued DS, a nested sequence, a private tag."""
+    """A small, realistic instance: PN, dates, multi-valued DS, a nested sequence, a private tag."""
     ds = Dataset()
     ds.SOPClassUID = (
         "1.2.840.10008.5.1.4.1.1.2" if study.modality == "CT" else "1.2.840.10008.5.1.4.1.1.4"

@@ -40,7 +40,7 @@ BLOCK_SIZE = 16 * 2**20
 
 
 class LakeBlobFileSystem(AzureBlobFileSystem):
-    """adlfs, with clients that retry ``retries`` times, ``retry_backoff`` seconds apart at first."""
+    """adlfs, with clients retrying ``retries`` times, ``retry_backoff`` seconds apart at first."""
 
     protocol = ("abfs", "az", "abfss")
 

@@ -100,7 +100,10 @@ def describe_storage_error(
     if isinstance(azure, ResourceNotFoundError) and code == "ContainerNotFound":
         return f"lake storage: {where} does not exist; create the container or fix DICOM_LAKE_URL."
     if isinstance(azure, HttpResponseError):
-        return f"lake storage: request to {where} failed: HTTP {status} {code or ''}: {_first_line(azure)}"
+        return (
+            f"lake storage: request to {where} failed: "
+            f"HTTP {status} {code or ''}: {_first_line(azure)}"
+        )
     return f"lake storage: {where}: {type(azure).__name__}: {_first_line(azure)}"
 
 

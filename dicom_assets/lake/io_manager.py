@@ -24,7 +24,7 @@ from dicom_assets.lake.window_sync import WindowSync
 
 
 class DicomLakeIOManager(ConfigurableIOManager):
-    """IO manager of ``dicom_instances``: the Delta table ``<lake>/result/Dicom/`` (DICOM_LAKE_URL)."""
+    """IO manager of ``dicom_instances``: the Delta table ``<lake>/result/Dicom/``."""
 
     lake: LakeResource
 

@@ -37,7 +37,8 @@ IDENTITY_COLUMNS = (
 
 def sync_app_id(table: str, partition_key: str) -> str:
     """The Delta application-transaction id under which a window's last synced sequence is
-    committed (``txn`` action: ``appId`` and ``version``), e.g. ``dicom_instances/2026-11-25-17:00``."""
+    committed (``txn`` action: ``appId`` and ``version``), e.g.
+    ``dicom_instances/2026-11-25-17:00``."""
     return f"{table}/{partition_key}"
 
 

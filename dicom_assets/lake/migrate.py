@@ -1,13 +1,13 @@
-"""``dicom-assets migrate-lake``: a lake of the previous version (plain Parquet) into the Delta table.
+"""``dicom-assets migrate-lake``: a previous version's lake (plain Parquet) into the Delta table.
 
 Rows are re-converted from their own ``_metadata`` (``schema.retype``), so a migrated row is
 the row today's sync would write (TM as text, DT in UTC, dates Spark 3 cannot read invalid);
-rows whose metadata no longer converts go to the quarantine. The previous version wrote ``result/Dicom/YYYY/MM/DD/HH/`` folders of Parquet part files
-(``part-*``, ``delta-*``, ``reconcile-*``) and a ``_state.json`` per window. Each such window
-becomes **one Delta commit** of all its rows, with the window's last synced sequence (from
-``_state.json``, else its highest sequence) as the window's application transaction, exactly
-as a sync would have committed it: sensor runs then continue after it. The DICOM server is
-never called.
+rows whose metadata no longer converts go to the quarantine. The previous version wrote
+``result/Dicom/YYYY/MM/DD/HH/`` folders of Parquet part files (``part-*``, ``delta-*``,
+``reconcile-*``) and a ``_state.json`` per window. Each such window becomes **one Delta commit** of
+all its rows, with the window's last synced sequence (from ``_state.json``, else its highest
+sequence) as the window's application transaction, exactly as a sync would have committed it: sensor
+runs then continue after it. The DICOM server is never called.
 
 Safe to interrupt and re-run: a window whose transaction is in the table already is skipped,
 and each window's rows and transaction land in one commit. Rows are kept once per

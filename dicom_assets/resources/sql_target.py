@@ -1,4 +1,4 @@
-"""Where ``dicom_external_tables`` registers the SQL layer: DuckDB locally, or Synapse serverless."""
+"""Where ``dicom_external_tables`` registers the SQL layer: DuckDB locally or Synapse serverless."""
 
 from __future__ import annotations
 

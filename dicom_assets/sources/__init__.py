@@ -1,4 +1,4 @@
-"""Change feeds of DICOM servers: Orthanc ``/changes`` and the Azure DICOM service ``/changefeed``."""
+"""Change feeds of DICOM servers: Orthanc ``/changes``, the Azure DICOM service ``/changefeed``."""
 
 from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
 from dicom_assets.sources.feed import ChangeFeed

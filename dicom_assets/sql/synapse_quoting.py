@@ -78,7 +78,7 @@ def quote_ascii_literal(value: str) -> str:
 
 
 def validate_variable_name(name: str, *, what: str = "variable name") -> str:
-    """Names used as sqlcmd ``$(NAME)`` variables / environment variables: ``[A-Za-z_][A-Za-z0-9_]*``."""
+    """Names usable as sqlcmd ``$(NAME)`` or environment variables: ``[A-Za-z_][A-Za-z0-9_]*``."""
     if not isinstance(name, str) or not _VARIABLE_NAME.match(name):
         raise ValueError(f"{what} {name!r} must match [A-Za-z_][A-Za-z0-9_]*")
     return name

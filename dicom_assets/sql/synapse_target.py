@@ -1,4 +1,4 @@
-"""Register the lake in Synapse serverless SQL: generate the script from the lake's schema, run it."""
+"""Register the lake in Synapse serverless SQL: the script from the lake's schema, then run."""
 
 from __future__ import annotations
 

@@ -59,7 +59,7 @@ FROM (
            ) AS [_latest]
     FROM {quote_qualified(schema, table)}
 ) AS [ranked]
-WHERE [_latest] = 1 AND [_action] <> {quote_ascii_literal("delete")};"""
+WHERE [_latest] = 1 AND [_action] <> {quote_ascii_literal("delete")};"""  # noqa: E501 (SQL kept on one line)
     return _with_fingerprint(header, body)
 
 

@@ -115,19 +115,22 @@ extra: 1
         "4: where Rows: 'twelve' is not a valid US value",
         "5: unknown keyword 'Modalty' (did you mean 'Modality'?)",
         "7: column 'kvp': bad path 'KVp': unknown keyword 'KVp' (did you mean 'KVP'?)",
-        "8: invalid column name 'Bad-Name': lowercase letters, digits and _, starting with a letter",
+        (
+            "8: invalid column name 'Bad-Name': lowercase letters, digits and _, "
+            "starting with a letter"
+        ),
         "9: columns: 'kvp' appears twice",
         (
-            "10: duplicate column name 'studyinstanceuid' (SQL engines ignore case: it clashes with "
-            "'StudyInstanceUID')"
+            "10: duplicate column name 'studyinstanceuid' "
+            "(SQL engines ignore case: it clashes with 'StudyInstanceUID')"
         ),
         (
-            "11: column 'x': bad path syntax 'PixelSpacing[a]': bad selector at character 13: use [n] "
-            "(0-based) or [*]"
+            "11: column 'x': bad path syntax 'PixelSpacing[a]': "
+            "bad selector at character 13: use [n] (0-based) or [*]"
         ),
         (
-            "14: column 'z': unknown VR 'XX' (one of AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, "
-            "PN, SH, SL, SS, ST, SV, TM, UC, UI, UL, UR, US, UT, UV)"
+            "14: column 'z': unknown VR 'XX' (one of AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, "
+            "LO, LT, PN, SH, SL, SS, ST, SV, TM, UC, UI, UL, UR, US, UT, UV)"
         ),
         "16: column 'y' has no path",
         "19: column 'w': unknown key 'unit' (one of path, description, vr)",
@@ -154,8 +157,8 @@ def test_structure_problems(text, expected):
 def test_template_name_rule():
     assert problems("columns:\n  a: KVP\n", name="CT-Acq") == [
         (
-            "1: invalid template name 'CT-Acq': the file name must be lowercase letters, digits and _ "
-            "(e.g. ct_acquisition.yaml)"
+            "1: invalid template name 'CT-Acq': the file name must be lowercase letters, "
+            "digits and _ (e.g. ct_acquisition.yaml)"
         )
     ]
 

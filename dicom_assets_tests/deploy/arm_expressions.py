@@ -86,7 +86,8 @@ class ArmEvaluator:
             "json": json.loads,
             "guid": lambda *values: _unique_string(*map(str, values)),
             "resourceId": lambda rtype, *names: (
-                f"/subscriptions/sub/resourceGroups/rg/providers/{rtype}/{'/'.join(map(str, names))}"
+                f"/subscriptions/sub/resourceGroups/rg/providers/{rtype}/"
+                f"{'/'.join(map(str, names))}"
             ),
             "subscriptionResourceId": lambda rtype, *names: (
                 f"/subscriptions/sub/providers/{rtype}/{'/'.join(map(str, names))}"
@@ -138,24 +139,30 @@ class ArmEvaluator:
         elif kind == "name" and text in ("true", "false"):
             result, position = text == "true", position + 1
         elif kind == "name":
-            if text not in self.functions:
-                raise NotImplementedError(
-                    f"ARM function {text}() is not known to the test evaluator"
-                )
-            position += 1
-            if tokens[position] != ("punct", "("):
-                raise ValueError(f"expected ( after {text}")
-            position += 1
-            args: list[Any] = []
-            while tokens[position] != ("punct", ")"):
-                arg, position = self._expression(tokens, position)
-                args.append(arg)
-                if tokens[position] == ("punct", ","):
-                    position += 1
-            result, position = self.functions[text](*args), position + 1
+            result, position = self._call(text, tokens, position + 1)
         else:
             raise ValueError(f"unexpected token {text!r}")
-        # Property access and indexing bind to the value just read.
+        return self._accessors(result, tokens, position)
+
+    def _call(self, name: str, tokens: list[tuple[str, str]], position: int) -> tuple[Any, int]:
+        """``name(args…)`` with ``position`` at the opening parenthesis."""
+        if name not in self.functions:
+            raise NotImplementedError(f"ARM function {name}() is not known to the test evaluator")
+        if tokens[position] != ("punct", "("):
+            raise ValueError(f"expected ( after {name}")
+        position += 1
+        args: list[Any] = []
+        while tokens[position] != ("punct", ")"):
+            arg, position = self._expression(tokens, position)
+            args.append(arg)
+            if tokens[position] == ("punct", ","):
+                position += 1
+        return self.functions[name](*args), position + 1
+
+    def _accessors(
+        self, result: Any, tokens: list[tuple[str, str]], position: int
+    ) -> tuple[Any, int]:
+        """Property access and indexing, which bind to the value just read."""
         while position < len(tokens) and tokens[position] in (("punct", "."), ("punct", "[")):
             if tokens[position] == ("punct", "."):
                 prop = tokens[position + 1][1]

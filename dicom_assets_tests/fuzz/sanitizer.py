@@ -1,7 +1,8 @@
 """The native extensions built with AddressSanitizer and UndefinedBehaviorSanitizer.
 
-``build()`` compiles ``_shredder``, ``_temporal`` and the de-identification pass ``_deid`` with ``-O1 -g -fsanitize=address,undefined
--fno-omit-frame-pointer`` into ``build/asan/`` (setup.py's ``-O3`` build stays untouched);
+``build()`` compiles ``_shredder``, ``_temporal`` and the de-identification pass ``_deid`` with
+``-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer`` into ``build/asan/`` (setup.py's
+``-O3`` build stays untouched);
 ``install()`` loads them in place of the regular ones, in a Python started by ``environment()``
 (libasan and libubsan preloaded, ``PYTHONMALLOC=malloc`` so every object is its own heap block).
 ``build("ubsan")`` / ``environment("ubsan")`` give the UndefinedBehaviorSanitizer-only build the

@@ -13,7 +13,10 @@ from dicom_assets.lake.azure_storage import (
 
 KEY = "c2VjcmV0LWtleS1ub3QtZm9yLWxvZ3MtMTIzNDU2Nzg5MA=="
 SAS = "sv=2024-08-04&ss=b&srt=sco&sp=rwdlac&se=2030-01-01T00:00:00Z&sig=AbCdEf0123456789%2Bxyz%3D"
-CONNECTION = f"DefaultEndpointsProtocol=https;AccountName=prodlake;AccountKey={KEY};EndpointSuffix=core.windows.net"
+CONNECTION = (
+    f"DefaultEndpointsProtocol=https;AccountName=prodlake;AccountKey={KEY};"
+    "EndpointSuffix=core.windows.net"
+)
 
 
 def test_abfss_url_names_container_account_and_prefix():

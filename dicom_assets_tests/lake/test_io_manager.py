@@ -1,4 +1,4 @@
-"""The lake IO manager on Azurite: loading windows downstream, storage faults, no secret anywhere."""
+"""The lake IO manager on Azurite: windows loaded downstream, storage faults, no secret anywhere."""
 
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ def main(files_json: str, out_json: str) -> None:
             SELECT _sequence,
                    CAST(concat_ws(' ', StudyDate, StudyTime) AS TIMESTAMP) AS study_timestamp,
                    StudyTime >= '08:00' AND StudyTime < '12:00' AS in_the_morning,
-                   unix_micros(to_timestamp(concat('1970-01-01 ', StudyTime))) AS micros_since_midnight
+                   unix_micros(to_timestamp(concat('1970-01-01 ', StudyTime)))
+                       AS micros_since_midnight
             FROM instances WHERE StudyTime IS NOT NULL""").collect()
         result = {
             "spark": spark.version,

@@ -2,8 +2,9 @@
 
 Every file of pydicom's bundled corpus (test files and character-set files) that Orthanc accepts
 is stored, read back as DICOM JSON over WADO-RS as the Orthanc source reads it (each answer split
-into per-instance JSON bytes) and converted in one batch by the native shredder; every top-level standard attribute of the file must then hold in its column what pydicom reads
-from the file itself, converted by the VR table (sequences item by item, names by group).
+into per-instance JSON bytes) and converted in one batch by the native shredder; every top-level
+standard attribute of the file must then hold in its column what pydicom reads from the file itself,
+converted by the VR table (sequences item by item, names by group).
 """
 
 from __future__ import annotations
@@ -86,17 +87,20 @@ def same(expected: Any, got: Any, path: str, problems: list[str]) -> None:
         for key in expected.keys() | {k for k, v in got.items() if v is not None}:
             same(expected.get(key), got.get(key), f"{path}.{key}", problems)
     elif isinstance(expected, float) and isinstance(got, float):
-        # FL is float32 in the file; Orthanc prints it with fewer digits than float64 holds.
-        if not (
-            math.isclose(expected, got, rel_tol=1e-7)
-            or expected == got
-            or (math.isnan(expected) and math.isnan(got))
-        ):
+        if not _same_float(expected, got):
             problems.append(f"{path}: {expected!r} != {got!r}")
-    elif expected == [] and got is None:
-        pass  # an empty sequence has no column when no item in the batch has a typed field
-    elif expected != got:
+    elif expected != got and not (expected == [] and got is None):
+        # (an empty sequence has no column when no item in the batch has a typed field)
         problems.append(f"{path}: {expected!r:.200} != {got!r:.200}")
+
+
+def _same_float(expected: float, got: float) -> bool:
+    # FL is float32 in the file; Orthanc prints it with fewer digits than float64 holds.
+    return (
+        math.isclose(expected, got, rel_tol=1e-7)
+        or expected == got
+        or (math.isnan(expected) and math.isnan(got))
+    )
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,8 @@ def write_part(
     table: pa.Table,
     **options,
 ) -> str:
-    """Write ``table`` where the lake puts it: ``<root>/YYYY/MM/DD/HH/part-<first>-<last>.parquet``."""
+    """Write ``table`` where the lake puts it:
+    ``<root>/YYYY/MM/DD/HH/part-<first>-<last>.parquet``."""
     sequences = table.column("_sequence").to_pylist()
     folder = f"{dicom_root}/{hour:%Y/%m/%d/%H}"
     fs.makedirs(folder, exist_ok=True)

@@ -64,7 +64,10 @@ def _view(name: str, select: str, mark: str) -> SynapseStatement:
     return SynapseStatement(
         kind="view",
         name=f"dicom.{name}",
-        sql=f"CREATE OR REPLACE VIEW dicom.{name} AS SELECT *, '{mark}' AS _fingerprint FROM ({select})",
+        sql=(
+            f"CREATE OR REPLACE VIEW dicom.{name} AS "
+            f"SELECT *, '{mark}' AS _fingerprint FROM ({select})"
+        ),
         probe=f"SELECT CASE WHEN contains(sql, '{mark}') THEN '{mark}' ELSE 'outdated' END "
         f"FROM duckdb_views() WHERE schema_name = 'dicom' AND view_name = '{name}'",
         desired_state=mark,

@@ -7,8 +7,9 @@ changes, (3) resolve the new instances to their series, one ``/instances/{id}/se
 one WADO-RS call, keeping the instances of the window. Orthanc IDs are
 ``sha1("PatientID|StudyUID|SeriesUID|SOPUID")``, so each metadata item is matched to its change
 without another call. Answers are split into per-instance JSON bytes without being parsed
-(:mod:`dicom_assets.sources.dicomweb`): the converter reads bytes natively, and parsing them into dicts here
-(as dicomweb-client's ``retrieve_*_metadata`` do) would cost several times the conversion.
+(:mod:`dicom_assets.sources.dicomweb`): the converter reads bytes natively, and parsing them into
+dicts here (as dicomweb-client's ``retrieve_*_metadata`` do) would cost several times the
+conversion.
 
 Steady state (the sensor's incremental runs of the open window) must not pay twice: an
 incremental run starts paging ``/changes`` right after the window's last synced sequence (no

@@ -216,59 +216,68 @@ def _shown(entry: dict[str, Any], include_metadata: bool) -> dict[str, Any]:
     return shown
 
 
+class _ReplayHandler(BaseHTTPRequestHandler):
+    """Answers as ``service`` (set per server by :func:`_handler_for`) says."""
+
+    service: ReplayChangeFeedService
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write (flushed by http.server after each request):
+    # separate small writes meet the client's delayed ACK and cost 40 ms a request.
+    wbufsize = 1 << 16
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+        pass
+
+    def do_GET(self) -> None:
+        service = self.service
+        parts = urlsplit(self.path)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        authorization = self.headers.get("Authorization")
+        service.requests.append(SeenRequest(parts.path, query, authorization, time.monotonic()))
+        problems = request_violations("GET", parts.path, parts.query)
+        if problems:
+            service.violations.extend(problems)
+            return self._send(400, "\n".join(problems).encode(), "text/plain")
+        if self._faulted(service._take_fault(parts.path)):
+            return
+        if service.required_token and authorization != f"Bearer {service.required_token}":
+            return self._send(401, b"", "text/plain", {"WWW-Authenticate": "Bearer"})
+        status, body = service.answer(parts.path, query)
+        payload = b"" if body is None else json.dumps(body).encode()
+        self._send(status, payload, "application/json")
+
+    def _faulted(self, fault: Any) -> bool:
+        """Play an injected fault; True when it answered (or closed) the request."""
+        if fault is None:
+            return False
+        if fault.kind == "delay":
+            time.sleep(fault.delay)
+            return False
+        if fault.kind == "reset":
+            # Close without answering: the client sees a connection reset.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return True
+        self._send(fault.status, fault.body.encode(), "text/plain", fault.headers)
+        return True
+
+    def _send(
+        self, status: int, payload: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test)
+
+
 def _handler_for(service: ReplayChangeFeedService) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # Headers and body leave in one write (flushed by http.server after each request):
-        # separate small writes meet the client's delayed ACK and cost 40 ms a request.
-        wbufsize = 1 << 16
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-            pass
-
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            authorization = self.headers.get("Authorization")
-            service.requests.append(SeenRequest(parts.path, query, authorization, time.monotonic()))
-            problems = request_violations("GET", parts.path, parts.query)
-            if problems:
-                service.violations.extend(problems)
-                return self._send(400, "\n".join(problems).encode(), "text/plain")
-            fault = service._take_fault(parts.path)
-            if fault is not None and fault.kind == "reset":
-                # Close without answering: the client sees a connection reset.
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.close_connection = True
-                return
-            if fault is not None and fault.kind == "delay":
-                time.sleep(fault.delay)
-                fault = None
-            if fault is not None:
-                return self._send(fault.status, fault.body.encode(), "text/plain", fault.headers)
-            if service.required_token and authorization != f"Bearer {service.required_token}":
-                return self._send(401, b"", "text/plain", {"WWW-Authenticate": "Bearer"})
-            status, body = service.answer(parts.path, query)
-            payload = b"" if body is None else json.dumps(body).encode()
-            self._send(status, payload, "application/json")
-
-        def _send(
-            self, status: int, payload: bytes, content_type: str, headers: dict | None = None
-        ) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test)
-
-    return Handler
+    return type("Handler", (_ReplayHandler,), {"service": service})
 
 
 @contextlib.contextmanager
