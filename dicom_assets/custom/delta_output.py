@@ -94,7 +94,10 @@ def write_windows(
     """Replace the rows of ``[start, end)`` in the Delta table at ``location`` with ``batches``
     (``shown``: the table's address without secrets, for messages)."""
     check_portable(schema)  # as the change log's writer: a type some reader cannot read, never
-    _check_types(location.open_if_exists(), schema, shown)
+    # Opened once: checked, written through (delta-rs moves it to the new version), asked for
+    # its version; each open replays the table's log.
+    existing = location.open_if_exists()
+    _check_types(existing, schema, shown)
     summary = WriteSummary(null_counts={f.name: 0 for f in schema})
 
     def counted() -> Iterator[pa.RecordBatch]:
@@ -106,7 +109,7 @@ def write_windows(
 
     window = f"{_utc_literal(start)}/{_utc_literal(end)}"
     write_deltalake(
-        location.uri,
+        existing if existing is not None else location.uri,
         pa.RecordBatchReader.from_batches(schema, counted()),
         mode="overwrite",
         predicate=window_predicate(start, end),
@@ -118,5 +121,5 @@ def write_windows(
             custom_metadata={"dicom.windows": window}, max_commit_retries=MAX_COMMIT_RETRIES
         ),
     )
-    summary.version = location.open().version()
+    summary.version = (existing if existing is not None else location.open()).version()
     return summary
