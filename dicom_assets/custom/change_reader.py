@@ -58,6 +58,34 @@ def change_batches(
     dataset = delta.to_pyarrow_dataset(file_pruning_predicate=files_predicate(start, end))
     present = set(dataset.schema.names)
     wanted = [name for name in columns if name in present]
-    yield from dataset.to_batches(
+    scanned = dataset.to_batches(
         columns=wanted, filter=rows_filter(start, end), batch_size=BATCH_ROWS
     )
+    yield from coalesced(scanned, BATCH_ROWS)
+
+
+def coalesced(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """``batches`` joined into batches of at least ``rows`` rows (the last may be smaller).
+
+    The scan yields one batch per row group at most: a range of many small windows gives many
+    small batches, and the derivation's cost is per batch (a few kernels per path step), so
+    240 windows of 20 changes each cost 240 times the kernels of one batch of 4,800 rows.
+    """
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield _joined(pending)
+            pending, count = [], 0
+    if pending:
+        yield _joined(pending)
+
+
+def _joined(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
