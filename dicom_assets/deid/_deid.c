@@ -11,8 +11,9 @@
  * Anything this pass does not take exactly as the reference (whitespace, escaped strings,
  * numbers orjson would write differently, keys that are not 8 upper-case hex digits or not in
  * ascending order, an element that is not an object or has unknown members, integers beyond
- * float64's exact range...) gives None for that payload, and the caller de-identifies it with
- * the reference path. Invalid JSON gives None too (the reference quarantines it).
+ * float64's exact range, a private creator Table E.3.10-1 lists under retain-safe-private...)
+ * gives None for that payload, and the caller de-identifies it with the reference path. Invalid
+ * JSON gives None too (the reference quarantines it).
  */
 #include "../schema/_json.h"
 
@@ -29,6 +30,7 @@ static void init_plain(void) {
 typedef struct {
     PyObject *action_of, *uid_of, *patient_of, *shift_of;
     PyObject *uid_cache, *patient_cache;  /* dicts filled by uid_of / patient_of */
+    PyObject *creators;  /* retain-safe-private: frozenset of the listed creators (bytes), or NULL */
     uint32_t marks_key[N_MARKS];
     const char *marks_json[N_MARKS];
     Py_ssize_t marks_len[N_MARKS];
@@ -380,6 +382,49 @@ static int first_text(P *p, const Element *el, const unsigned char **a, Py_ssize
     return 0;
 }
 
+/* ---- retain-safe-private ----------------------------------------------------------------- */
+/* Is the private creator element at p one whose text Table E.3.10-1 lists? Reads a copy of p.
+ * 1 listed, 0 not (what deid/safe_private.py's _creator reads: one string, spaces stripped;
+ * anything else reserves no block), -1 failed (an escaped creator: the reference decides). */
+static int creator_listed(D *d, P *p) {
+    P q = *p;
+    Element el;
+    if (read_element(&q, &el) < 0) return -1;
+    p->spaced |= q.spaced;
+    if (!value_is_list(&el)) return 0;
+    P v = at(&q, el.value);
+    if (open_container(&v, ']') || v.s >= v.end || *v.s != '"') { p->spaced |= v.spaced; return 0; }
+    const unsigned char *a, *b;
+    int esc;
+    if (scan_string(&v, &a, &b, &esc) < 0) return -1;
+    if (esc) return fail(p, "escaped private creator");
+    int more = next_item(&v, ']');
+    p->spaced |= v.spaced;
+    if (more < 0) return -1;
+    if (more) return 0;  /* several values: not a creator */
+    while (a < b && *a == ' ') a++;
+    while (b > a && b[-1] == ' ') b--;
+    PyObject *text = PyBytes_FromStringAndSize((const char *)a, b - a);
+    if (!text) return py_fail(p);
+    int found = PySet_Contains(d->creators, text);
+    Py_DECREF(text);
+    return found < 0 ? py_fail(p) : found;
+}
+
+/* Q (a private tag under retain-safe-private) as this pass takes it: X, unless the tag is a
+ * creator the table lists (or the profile gave no creators): then the reference decides. */
+static int private_action(D *d, P *p, uint32_t tag, char *act) {
+    uint32_t element = tag & 0xFFFF;
+    if (!d->creators) return fail(p, "private tag with retain-safe-private");
+    if (element >= 0x10 && element <= 0xFF) {
+        int listed = creator_listed(d, p);
+        if (listed < 0) return -1;
+        if (listed) return fail(p, "a listed private creator (retain-safe-private)");
+    }
+    *act = 'X';
+    return 0;
+}
+
 static int put_element(D *d, P *p, uint32_t tag, char act, int depth) {
     Element el;
     if (read_element(p, &el) < 0) return -1;
@@ -488,8 +533,12 @@ static int walk_object(D *d, P *p, int depth, int top) {
                     if (put_mark(d, p, next_mark++, &first) < 0) return -1;
                 replaced = next_mark < d->n_marks && d->marks_key[next_mark] == (uint32_t)tag;
             }
-            char act;
+            char act = 'X';
             if (!replaced && action(d, p, (uint32_t)tag, &act) < 0) return -1;
+            /* Q: a private tag under retain-safe-private, kept or not by its creator's block
+             * (deid/safe_private.py). Without a listed creator nothing private stays. */
+            if (!replaced && act == 'Q' && private_action(d, p, (uint32_t)tag, &act) < 0)
+                return -1;
             if (replaced || act == 'X') {
                 if (skip_value(p, depth + 1) < 0) return -1;
             } else {
@@ -571,11 +620,12 @@ failed:
 }
 
 PyDoc_STRVAR(deidentify_doc,
-"deidentify(payloads, action_of, uid_cache, uid_of, patient_cache, patient_of, shift_of, marks\n"
-"           [, reasons]) -> list[bytes | None]\n\n"
+"deidentify(payloads, action_of, uid_cache, uid_of, patient_cache, patient_of, shift_of,\n"
+"           creators, marks[, reasons]) -> list[bytes | None]\n\n"
 "payloads: list of bytes (DICOM JSON objects). action_of(key) -> one letter (profile.py);\n"
 "uid_of(uid) / patient_of(id) -> str, each filling its cache dict (read here first);\n"
 "shift_of(patient id) -> days, or None: no shifting;\n"
+"creators: frozenset of the listed private creators (bytes) for action Q, or None;\n"
 "marks: sorted list of (tag int, element JSON bytes) added at the top level.\n"
 "reasons (optional list): why each None was left to the reference is appended.\n"
 "None for a payload the reference path must take.");
@@ -584,10 +634,16 @@ static PyObject *deidentify(PyObject *self, PyObject *args) {
     PyObject *payloads, *marks;
     D *d = calloc(1, sizeof *d);
     if (!d) return PyErr_NoMemory();
-    if (!PyArg_ParseTuple(args, "O!OO!OO!OOO!|O!", &PyList_Type, &payloads, &d->action_of,
+    if (!PyArg_ParseTuple(args, "O!OO!OO!OOOO!|O!", &PyList_Type, &payloads, &d->action_of,
                           &PyDict_Type, &d->uid_cache, &d->uid_of, &PyDict_Type,
-                          &d->patient_cache, &d->patient_of, &d->shift_of, &PyList_Type, &marks,
-                          &PyList_Type, &d->reasons)) { free(d); return NULL; }
+                          &d->patient_cache, &d->patient_of, &d->shift_of, &d->creators,
+                          &PyList_Type, &marks, &PyList_Type, &d->reasons)) { free(d); return NULL; }
+    if (d->creators == Py_None) d->creators = NULL;
+    else if (!PyFrozenSet_Check(d->creators)) {
+        free(d);
+        PyErr_SetString(PyExc_TypeError, "creators must be a frozenset or None");
+        return NULL;
+    }
     d->want_shift = d->shift_of != Py_None;
     PyObject *result = NULL;
     if (PyList_GET_SIZE(marks) > N_MARKS) { PyErr_SetString(PyExc_ValueError, "too many marks"); goto done; }

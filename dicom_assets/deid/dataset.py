@@ -13,6 +13,7 @@ from typing import Any
 
 from dicom_assets.deid.profile import PATIENT_ID, PATIENT_NAME, Profile
 from dicom_assets.deid.pseudonyms import Pseudonyms
+from dicom_assets.deid.safe_private import private_actions
 
 _TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN", "CS", "AE"})
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
@@ -113,6 +114,7 @@ def context_for(dataset: dict, profile: Profile, pseudonyms: Pseudonyms) -> Inst
             "retain-device-identity",
             "retain-patient-characteristics",
             "retain-institution-identity",
+            "retain-safe-private",  # kept private text is cleaned (Table E.1-1: C)
         }
     )
     return InstanceContext(
@@ -163,6 +165,17 @@ def _scrub(value: Any, pattern: re.Pattern) -> Any:
     return value
 
 
+def _sequence(element: dict, action: str, ctx: InstanceContext) -> dict:
+    """A sequence: emptied by Z and D, otherwise each item de-identified in turn."""
+    items = element.get("Value")
+    if action in ("Z", "D") or type(items) is not list:
+        return {"vr": "SQ"}
+    return {
+        "vr": "SQ",
+        "Value": [_walk(item, ctx) if type(item) is dict else None for item in items],
+    }
+
+
 def _element(key: str, element: Any, action: str, ctx: InstanceContext) -> dict | None:
     if type(element) is not dict:
         return None  # not a DICOM JSON element: nothing says it is safe
@@ -170,15 +183,7 @@ def _element(key: str, element: Any, action: str, ctx: InstanceContext) -> dict 
     if not isinstance(vr, str):
         return None
     if vr == "SQ":
-        if action in ("Z", "D"):
-            return {"vr": "SQ"}
-        items = element.get("Value")
-        if type(items) is not list:
-            return {"vr": "SQ"}
-        return {
-            "vr": "SQ",
-            "Value": [_walk(item, ctx) if type(item) is dict else None for item in items],
-        }
+        return _sequence(element, action, ctx)
     if action == "S" and vr not in ("DA", "DT"):
         action = "K" if vr == "TM" else "Z"
     if action == "D" and vr == "UI":
@@ -200,8 +205,13 @@ def _element(key: str, element: Any, action: str, ctx: InstanceContext) -> dict 
 def _walk(dataset: dict, ctx: InstanceContext) -> dict:
     out = {}
     action_of = ctx.profile.action
+    private: dict[str, str] | None = None  # this level's kept private tags, when it has any
     for key, element in dataset.items():
         action = action_of(key)
+        if action == "Q":
+            if private is None:
+                private = private_actions(dataset, "retain-uids" in ctx.profile.options)
+            action = private.get(key, "X")
         if action == "X":
             continue
         new = _element(key, element, action, ctx)

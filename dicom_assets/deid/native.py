@@ -5,6 +5,11 @@ orjson, so both paths give the same rows and ``_metadata``. A payload it cannot 
 comes back as ``None`` and the caller uses the reference for it. Profiles with "clean" actions
 (clean-descriptors, retain-device-identity, retain-patient-characteristics) always use the
 reference: cleaning text takes regular expressions.
+
+With ``retain-safe-private``, which private elements stay depends on their creators' blocks
+(``safe_private.py``). The pass reads each private creator element it meets (action ``Q``): a
+payload with a creator Table E.3.10-1 lists (or an escaped one) goes to the reference; in any
+other, nothing private stays, and the pass removes every private tag, exactly as the reference.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import orjson
 
 from dicom_assets.deid.profile import Profile
 from dicom_assets.deid.pseudonyms import Pseudonyms
+from dicom_assets.deid.safe_private import safe_creators
 
 try:
     from dicom_assets.deid import _deid
@@ -38,6 +44,8 @@ class NativePass:
         self._marks = [(int(key, 16), orjson.dumps(value)) for key, value in sorted(marks.items())]
         shifting = "retain-longitudinal-modified-dates" in profile.options
         self._shift = pseudonyms.shift_days if shifting else None
+        keeps = profile.keeps_safe_private()
+        self._creators = frozenset(c.encode() for c in safe_creators()) if keeps else None
 
     def payloads(
         self, payloads: list[bytes], reasons: list[str] | None = None
@@ -56,6 +64,7 @@ class NativePass:
             keyed.patient_ids,
             keyed.patient_id,
             self._shift,
+            self._creators,
             self._marks,
             *extra,
         )

@@ -8,15 +8,17 @@ into one action letter per tag, the letters the de-identifier applies:
   ``D`` replace by a dummy value of the VR, ``U`` keyed UID pseudonym, ``P`` keyed patient
   pseudonym (PatientID, and PatientName which carries it), ``S`` shift dates by the patient's
   keyed number of days (``retain-longitudinal-modified-dates``; times are kept), ``C`` keep
-  text cleaned of the instance's own identifiers (the other options' "clean" action).
+  text cleaned of the instance's own identifiers (the other options' "clean" action), ``Q``
+  a private tag under ``retain-safe-private``: decided with its creator, per dataset, by
+  :func:`dicom_assets.deid.safe_private.private_actions` (Table E.3.10-1).
 
 Compound actions of the table (``X/Z``, ``X/D``, ``Z/D``, ``X/Z/D``, ``X/Z/U*``) depend on the
 IOD's attribute type, which a lake row does not have: the least informative choice that keeps
 the attribute present is taken (any ``U`` -> ``U``; any ``Z`` -> ``Z``; ``X/D`` -> ``X``).
 Tags the table does not list: private tags (odd groups, their creators included) are removed
-unless ``retain-safe-private`` lists them as safe; public tags in the DICOM dictionary are kept
-(the table lists every standard attribute that may identify); public tags unknown to the
-dictionary are removed, since nothing says they are safe.
+unless ``retain-safe-private`` keeps those Table E.3.10-1 lists as safe (action ``Q``); public
+tags in the DICOM dictionary are kept (the table lists every standard attribute that may
+identify); public tags unknown to the dictionary are removed, since nothing says they are safe.
 """
 
 from __future__ import annotations
@@ -44,9 +46,6 @@ PATIENT_ID = "00100020"
 PATIENT_NAME = "00100010"
 _PSEUDONYMIZED = {PATIENT_ID: "P", PATIENT_NAME: "P"}
 _TABLE = Path(__file__).with_name("table_e1_1.json")
-
-# Private tags known safe (PS3.15 Table E.3.10-1): not shipped yet, so the option keeps none.
-SAFE_PRIVATE: frozenset[tuple[str, str]] = frozenset()
 
 
 @cache
@@ -130,8 +129,8 @@ class Profile:
             return "X"
         if len(key) != 8:
             return "X"
-        if (tag >> 16) & 1:
-            return "X"  # private (creators too); safe ones are decided with their creator
+        if (tag >> 16) & 1:  # private (creators too): safe ones are decided with their creator
+            return "Q" if self.keeps_safe_private() else "X"
         for mask, value, action in self.patterns:
             if tag & mask == value:
                 return action

@@ -30,12 +30,13 @@ TAGS = [
     "00080060", "00080070", "00080080", "00081030", "00081032", "00081115", "00081155",
     "00082112", "00100010", "00100020", "00100030", "00101002", "00110010", "00111010",
     "00180060", "0020000D", "0020000E", "00200052", "00280030", "0040A730", "50000010",
-    "60003000", "00089999", "7FE00010", "00120062",
+    "60003000", "00089999", "7FE00010", "00120062", "00190010", "00191023",
 ]  # fmt: skip
 VRS = ["UI", "DA", "DT", "TM", "PN", "LO", "SH", "CS", "DS", "IS", "US", "FD", "OB", "SQ", "AS"]
 TEXT = st.one_of(
     st.sampled_from(["20190314", "20190314101530.25", "19000229", "00000101", "2019031", "",
-                     "1.2.840.10008.1", "Quixlander^Marguerite", "ab\\\"c", "é日本", "٢٠١٩٠٣١٤"]),
+                     "1.2.840.10008.1", "Quixlander^Marguerite", "ab\\\"c", "é日本", "٢٠١٩٠٣١٤",
+                     "GEMS_ACQU_01"]),
     st.text(max_size=12),
 )  # fmt: skip
 NUMBER = st.one_of(
@@ -104,7 +105,9 @@ def _check(deid: Deidentifier, payloads: list[bytes]) -> int:
     return taken
 
 
-@pytest.mark.parametrize("options", ["", "retain-longitudinal-modified-dates", "retain-uids"])
+@pytest.mark.parametrize(
+    "options", ["", "retain-longitudinal-modified-dates", "retain-uids", "retain-safe-private"]
+)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(dataset=_dataset(), sort=st.booleans(), spaced=st.booleans(), cut=st.integers(0, 40))
 def test_native_equals_the_reference(options, dataset, sort, spaced, cut):
@@ -117,6 +120,26 @@ def test_the_corpus_is_taken_natively_and_exactly():
     deid = Deidentifier(DeidSettings.parse("basic", "retain-longitudinal-modified-dates", KEY))
     payloads = [orjson.dumps(dicom_json(ds)) for ds in phi_corpus().datasets]
     assert _check(deid, payloads) == len(payloads)
+
+
+def test_safe_private_payloads_naming_a_listed_creator_take_the_reference():
+    deid = Deidentifier(DeidSettings.parse("basic", "retain-safe-private", KEY))
+
+    def nested(creator: str) -> bytes:
+        item = {"00190010": {"vr": "LO", "Value": [creator]}, "00191023": {"vr": "DS"}}
+        return orjson.dumps({"00081115": {"vr": "SQ", "Value": [item]}})
+
+    plain = orjson.dumps({"00080060": {"vr": "CS", "Value": ["CT"]}})
+    escaped = nested("GEMS_ACQU_01").replace(b"GEMS", b"\\u0047EMS")  # JSON spelling it
+    payloads = [plain, nested("ACME_ACQU_01"), nested(" GEMS_ACQU_01"), escaped]
+    reasons: list[str] = []
+    outputs = deid.native.payloads(payloads, reasons)
+    for payload, output in zip(payloads[:2], outputs[:2], strict=True):
+        assert output == orjson.dumps(deid.dataset(orjson.loads(payload)))  # natively, exactly
+    assert b"00190010" not in outputs[1]  # an unlisted creator's block: removed
+    assert outputs[2:] == [None, None] and len(reasons) == 2
+    kept = deid.dataset(orjson.loads(payloads[2]))["00081115"]["Value"][0]
+    assert set(kept) == {"00190010", "00191023"}  # the reference keeps the listed element
 
 
 def test_cleaning_profiles_always_take_the_reference():

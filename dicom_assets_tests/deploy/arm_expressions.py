@@ -84,6 +84,8 @@ class ArmEvaluator:
             "equals": lambda left, right: left == right,
             "empty": lambda value: len(value) == 0,
             "json": json.loads,
+            "createArray": lambda *items: list(items),
+            "createObject": lambda *pairs: dict(zip(pairs[::2], pairs[1::2], strict=True)),
             "guid": lambda *values: _unique_string(*map(str, values)),
             "resourceId": lambda rtype, *names: (
                 f"/subscriptions/sub/resourceGroups/rg/providers/{rtype}/"

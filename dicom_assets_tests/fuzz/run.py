@@ -31,6 +31,12 @@ HERE = Path(__file__).parent
 WORK = sanitizer.ROOT / "build" / "fuzz"
 
 
+def _existing(*folders: Path) -> list[str]:
+    """The folders that exist: libFuzzer exits at once on a missing corpus folder (a target
+    with no regression input yet has none: git keeps no empty folder)."""
+    return [str(folder) for folder in folders if folder.is_dir()]
+
+
 def fuzz(target: str, seconds: int) -> dict[str, str]:
     corpus = WORK / target
     artifacts = WORK / "artifacts"
@@ -51,8 +57,7 @@ def fuzz(target: str, seconds: int) -> dict[str, str]:
             "-print_final_stats=1",
             f"-artifact_prefix={artifacts}/{target}-",
             str(corpus),
-            str(HERE / "seeds" / target),
-            str(HERE / "corpus" / target),
+            *_existing(HERE / "seeds" / target, HERE / "corpus" / target),
         ],
         cwd=sanitizer.ROOT,
         env=sanitizer.environment("ubsan"),
