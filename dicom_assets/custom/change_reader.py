@@ -19,8 +19,12 @@ import pyarrow.dataset as ds
 from dicom_assets.lake.layout import PARTITION_COLUMN, TIMESTAMP_COLUMN
 from dicom_assets.lake.resource import LakeResource
 
-# Rows per batch handed to the derivation: the change log's row groups hold 10,000 rows.
+# Rows per batch read (the change log's row groups hold 10,000 rows, so a busy window comes in
+# batches of 10,000), and the size below which batches are joined before the derivation: small
+# batches (quiet windows, one small file each) are joined; full row groups pass untouched
+# (joining them copies, and larger batches raise the derivation's peak memory).
 BATCH_ROWS = 65_536
+JOIN_BELOW_ROWS = 10_000
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
@@ -61,11 +65,12 @@ def change_batches(
     scanned = dataset.to_batches(
         columns=wanted, filter=rows_filter(start, end), batch_size=BATCH_ROWS
     )
-    yield from coalesced(scanned, BATCH_ROWS)
+    yield from coalesced(scanned, JOIN_BELOW_ROWS)
 
 
 def coalesced(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
-    """``batches`` joined into batches of at least ``rows`` rows (the last may be smaller).
+    """``batches`` as they come when they hold ``rows`` rows or more, the smaller ones joined
+    into batches of at least ``rows`` rows (the last may be smaller).
 
     The scan yields one batch per row group at most: a range of many small windows gives many
     small batches, and the derivation's cost is per batch (a few kernels per path step), so
@@ -74,6 +79,9 @@ def coalesced(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Recor
     pending: list[pa.RecordBatch] = []
     count = 0
     for batch in batches:
+        if batch.num_rows >= rows:
+            yield batch
+            continue
         if not batch.num_rows:
             continue
         pending.append(batch)
