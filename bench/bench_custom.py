@@ -72,7 +72,7 @@ T0 = dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC)
 
 def entries_for(metadatas: list[dict], first: int) -> list:
     """Creates 30 ms apart from the start of PARTITION (100,000 fit in its hour)."""
-    from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
+    from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 
     def uid(md: dict, key: str) -> str:
         return md[key]["Value"][0]

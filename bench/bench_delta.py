@@ -29,12 +29,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dicom_assets.devtools.samples import synthetic_instances, synthetic_study
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.lake.change_log import write_window
 from dicom_assets.lake.layout import sync_app_id
 from dicom_assets.lake.maintenance import compact
 from dicom_assets.lake.writer import DeltaLocation
 from dicom_assets.schema import convert_entries
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 from dicom_assets.sql.duckdb_views import register_views
 
 UTC = dt.UTC

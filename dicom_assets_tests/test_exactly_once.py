@@ -16,13 +16,13 @@ from dagster import AssetKey, build_output_context, materialize
 
 from dicom_assets.assets import dicom_instances
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.lake.change_log import last_synced_sequence, read_window
 from dicom_assets.lake.io_manager import DicomLakeIOManager
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
 from dicom_assets.partitions import dicom_feed_partitions
 from dicom_assets.resources import LakeResource
 from dicom_assets.schema import convert_entries
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 from dicom_assets.sql.duckdb_views import register_views
 from dicom_assets.wiring import build_resources
 

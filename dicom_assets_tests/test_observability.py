@@ -127,13 +127,13 @@ def test_a_quarantined_last_change_is_not_counted_as_behind(tmp_path: Path):
 
     from dagster import asset, materialize
 
+    from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
     from dicom_assets.lake.io_manager import DicomLakeIOManager
     from dicom_assets.lake.window_sync import SyncMode, WindowSync
     from dicom_assets.observability import lake_last_sequence
     from dicom_assets.partitions import dicom_feed_partitions
     from dicom_assets.resources import LakeResource
     from dicom_assets.schema import convert_entries
-    from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 
     lake = LakeResource(url=str(tmp_path))
     assert lake_last_sequence(lake) == 0

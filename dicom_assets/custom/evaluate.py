@@ -22,8 +22,8 @@ from dicom_assets.custom.resolve import (
     ResolvedPath,
     SplitValues,
 )
-from dicom_assets.schema.values import INVALID, PARSERS
-from dicom_assets.schema.vr import KIND_TYPES
+from dicom_assets.schema.kinds import KIND_TYPES, PARSERS
+from dicom_assets.schema.values import INVALID
 
 
 class _Absent(Exception):

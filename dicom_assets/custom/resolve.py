@@ -16,16 +16,10 @@ from pydicom.datadict import keyword_dict
 
 from dicom_assets.custom.paths import Every, Index, Name, PrivateTag, Step, Tag, parse_path
 from dicom_assets.lake.staging import delta_type  # the lake's stored form of a type
-from dicom_assets.schema.vr import (
-    IDENTITY_KEYS,
-    KIND_TYPES,
-    PN_TYPE,
-    VR_KINDS,
-    TagSpec,
-    spec_for_key,
-)
+from dicom_assets.schema.kinds import KIND_TYPES, VR_KINDS
+from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
-PN_GROUPS = tuple(field.name for field in PN_TYPE)
+PN_GROUPS = tuple(field.name for field in KIND_TYPES["pn"])
 # VRs a private value may be declared as (``vr:``): every VR with a scalar column type.
 DECLARABLE_VRS = tuple(sorted(vr for vr, kind in VR_KINDS.items() if kind in KIND_TYPES))
 

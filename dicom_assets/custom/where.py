@@ -18,8 +18,9 @@ import pyarrow.compute as pc
 from dicom_assets.custom.numpy_arrow import from_numpy
 from dicom_assets.custom.paths import Name, Tag, parse_path
 from dicom_assets.custom.resolve import PathError, spec_for_keyword
-from dicom_assets.schema.values import INVALID, PARSERS
-from dicom_assets.schema.vr import KIND_TYPES, TagSpec, spec_for_key
+from dicom_assets.schema.kinds import KIND_TYPES, PARSERS
+from dicom_assets.schema.values import INVALID
+from dicom_assets.schema.vr import TagSpec, spec_for_key
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """De-identification before landing: the DICOM PS3.15 Basic Profile with keyed pseudonyms.
 
 See docs/deidentification.md. Layer: below the converter (``schema`` calls :class:`Deidentifier`
-on its entries), above ``sources.entries``; nothing here imports the schema or the lake.
+on its entries, ``feed_entry.ChangeFeedEntry``); it imports only ``config``.
 """
 
 from dicom_assets.deid.deidentifier import Deidentifier

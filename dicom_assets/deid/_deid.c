@@ -15,7 +15,7 @@
  * gives None for that payload, and the caller de-identifies it with the reference path. Invalid
  * JSON gives None too (the reference quarantines it).
  */
-#include "../schema/_json.h"
+#include "../native/_json.h"
 
 unsigned char PLAIN[256];
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from dicom_assets.schema.elements import ElementReader, SequenceShape
+from dicom_assets.schema.elements import ElementReader
+from dicom_assets.schema.shape import SequenceShape
 from dicom_assets.schema.vr import TagSpec
 
 

@@ -15,11 +15,12 @@ import numpy as np
 import pyarrow as pa
 from pydicom.datadict import tag_for_keyword
 
-from dicom_assets.schema import shredded
+from dicom_assets import native
 from dicom_assets.schema.columns import build_column
+from dicom_assets.schema.element_source import ElementSource, Planned
 from dicom_assets.schema.elements import ElementReader
-from dicom_assets.schema.entries import RowHead, Unreadable, parsed, payload_text, read_head
 from dicom_assets.schema.finish import Finisher
+from dicom_assets.schema.finish_values import NeedsReference
 from dicom_assets.schema.layout import HEAD_FIELDS, TAIL_FIELDS
 from dicom_assets.schema.mixed import (
     NotMergeable,
@@ -37,14 +38,8 @@ from dicom_assets.schema.private import (
     private_tag_columns,
 )
 from dicom_assets.schema.python_elements import PythonElements
-from dicom_assets.schema.raw import (
-    NeedsReference,
-    RawShape,
-    raw_type,
-    shape_is_simple,
-    types_sequence,
-)
-from dicom_assets.schema.shredded import Shredded
+from dicom_assets.schema.raw import raw_type, types_sequence
+from dicom_assets.schema.row_head import RowHead, Unreadable, parsed, payload_text, read_head
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
@@ -86,7 +81,7 @@ class _Batch:
     """The state of converting one batch; see :func:`convert_entries`."""
 
     def __init__(
-        self, heads: list[RowHead], source: PythonElements | Shredded, options: ConversionOptions
+        self, heads: list[RowHead], source: ElementSource, options: ConversionOptions
     ) -> None:
         self.heads = heads
         self.source = source
@@ -119,7 +114,7 @@ class _Batch:
         if array is not None:
             self.columns.append((spec.tag, spec.keyword, array))
 
-    def add_vectorised(self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]) -> None:
+    def add_vectorised(self, planned: Planned) -> None:
         """Convert columns with Arrow, chunk by chunk, falling back per column, then to the
         reference reader for a column Arrow cannot take."""
         # One pass over the batch for every column; only if a value fails, chunk by chunk.
@@ -155,7 +150,7 @@ class _Batch:
 
     def add_attributes(self) -> list[tuple[TagSpec, list[Any]]]:
         """Typed columns; returns the private/unknown tags for ``_private``."""
-        planned: list[tuple[TagSpec, list[Any], RawShape | None]] = []
+        planned: Planned = []
         private: list[tuple[TagSpec, list[Any]]] = []
         for spec, keys in self.keys_by_spec():
             if spec.category == "typed" and spec.key not in IDENTITY_KEYS:
@@ -167,7 +162,7 @@ class _Batch:
                 shape = None
                 if simple and spec.kind == "seq":
                     shape = self.source.shape(spec, keys)
-                    simple = shape is not None and shape_is_simple(shape)
+                    simple = shape is not None and shape.is_simple()
                 if simple:
                     planned.append((spec, keys, shape))
                 else:
@@ -274,7 +269,7 @@ def _python_source(
 
 
 def _converted(
-    heads: list[RowHead], source: PythonElements | Shredded, options: ConversionOptions
+    heads: list[RowHead], source: ElementSource, options: ConversionOptions
 ) -> tuple[pa.Table, int]:
     batch = _Batch(heads, source, options)
     table = batch.table()
@@ -296,13 +291,13 @@ def convert_entries(
     options = options or ConversionOptions()
     if options.deidentifier is not None:  # before anything reads, logs or quarantines them
         entries = options.deidentifier.entries(entries, native=options.native)
-    native = options.native and options.vectorised and shredded.available()
+    shred = options.native and options.vectorised and native.available()
     with _gc_paused():
-        pairs, quarantined = _read_heads(entries, parse=not native)
+        pairs, quarantined = _read_heads(entries, parse=not shred)
         parts: list[tuple[list[int], pa.Table, Any]] = []
         invalid_values = 0
         python_rows, reasons = list(range(len(pairs))), []
-        if native:
+        if shred:
             shredded_parts, python_rows, reasons = read_natively(pairs, options)
             for rows, source in shredded_parts:
                 table, invalid = _converted([pairs[i][1] for i in rows], source, options)

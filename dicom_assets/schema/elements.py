@@ -1,47 +1,23 @@
 """Reading one DICOM JSON element into the Python value of its column, sequences included.
 
-This is the reference reader: every value of a sequence item goes through it, and top-level
-columns fall back to it whenever their vectorised path meets something unusual.
+This is the reference reader: it defines what every column holds. The vectorised reader
+(:mod:`finish`, over the raw columns of either element source) gives the same, a property test
+holds them together, and hands it each column it cannot type exactly (odd keys, integers beyond
+float64's exact range, sequence items that are not all objects...). ``ConversionOptions(
+vectorised=False)`` reads every column with it. Values are parsed by their kind's reference
+parser (:mod:`kinds`, :mod:`values`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pyarrow as pa
-
+from dicom_assets.schema.kinds import PARSERS
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.raw import types_sequence
-from dicom_assets.schema.values import INVALID, PARSERS
+from dicom_assets.schema.shape import SequenceShape
+from dicom_assets.schema.values import INVALID
 from dicom_assets.schema.vr import TagSpec, spec_for_key
-
-
-class SequenceShape:
-    """The typed fields seen in the items of one sequence (at one nesting path) in a batch.
-
-    A sequence's struct is the union of the attributes its items carry in the batch, each typed
-    by the dictionary: a field has the same type in every file, only the set of fields varies,
-    and readers merge structs by field name (see docs/schema.md).
-    """
-
-    def __init__(self) -> None:
-        self.fields: dict[str, TagSpec] = {}
-        self.children: dict[str, SequenceShape] = {}
-
-    def arrow_type(self) -> pa.DataType | None:
-        """``list<struct<...>>`` with fields ordered by tag; None when no item has a typed field
-        (Parquet cannot store an empty struct)."""
-        fields = []
-        for key in sorted(self.fields):
-            spec = self.fields[key]
-            if spec.kind == "seq":
-                field_type = self.children[key].arrow_type()
-                if field_type is None:
-                    continue
-            else:
-                field_type = spec.value_type()
-            fields.append(pa.field(spec.keyword, field_type))
-        return pa.list_(pa.struct(fields)) if fields else None
 
 
 class ElementReader:

@@ -1,8 +1,8 @@
 """Typing raw element columns (see :mod:`raw`) with Arrow compute: the vectorised reader.
 
 Gives exactly what the reference reader (:mod:`elements`) gives for the same elements (a
-property test holds the two together); date and time texts are typed by :mod:`temporal`, which
-defers every text that is not in a plain form to the reference parsers.
+property test holds the two together); the values of each kind are typed by the function its
+entry in :mod:`kinds` names (:mod:`finish_values`).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dicom_assets.schema.finish_values import np_bool
+from dicom_assets.schema.kinds import KINDS
 from dicom_assets.schema.model import ConversionOptions
-from dicom_assets.schema.raw import NeedsReference, RawShape
-from dicom_assets.schema.temporal import parse_temporal
-from dicom_assets.schema.values import PADDING
-from dicom_assets.schema.vr import KIND_TYPES, TagSpec
+from dicom_assets.schema.shape import SequenceShape
+from dicom_assets.schema.vr import TagSpec
 
-EXACT_FLOAT_INT = 2.0**53
 Invalid = list[tuple[int, str]]  # (row, dotted path) of each nulled value
 
 
@@ -37,51 +36,8 @@ def _vr_bad(vr: pa.Array, spec: TagSpec, present: np.ndarray) -> np.ndarray:
     return (
         present
         & vr.is_valid().to_numpy(zero_copy_only=False)
-        & ~_np_bool(pc.is_in(vr, value_set=accepted_array))
+        & ~np_bool(pc.is_in(vr, value_set=accepted_array))
     )
-
-
-def _np_bool(array: pa.Array) -> np.ndarray:
-    return pc.fill_null(array, False).to_numpy(zero_copy_only=False)
-
-
-def _trimmed(strings: pa.Array) -> pa.Array:
-    """Padding removed; an empty value becomes null (as :func:`values.parse_str`)."""
-    trimmed = pc.utf8_rtrim(strings, characters=PADDING)
-    return pc.if_else(pc.equal(trimmed, ""), None, trimmed)
-
-
-def _parse_child(child: pa.Array, kind: str) -> tuple[pa.Array, np.ndarray]:
-    """Typed values and a per-value invalid mask of a flat carrier array."""
-    if kind == "str":
-        return _trimmed(child), np.zeros(len(child), dtype=bool)
-    if kind in ("date", "time", "datetime"):
-        return parse_temporal(child, kind)
-    if kind == "float":
-        return child, np.zeros(len(child), dtype=bool)
-    if kind == "int":
-        null = child.is_null().to_numpy(zero_copy_only=False)
-        numbers = pc.fill_null(child, 0.0).to_numpy(zero_copy_only=False)
-        if np.any(np.abs(numbers[np.isfinite(numbers)]) >= EXACT_FLOAT_INT):
-            raise NeedsReference("integers beyond float64's exact range")
-        finite = np.isfinite(numbers)
-        bad = ~null & (~finite | (numbers != np.floor(np.where(finite, numbers, 0.0))))
-        ints = np.where(finite & ~bad, numbers, 0.0).astype(np.int64)
-        return pa.array(ints, pa.int64(), mask=null | bad), bad
-    if kind == "pn":
-        groups, bad = [], np.zeros(len(child), dtype=bool)
-        item_valid = child.is_valid()
-        for name in ("Alphabetic", "Ideographic", "Phonetic"):
-            group = child.field(name)
-            # A group has at most five components (family^given^middle^prefix^suffix).
-            bad |= _np_bool(pc.greater(pc.count_substring(group, "^"), 4)) & _np_bool(item_valid)
-            groups.append(pc.if_else(item_valid, _trimmed(group), None))
-        empty = np.logical_and.reduce([g.is_null().to_numpy(zero_copy_only=False) for g in groups])
-        names = pa.StructArray.from_arrays(
-            groups, fields=list(KIND_TYPES["pn"]), mask=pa.array(empty | bad)
-        )
-        return names, bad
-    raise AssertionError(kind)
 
 
 class Finisher:
@@ -96,7 +52,7 @@ class Finisher:
         spec: TagSpec,
         path: str,
         depth: int,
-        shape: RawShape | None,
+        shape: SequenceShape | None,
         invalid: Invalid,
     ) -> pa.Array | None:
         """The typed column of ``raw`` (None for a sequence without typed fields).
@@ -125,7 +81,8 @@ class Finisher:
                 lengths,
                 offsets,
             )
-        child, child_bad = _parse_child(values.values, spec.kind)
+        kind = KINDS[spec.kind]
+        child, child_bad = kind.finish(values.values, kind)
         bad = vr_bad | (has_value & (lengths == 0))
         if child_bad.any():
             counts = np.concatenate([[0], np.cumsum(child_bad)])

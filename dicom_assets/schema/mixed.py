@@ -1,10 +1,11 @@
 """A batch read by two readers: the native shredder and, for what it sets aside, the Python path.
 
 The shredder reads each payload it can take exactly and sets the others aside with a reason (a
-DS written as a JSON string, a duplicate key...). Those instances alone are parsed and converted
-by the Python path, so one odd value no longer sends a whole batch (2,000 Orthanc rows, an Azure
-page) down the slower path. The parts' tables are then merged back into input order with the
-column set, column order and item-field order a single Python-path conversion would give.
+duplicate key, a lone surrogate, a numeric text such as "NaN"...). Those instances alone are
+parsed and converted by the Python path, so one odd value no longer sends a whole batch (2,000
+Orthanc rows, an Azure page) down the slower path. The parts' tables are then merged back into
+input order with the column set, column order and item-field order a single Python-path
+conversion would give.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 from pydicom.datadict import tag_for_keyword
 
-from dicom_assets.schema import shredded
-from dicom_assets.schema.entries import RowHead
+from dicom_assets import native
 from dicom_assets.schema.layout import one_table
 from dicom_assets.schema.model import ConversionOptions
+from dicom_assets.schema.row_head import RowHead
 from dicom_assets.schema.shredded import Shredded
 from dicom_assets.schema.vr import spec_for_key
 
@@ -42,10 +43,10 @@ def read_natively(
             python_rows.append(index)
             continue
         length = len(head.payload) if head.payload is not None else 0
-        if chunks[-1] and size + length > shredded.SHRED_BATCH_BYTES:
+        if chunks[-1] and size + length > native.SHRED_BATCH_BYTES:
             chunks.append([])
             size = 0
-        if length > shredded.SHRED_BATCH_BYTES:
+        if length > native.SHRED_BATCH_BYTES:
             python_rows.append(index)  # one payload over 2 GiB: beyond the shredder's offsets
             continue
         chunks[-1].append(index)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dicom_assets.sources.entries import ChangeFeedEntry
+from dicom_assets.feed_entry import ChangeFeedEntry
 
 
 @dataclass(frozen=True)

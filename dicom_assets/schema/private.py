@@ -21,6 +21,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dicom_assets.schema.kinds import KINDS, kind_of_vr
 from dicom_assets.schema.values import is_utf8
 from dicom_assets.schema.vr import TagSpec
 
@@ -41,11 +42,8 @@ def _text(value: Any) -> str | None:
         return ""
     if isinstance(value, str):
         return value
-    if isinstance(value, dict):  # PN
-        groups = [value.get(g) for g in ("Alphabetic", "Ideographic", "Phonetic")]
-        while groups and not groups[-1]:
-            groups.pop()
-        return "=".join(g if isinstance(g, str) else "" for g in groups)
+    if isinstance(value, dict):  # a name: the only kind whose values are JSON objects
+        return KINDS["pn"].private_text(value)
     if isinstance(value, (int, float)):
         # As the vectorised path prints them: through float64 while that is exact.
         if isinstance(value, int) and abs(value) >= EXACT_FLOAT_INT:
@@ -97,9 +95,6 @@ def is_creator_element(spec: TagSpec) -> bool:
     return spec.category == "private" and 0x0010 <= (spec.tag & 0xFFFF) <= 0x00FF
 
 
-NUMBER_VRS = frozenset({"DS", "IS", "SS", "US", "SL", "UL", "FL", "FD", "SV", "UV"})
-
-
 def raw_private_type(carrier: pa.DataType) -> pa.DataType:
     return pa.struct(
         [("vr", pa.string()), ("Value", pa.list_(carrier)), ("InlineBinary", pa.string())]
@@ -107,11 +102,13 @@ def raw_private_type(carrier: pa.DataType) -> pa.DataType:
 
 
 def guess_carrier(first: Any) -> pa.DataType | None:
-    """The Arrow carrier a private tag's values likely convert to, from one element's VR."""
+    """The Arrow carrier a private tag's values likely convert to, from one element's VR (its
+    kind's ``private_carrier``; text for a VR the standard does not define)."""
     vr = first.get("vr") if type(first) is dict else None
-    if vr in ("SQ", "PN") or not isinstance(vr, str):
+    if not isinstance(vr, str):
         return None
-    return pa.float64() if vr in NUMBER_VRS else pa.string()
+    kind = kind_of_vr(vr)
+    return kind.private_carrier if kind is not None else pa.string()
 
 
 def _vectorised_texts(elements: list[Any], max_chars: int) -> tuple[pa.Array, pa.Array]:

@@ -1,7 +1,7 @@
 """A batch's elements as parsed Python dicts: the reference input of the converter.
 
-:class:`~dicom_assets.schema.shredded.Shredded` offers the same methods for elements read
-natively from JSON bytes; :mod:`convert` works with either.
+One of the two :class:`~dicom_assets.schema.element_source.ElementSource` implementations; the
+other, :class:`~dicom_assets.schema.shredded.Shredded`, reads JSON bytes natively.
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from dicom_assets.schema.element_source import Planned
 from dicom_assets.schema.metadata_column import metadata_column
 from dicom_assets.schema.model import ConversionOptions
 from dicom_assets.schema.private import creator_column, guess_carrier, raw_private_type
-from dicom_assets.schema.raw import RawShape, collect_shape, raw_type
+from dicom_assets.schema.raw import collect_shape, raw_type
+from dicom_assets.schema.shape import SequenceShape
 from dicom_assets.schema.survey import Survey
 from dicom_assets.schema.vr import TagSpec
 
@@ -32,7 +34,7 @@ class PythonElements:
         options: ConversionOptions,
     ) -> None:
         self.metas = [m if m is not None else _EMPTY for m in metadatas]
-        self.texts = texts  # each dict serialised (see entries.metadata_json), for _metadata
+        self.texts = texts  # each dict serialised (see row_head.metadata_json), for _metadata
         self.n = len(self.metas)
         self.options = options
         self.keys = survey.keys
@@ -50,15 +52,13 @@ class PythonElements:
                     merged[row] = m.get(key)
         return merged
 
-    def shape(self, spec: TagSpec, keys: list[Any]) -> RawShape | None:
+    def shape(self, spec: TagSpec, keys: list[Any]) -> SequenceShape | None:
         """The typed item fields a top-level sequence carries in the batch."""
-        shape = RawShape()
+        shape = SequenceShape()
         collect_shape(self.elements(keys), spec, shape, 1, self.options)
         return shape
 
-    def raw_struct(
-        self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
-    ) -> pa.StructArray:
+    def raw_struct(self, planned: Planned) -> pa.StructArray:
         """One raw column per planned tag, converted by Arrow in one pass over the dicts."""
         struct_type = pa.struct(
             [pa.field(keys[0], raw_type(spec, shape)) for spec, keys, shape in planned]

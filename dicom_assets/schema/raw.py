@@ -1,9 +1,8 @@
 """The *raw* Arrow form of DICOM JSON elements, which Arrow converts from Python in C++.
 
 An element ``{"vr": ..., "Value": [...]}`` converts to ``struct<vr: string, Value: list<T>>``
-with ``T`` the kind's carrier type (strings for text, dates and times; float64 for every number,
-so that a non-integral value in an integer attribute is seen rather than truncated; the PN
-struct for names; for sequences, a struct of the items' raw fields). Converting a whole batch
+with ``T`` the kind's carrier type (``kinds.Kind.carrier``; for sequences, a struct of the
+items' raw fields). Converting a whole batch
 this way is many times faster than walking it in Python; :mod:`finish` then types it.
 """
 
@@ -15,32 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from dicom_assets.schema.kinds import KINDS
 from dicom_assets.schema.model import ConversionOptions
-from dicom_assets.schema.vr import PN_TYPE, TagSpec, spec_for_key
+from dicom_assets.schema.shape import SequenceShape
+from dicom_assets.schema.vr import TagSpec, spec_for_key
 
 _GET_VALUE = methodcaller("get", "Value")
-CARRIERS = {
-    "str": pa.string(),
-    "date": pa.string(),
-    "time": pa.string(),
-    "datetime": pa.string(),
-    "int": pa.float64(),
-    "float": pa.float64(),
-    "pn": PN_TYPE,
-}
-
-
-class NeedsReference(Exception):
-    """This column must be read by the reference reader (odd keys, exact big integers...)."""
-
-
-class RawShape:
-    """The typed fields the items of one sequence carry in a batch (union over items)."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, TagSpec] = {}
-        self.children: dict[str, RawShape] = {}
-        self.odd_keys = False  # a key not in canonical form: the reference reader handles it
 
 
 def types_sequence(spec: TagSpec, depth: int, options: ConversionOptions) -> bool:
@@ -51,7 +30,11 @@ def types_sequence(spec: TagSpec, depth: int, options: ConversionOptions) -> boo
 
 
 def collect_shape(
-    elements: Iterable[Any], spec: TagSpec, shape: RawShape, depth: int, options: ConversionOptions
+    elements: Iterable[Any],
+    spec: TagSpec,
+    shape: SequenceShape,
+    depth: int,
+    options: ConversionOptions,
 ) -> None:
     """Widen ``shape`` with the item fields of the sequence ``elements`` (None = absent).
 
@@ -104,19 +87,12 @@ def collect_shape(
         if value_types - {list, tuple, type(None)}:
             shape.odd_keys = True
     for child in nested:
-        child_shape = shape.children.setdefault(child.key, RawShape())
+        child_shape = shape.children.setdefault(child.key, SequenceShape())
         inner = [item.get(child.key) for item in items_seen]
         collect_shape(inner, child, child_shape, depth + 1, options)
 
 
-def shape_is_simple(shape: RawShape) -> bool:
-    """A shape the vectorised path handles: canonical keys and no field-less sequence."""
-    if shape.odd_keys or not shape.fields:
-        return False
-    return all(shape_is_simple(c) for c in shape.children.values())
-
-
-def raw_type(spec: TagSpec, shape: RawShape | None = None) -> pa.DataType:
+def raw_type(spec: TagSpec, shape: SequenceShape | None = None) -> pa.DataType:
     """``struct<vr, Value: list<carrier>>`` of an element (sequences need their shape)."""
     if spec.kind == "seq":
         assert shape is not None
@@ -128,5 +104,5 @@ def raw_type(spec: TagSpec, shape: RawShape | None = None) -> pa.DataType:
         )
         value_type = pa.list_(item)
     else:
-        value_type = pa.list_(CARRIERS[spec.kind])
+        value_type = pa.list_(KINDS[spec.kind].carrier)
     return pa.struct([("vr", pa.string()), ("Value", value_type)])

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from dicom_assets.feed_entry import ChangeFeedEntry
 from dicom_assets.schema.convert import convert_entries
 from dicom_assets.schema.model import ConversionOptions, ConvertedBatch
-from dicom_assets.sources.entries import ChangeFeedEntry
 
 HEAD = (
     "_sequence",

@@ -1,4 +1,4 @@
-"""A batch's elements read from JSON bytes by the native shredder (``_shredder.c``).
+"""A batch's elements read from JSON bytes by the native shredder (``native/_shredder.c``).
 
 The shredder writes each attribute's raw columns (rows, written VR, list offsets, values by
 carrier) into flat buffers; this module wraps them as the *raw* Arrow arrays of :mod:`raw`
@@ -19,61 +19,28 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from dicom_assets import native
+from dicom_assets.schema.element_source import Planned
+from dicom_assets.schema.kinds import KINDS, SHREDDER_CODES
 from dicom_assets.schema.metadata_column import CHUNK_BYTES, metadata_column
 from dicom_assets.schema.model import ConversionOptions
+from dicom_assets.schema.native_buffers import CARRIERS, numbers, per_element, texts
 from dicom_assets.schema.private import creator_column
-from dicom_assets.schema.raw import RawShape, types_sequence
-from dicom_assets.schema.vr import IDENTITY_KEYS, PN_TYPE, TagSpec, spec_for_key
+from dicom_assets.schema.raw import types_sequence
+from dicom_assets.schema.shape import SequenceShape
+from dicom_assets.schema.vr import IDENTITY_KEYS, TagSpec, spec_for_key
 
-try:
-    from dicom_assets.schema import _shredder
-except ImportError:  # not built (e.g. a source checkout without a compiler): Python path only
-    _shredder = None
-
-SKIP, TEXT, NUMBER, PN, SEQUENCE, SPAN = range(6)
-_CARRIER_CODES = {
-    "str": TEXT,
-    "date": TEXT,
-    "time": TEXT,
-    "datetime": TEXT,
-    "int": NUMBER,
-    "float": NUMBER,
-    "pn": PN,
-}
 _RAW_NAMES = ["vr", "Value", "InlineBinary"]
-
-
-# The shredder's offsets are int32: the payloads of one call stay under 2 GiB together.
-SHRED_BATCH_BYTES = 2**31 - 1
+# The shredder's codes (None when it is not built), from the names the kinds give them.
+SKIP, SEQUENCE, SPAN = (
+    SHREDDER_CODES.get(name) for name in (native.SKIP, native.SEQUENCE, native.SPAN)
+)
+# The wrapper of the values of a column the shredder carried as a kind's native carrier.
+_WRAP_BY_CODE = {SHREDDER_CODES[name]: wrap for name, wrap in CARRIERS.items() if SHREDDER_CODES}
 
 
 class NotShreddable(Exception):
     """The native shredder is not built: the batch needs the Python path."""
-
-
-def available() -> bool:
-    return _shredder is not None
-
-
-def split_array(body: bytes, keys: tuple[str, ...]) -> list[tuple[bytes, tuple[str, ...]]] | None:
-    """Each object of a JSON array of DICOM JSON objects as its own bytes, unparsed, with the
-    first text value of each top-level tag in ``keys`` ("" when it has none); None when the
-    shredder is not built or ``body`` is not such an array (parse it instead)."""
-    if _shredder is None:
-        return None
-    split = _shredder.split_array(body, keys)
-    return None if isinstance(split, str) else split
-
-
-def split_member(body: bytes, member: str) -> list[tuple[bytes, bytes | None]] | None:
-    """Each object of a JSON array with its ``member`` cut out when that is a JSON object:
-    ``(rest, value)``, ``rest`` holding ``null`` in its place and ``value`` its bytes, unparsed
-    (None for an empty object, or a value that is not an object, which stays in ``rest``).
-    None when the shredder is not built or ``body`` is not such an array (parse it instead)."""
-    if _shredder is None:
-        return None
-    split = _shredder.split_member(body, member)
-    return None if isinstance(split, str) else split
 
 
 @lru_cache(maxsize=8)
@@ -87,43 +54,9 @@ def _kind_of(options: ConversionOptions):
             return SKIP  # binary at any depth; private and unknown inside items (_metadata only)
         if spec.kind == "seq":
             return SEQUENCE if types_sequence(spec, depth, options) else SKIP
-        return _CARRIER_CODES[spec.kind]
+        return KINDS[spec.kind].native_code
 
     return kind_of
-
-
-def _bitmap(flags: bytes) -> pa.Buffer | None:
-    """An Arrow validity bitmap from one byte per value (None when all are valid)."""
-    as_bool = np.frombuffer(flags, dtype=bool)
-    if as_bool.all():
-        return None
-    return pa.py_buffer(np.packbits(as_bool, bitorder="little"))
-
-
-def _strings(count: int, valid: bytes, offsets: bytes, data: bytes) -> pa.Array:
-    return pa.Array.from_buffers(
-        pa.string(), count, [_bitmap(valid), pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
-
-
-def _texts(column: dict) -> pa.Array:
-    """A column's values carried as text."""
-    return _strings(column["n_values"], column["val_valid"], column["s_off"], column["s_data"])
-
-
-def _numbers(column: dict) -> pa.Array:
-    """A column's values carried as numbers."""
-    return pa.Array.from_buffers(
-        pa.float64(),
-        column["n_values"],
-        [_bitmap(column["val_valid"]), pa.py_buffer(column["nums"])],
-    )
-
-
-def _per_element(column: dict, name: str) -> pa.Array:
-    """One text per element of a column: its written ``vr``, or its ``ib`` (InlineBinary)."""
-    count = len(column["rows"]) // 4  # int32 rows
-    return _strings(count, column[f"{name}_valid"], column[f"{name}_off"], column[f"{name}_data"])
 
 
 class Shredded:
@@ -134,9 +67,9 @@ class Shredded:
     """
 
     def __init__(self, payloads: list[bytes | None], options: ConversionOptions) -> None:
-        if _shredder is None:
+        if not native.available():
             raise NotShreddable("the native shredder is not built")
-        self.columns, self._metadata, self._metadata_offsets, self.set_aside = _shredder.shred(
+        self.columns, self._metadata, self._metadata_offsets, self.set_aside = native.shred(
             payloads, _kind_of(options)
         )
         aside = {index for index, _ in self.set_aside}
@@ -177,19 +110,17 @@ class Shredded:
             out[row] = loads(payloads[row][start:end])
         return out
 
-    def shape(self, spec: TagSpec, keys: list[Any]) -> RawShape | None:
+    def shape(self, spec: TagSpec, keys: list[Any]) -> SequenceShape | None:
         """The typed item fields of a top-level sequence; None when the reference reader must
         read it (see the module docstring)."""
-        shape = RawShape()
+        shape = SequenceShape()
         array = self._raw(self.top[spec.key], spec, self.n, shape)
         if array is None:
             return None
         self._raws[spec.key] = array
         return shape
 
-    def raw_struct(
-        self, planned: list[tuple[TagSpec, list[Any], RawShape | None]]
-    ) -> pa.StructArray:
+    def raw_struct(self, planned: Planned) -> pa.StructArray:
         """One raw column per planned tag (sequences were built by :meth:`shape`)."""
         arrays = []
         for spec, _, _ in planned:
@@ -200,27 +131,16 @@ class Shredded:
         return pa.StructArray.from_arrays(arrays, names=[keys[0] for _, keys, _ in planned])
 
     def _raw(
-        self, index: int, spec: TagSpec, size: int, shape: RawShape | None
+        self, index: int, spec: TagSpec, size: int, shape: SequenceShape | None
     ) -> pa.StructArray | None:
         column = self.columns[index]
         rows = np.frombuffer(column["rows"], np.int32)
         values_count = column["n_values"]
         value_offsets = np.frombuffer(column["val_off"], np.int32)
-        vr = _per_element(column, "vr")
-        kind = column["kind"]
-        if kind == TEXT:
-            values = _texts(column)
-        elif kind == NUMBER:
-            values = _numbers(column)
-        elif kind == PN:
-            pn = column["pn"]
-            groups = [
-                _strings(values_count, pn[3 * g + 2], pn[3 * g], pn[3 * g + 1]) for g in range(3)
-            ]
-            null = ~np.frombuffer(column["val_valid"], bool)
-            values = pa.StructArray.from_arrays(
-                groups, fields=list(PN_TYPE), mask=pa.array(null) if null.any() else None
-            )
+        vr = per_element(column, "vr")
+        wrap = _WRAP_BY_CODE.get(column["kind"])
+        if wrap is not None:
+            values = wrap(column, values_count)
         else:
             values = self._items(index, spec, values_count, vr, value_offsets, shape)
             if values is None:
@@ -236,7 +156,7 @@ class Shredded:
         items: int,
         vr: pa.Array,
         value_offsets: np.ndarray,
-        shape: RawShape | None,
+        shape: SequenceShape | None,
     ) -> pa.StructArray | None:
         """The raw struct of a sequence's items; None where the reference reader would leave
         fields out (a refused VR, more items than the cap) or there are no typed fields."""
@@ -255,7 +175,7 @@ class Shredded:
         )
         for key, child_index in children:
             child_spec = spec_for_key(key)
-            child_shape = RawShape() if child_spec.kind == "seq" else None
+            child_shape = SequenceShape() if child_spec.kind == "seq" else None
             array = self._raw(child_index, child_spec, items, child_shape)
             if array is None:
                 return None
@@ -325,11 +245,11 @@ class Shredded:
             out[keys[0]] = self._dense(
                 np.frombuffer(column["rows"], np.int32),
                 self.n,
-                _per_element(column, "vr"),
+                per_element(column, "vr"),
                 np.frombuffer(column["has_value"], bool),
                 np.frombuffer(column["val_off"], np.int32),
-                _numbers(column) if column["saw_number"] else _texts(column),
-                _per_element(column, "ib"),
+                numbers(column) if column["saw_number"] else texts(column),
+                per_element(column, "ib"),
             )
         return out
 
@@ -344,13 +264,13 @@ class Shredded:
         if column["complex"] or column["saw_number"]:
             return creator_column(self.elements([key]), self.n)
         rows = np.frombuffer(column["rows"], np.int32)
-        texts = _texts(column)
+        values = texts(column)
         value_offsets = np.frombuffer(column["val_off"], np.int32)
         has_value = np.frombuffer(column["has_value"], bool)
         first = np.full(self.n, -1, dtype=np.int64)
         nonempty = has_value & (np.diff(value_offsets) > 0)
         first[rows[nonempty]] = value_offsets[:-1][nonempty]
-        return texts.take(pa.array(first, mask=first < 0))
+        return values.take(pa.array(first, mask=first < 0))
 
     def metadata_column(self) -> pa.Array | pa.ChunkedArray:
         """``_metadata``: each payload without insignificant whitespace, null where none."""

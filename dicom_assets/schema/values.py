@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 INVALID: Any = type("Invalid", (), {"__repr__": lambda self: "INVALID"})()
@@ -71,7 +70,7 @@ def parse_date(value: Any) -> Any:
 
 
 def parse_time(value: Any) -> Any:
-    """A TM as the lake's text ``HH:MM:SS.ffffff`` (see vr.KIND_TYPES)."""
+    """A TM as the lake's text ``HH:MM:SS.ffffff`` (see :mod:`kinds`)."""
     if not isinstance(value, str):
         return INVALID
     text = value.strip().replace(":", "")
@@ -88,7 +87,7 @@ def parse_time(value: Any) -> Any:
 
 def parse_datetime(value: Any) -> Any:
     """A DT as a UTC datetime: with an offset, the instant it names; without one, the wall-clock
-    time as written, labelled UTC (see vr.KIND_TYPES)."""
+    time as written, labelled UTC (see :mod:`kinds`)."""
     if not isinstance(value, str):
         return INVALID
     text = value.strip()
@@ -168,7 +167,8 @@ def parse_float(value: Any) -> Any:
     return INVALID
 
 
-_PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
+# The groups of a name in DICOM JSON (PS3.18 F.2.2), in order: the pn kind's struct fields.
+PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
 
 
 def _pn_group_ok(group: Any) -> bool:
@@ -178,7 +178,7 @@ def _pn_group_ok(group: Any) -> bool:
 
 def parse_pn(value: Any) -> Any:
     if isinstance(value, dict):  # keys other than the three groups are ignored
-        groups = (value.get("Alphabetic"), value.get("Ideographic"), value.get("Phonetic"))
+        groups = tuple(value.get(group) for group in PN_GROUPS)
     elif isinstance(value, str):  # a common encoder mistake: the PS3.5 string form
         parts = value.split("=")
         if len(parts) > 3:
@@ -192,15 +192,12 @@ def parse_pn(value: Any) -> Any:
     groups = tuple(g.rstrip(PADDING) or None if g is not None else None for g in groups)
     if all(g is None for g in groups):
         return None
-    return dict(zip(_PN_GROUPS, groups))
+    return dict(zip(PN_GROUPS, groups))
 
 
-PARSERS: dict[str, Callable[[Any], Any]] = {
-    "str": parse_str,
-    "date": parse_date,
-    "time": parse_time,
-    "datetime": parse_datetime,
-    "int": parse_int,
-    "float": parse_float,
-    "pn": parse_pn,
-}
+def pn_text(value: dict) -> str:
+    """A parsed name as PS3.5 text: its groups joined by "=", trailing empty groups left out."""
+    groups = [value.get(g) for g in PN_GROUPS]
+    while groups and not groups[-1]:
+        groups.pop()
+    return "=".join(g if isinstance(g, str) else "" for g in groups)

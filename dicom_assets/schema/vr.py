@@ -1,7 +1,8 @@
 """Which Arrow type a DICOM attribute gets: decided by the data dictionary, never by the data.
 
 Every tag key of the DICOM JSON model resolves once (cached) to a :class:`TagSpec`: its keyword,
-its dictionary VR and VM, the value *kind* that drives parsing, and the Arrow value type.
+its dictionary VR and VM, the value *kind* that drives parsing, and the Arrow value type (the
+kinds and their types: :mod:`kinds`).
 """
 
 from __future__ import annotations
@@ -12,59 +13,7 @@ from functools import lru_cache
 import pyarrow as pa
 from pydicom.datadict import DicomDictionary, RepeatersDictionary, mask_match
 
-# VR -> kind. A kind groups the VRs that share an Arrow type and a parser.
-VR_KINDS: dict[str, str] = {
-    **{
-        vr: "str" for vr in ("AE", "AS", "CS", "LO", "LT", "SH", "ST", "UC", "UI", "UR", "UT", "AT")
-    },
-    "DA": "date",
-    "TM": "time",
-    "DT": "datetime",
-    **{vr: "int" for vr in ("IS", "SS", "US", "SL", "UL", "SV", "UV")},
-    **{vr: "float" for vr in ("DS", "FL", "FD")},
-    "PN": "pn",
-    "SQ": "seq",
-    **{vr: "bulk" for vr in ("OB", "OD", "OF", "OL", "OV", "OW", "UN")},
-}
-
-PN_TYPE = pa.struct(
-    [("Alphabetic", pa.string()), ("Ideographic", pa.string()), ("Phonetic", pa.string())]
-)
-
-# Every type here is one that Spark 3.x, Delta Lake reader version 1 (Synapse serverless), polars,
-# DuckDB and pyarrow read with default settings (docs/schema.md, "Types every engine reads"):
-# - TM is text "HH:MM:SS.ffffff" (always 15 characters): Parquet TIME breaks Spark 3 and Delta,
-#   and this text casts to a time in every engine that has one, sorts in time order, and reads
-#   as written in those that have none.
-# - DT is a UTC timestamp: a zone-less one would become Delta's timestamp_ntz (reader version 3).
-#   A value with an offset is the instant it names; a value without one is its wall-clock time
-#   as written (the modality's local time), labelled UTC. `_metadata` keeps the text.
-# - Dates before 1582-10-15 and timestamps before 1900-01-01T00:00Z are invalid values (see
-#   values.EARLIEST_DATE): Spark 3 refuses them in files it did not write.
-# - No unsigned integers, no float16, no durations: integer VRs are int64, numbers float64.
-TIME_TEXT_LENGTH = len("HH:MM:SS.ffffff")
-KIND_TYPES: dict[str, pa.DataType] = {
-    "str": pa.string(),
-    "date": pa.date32(),
-    "time": pa.string(),
-    "datetime": pa.timestamp("us", tz="UTC"),
-    "int": pa.int64(),
-    "float": pa.float64(),
-    "pn": PN_TYPE,
-}
-
-# The element's own "vr" may differ from the dictionary's (old dictionaries, vendor quirks).
-# It is accepted when its value still reads as the column's kind; otherwise the value is invalid.
-ACCEPTED_VRS: dict[str, frozenset[str]] = {
-    "str": frozenset(vr for vr, k in VR_KINDS.items() if k == "str") | {"DA", "TM", "DT"},
-    "date": frozenset({"DA"}),
-    "time": frozenset({"TM"}),
-    "datetime": frozenset({"DT"}),
-    "int": frozenset(vr for vr, k in VR_KINDS.items() if k == "int"),
-    "float": frozenset(vr for vr, k in VR_KINDS.items() if k in ("float", "int")),
-    "pn": frozenset({"PN"}),
-    "seq": frozenset({"SQ"}),
-}
+from dicom_assets.schema.kinds import ACCEPTED_VRS, KIND_TYPES, VR_KINDS
 
 # The three UIDs are fixed columns of every row, filled from the change-feed entry.
 IDENTITY_KEYS: dict[str, str] = {

@@ -1,7 +1,7 @@
 """WADO-RS metadata answers as one DICOM JSON document per instance, kept as the bytes received.
 
 Parsing an answer into Python dicts costs several times what converting it costs: the converter
-reads JSON bytes natively (``schema/_shredder.c``). So an answer is split into its instances'
+reads JSON bytes natively (``native/_shredder.c``). So an answer is split into its instances'
 byte ranges without being parsed, reading on the way only the four identifiers that match an
 instance to its change (Orthanc's IDs hash them). Where the native splitter is not built or the
 answer is not a plain array of strictly valid JSON objects, the answer is parsed and the documents
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dicom_assets.schema import shredded
+from dicom_assets import native
 from dicom_assets.sources.http import parse_json_answer
 
 PATIENT_ID, STUDY_UID, SERIES_UID, SOP_UID = "00100020", "0020000D", "0020000E", "00080018"
@@ -52,7 +52,7 @@ def document_of(dataset: Any) -> InstanceDocument:
 
 def documents_of(body: bytes, what: str) -> list[InstanceDocument]:
     """The instances of a WADO-RS metadata answer (``what`` names it in errors)."""
-    split = shredded.split_array(body, IDENTIFIERS)
+    split = native.split_array(body, IDENTIFIERS)
     if split is not None:
         return [InstanceDocument(payload, *identifiers) for payload, identifiers in split]
     try:

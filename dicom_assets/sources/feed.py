@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from dicom_assets.sources.entries import ChangeFeedEntry, FeedChange, FeedPoll
+from dicom_assets.feed_entry import ChangeFeedEntry
+from dicom_assets.sources.entries import FeedChange, FeedPoll
 
 # DICOM_SERVER_KIND -> the package whose ``open_feed(server)`` returns its ChangeFeed.
 SERVERS: dict[str, str] = {

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 
+from dicom_assets.schema.kinds import KINDS
 from dicom_assets.schema.layout import HEAD_COLUMNS, TAIL_COLUMNS
-from dicom_assets.schema.vr import TIME_TEXT_LENGTH
 from dicom_assets.sql.lake_schema import LakeColumn, is_list_like
 from dicom_assets.sql.synapse_quoting import is_valid_identifier
 
@@ -64,7 +64,11 @@ _VR_MAX_CHARACTERS: dict[str, int | None] = {
 }
 _BYTES_PER_CHARACTER = 4  # worst case for UTF-8
 # VRs the lake writes as text of its own fixed form (ASCII), sized in bytes.
-_LAKE_TEXT_BYTES = {"TM": TIME_TEXT_LENGTH}
+_LAKE_TEXT_BYTES = {
+    vr: k.sql_text_bytes for k in KINDS.values() if k.sql_text_bytes for vr in k.vrs
+}
+# The lake's scalar types by kind (its entry's sql_type); `_timestamp` is a UTC timestamp too.
+_SCALAR_TYPES = {k.arrow_type: k.sql_type for k in KINDS.values() if k.sql_type}
 _MAX_VARCHAR_BYTES = 8000
 # Contract columns whose sizes the lake fixes rather than the DICOM dictionary.
 _FIXED_STRING_SIZES = {"_action": "16", "_private": "MAX", "_invalid": "MAX", "_metadata": "MAX"}
@@ -125,14 +129,7 @@ def tsql_type(name: str, data_type: pa.DataType) -> tuple[str, str] | None:
         or (pa.types.is_string_view(data_type))
     ):
         return varchar(string_size(name)), "varchar"
-    simple = {
-        pa.int64(): ("BIGINT", "bigint"),
-        pa.float64(): ("FLOAT", "float"),
-        pa.date32(): ("DATE", "date"),
-        # UTC instants (a DT without offset: its wall-clock time labelled UTC), read as written.
-        pa.timestamp("us", tz="UTC"): ("DATETIME2", "datetime2"),
-    }
-    return simple.get(data_type)  # not a type the lake writes: left out
+    return _SCALAR_TYPES.get(data_type)  # not a type the lake writes: left out
 
 
 def select_columns(columns: list[LakeColumn], max_columns: int) -> ColumnSelection:

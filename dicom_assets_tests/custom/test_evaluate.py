@@ -7,8 +7,8 @@ import pyarrow as pa
 
 from dicom_assets.custom import derive_table, parse_template
 from dicom_assets.custom.evaluate import element_at
+from dicom_assets.feed_entry import ChangeAction
 from dicom_assets.schema.convert import convert_entries
-from dicom_assets.sources.entries import ChangeAction
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 

@@ -16,7 +16,7 @@ from dicom_assets.custom.paths import (
 )
 from dicom_assets.custom.resolve import PathError, resolve_path, suggest_keyword
 from dicom_assets.lake.staging import delta_type
-from dicom_assets.schema.vr import KIND_TYPES, PN_TYPE
+from dicom_assets.schema.kinds import KIND_TYPES
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_syntax_errors_say_where(text, reason):
         ("ImageType[*]", pa.list_(pa.string())),
         ("ImageType[1]", pa.string()),
         ("PixelSpacing[0]", KIND_TYPES["float"]),
-        ("PatientName", PN_TYPE),
+        ("PatientName", KIND_TYPES["pn"]),
         ("PatientName.Alphabetic", pa.string()),
         ("OperatorsName.Alphabetic", pa.list_(pa.string())),  # PN with VM 1-n
         ("AnatomicRegionSequence[0].CodeValue", pa.string()),

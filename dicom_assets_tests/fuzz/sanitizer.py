@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "dicom_assets"
-SCHEMA = PACKAGE / "schema"
+NATIVE = PACKAGE / "native"
 SANITIZERS = {"asan": "address,undefined", "ubsan": "undefined"}
 FLAGS = [
     "-O1",
@@ -39,11 +39,11 @@ FLAGS = [
 ]
 # module -> (its package, its sources under dicom_assets/)
 EXTENSIONS = {
-    "_shredder": ("schema", ["schema/_shredder.c", "schema/_split.c"]),
-    "_temporal": ("schema", ["schema/_temporal.c"]),
+    "_shredder": ("native", ["native/_shredder.c", "native/_split.c"]),
+    "_temporal": ("native", ["native/_temporal.c"]),
     "_deid": ("deid", ["deid/_deid.c"]),
 }
-HEADERS = ["schema/_json.h", "schema/_split.h"]
+HEADERS = ["native/_json.h", "native/_split.h"]
 # Sanitizer reports: any of these in a run's output is a finding.
 REPORT_MARKERS = (
     "ERROR: AddressSanitizer",
@@ -78,7 +78,7 @@ def build(kind: str = "asan") -> Path:
                 f"-fsanitize={SANITIZERS[kind]}",
                 *FLAGS,
                 f"-I{include}",
-                f"-I{SCHEMA}",
+                f"-I{NATIVE}",
                 *(str(PACKAGE / s) for s in sources),
                 "-o",
                 str(target),
@@ -131,11 +131,22 @@ def exact(data: Any) -> Any:
     return memoryview(np.frombuffer(bytes(memoryview(data)), np.uint8).copy())
 
 
-class _Shredder:
-    """The sanitized ``_shredder``, poisoning the byte after every input it reads."""
+class _Wrapped:
+    """A sanitized module seen through a wrapper: what it does not wrap (its name, its KIND_*
+    codes, which dicom_assets.native checks at import) is the module's own."""
 
     def __init__(self, module: Any) -> None:
         self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._module)
+
+
+class _Shredder(_Wrapped):
+    """The sanitized ``_shredder``, poisoning the byte after every input it reads."""
 
     def shred(self, payloads: Any, kind_of: Any) -> Any:
         CALLS["shred"] += 1
@@ -165,12 +176,9 @@ class _Deid:
         return self._module.deidentify(payloads, *arguments)
 
 
-class _Temporal:
+class _Temporal(_Wrapped):
     """The sanitized ``_temporal``, reading Arrow's buffers from exact-size copies (Arrow's own
     allocator is not instrumented)."""
-
-    def __init__(self, module: Any) -> None:
-        self._module = module
 
     def parse(self, kind: int, count: int, offset: int, offsets: Any, data: Any) -> Any:
         CALLS["temporal"] += 1
@@ -188,8 +196,8 @@ def install() -> None:
             raise RuntimeError("libasan is not preloaded")
         _poison = ctypes.CDLL(None).__asan_poison_memory_region
         _poison.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    from dicom_assets.deid import native
-    from dicom_assets.schema import shredded, temporal
+    from dicom_assets import native
+    from dicom_assets.deid import native as deid_native
 
     modules = {}
     for name, (package, _) in EXTENSIONS.items():
@@ -199,6 +207,6 @@ def install() -> None:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         modules[name] = module
-    shredded._shredder = _Shredder(modules["_shredder"])
-    temporal._temporal = _Temporal(modules["_temporal"])
-    native._deid = _Deid(modules["_deid"])
+    native._shredder = _Shredder(modules["_shredder"])
+    native._temporal = _Temporal(modules["_temporal"])
+    deid_native._deid = _Deid(modules["_deid"])

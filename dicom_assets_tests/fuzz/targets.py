@@ -23,7 +23,15 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from dicom_assets.schema import ConversionOptions, convert_entries, shredded, temporal
+from dicom_assets import native
+from dicom_assets.schema import (
+    ConversionOptions,
+    convert_entries,
+    kinds,
+    native_buffers,
+    shredded,
+    temporal,
+)
 from dicom_assets.sources.dicomweb import IDENTIFIERS, first_text
 from dicom_assets_tests.deid.fuzz_deid import deid
 from dicom_assets_tests.schema.feed_entries import entry_for
@@ -54,13 +62,13 @@ def shred(data: bytes) -> None:
         if text is not None:
             assert orjson.loads(text) == orjson.loads(payload)
     for column in source.columns:
-        arrays = [shredded._per_element(column, "vr")]
-        if column["kind"] in (shredded.TEXT, shredded.SPAN):
-            arrays.append(shredded._texts(column))
-        if column["kind"] in (shredded.NUMBER, shredded.SPAN):
-            arrays.append(shredded._numbers(column))
+        arrays = [native_buffers.per_element(column, "vr")]
+        if column["kind"] in (kinds.SHREDDER_CODES["TEXT"], shredded.SPAN):
+            arrays.append(native_buffers.texts(column))
+        if column["kind"] in (kinds.SHREDDER_CODES["NUMBER"], shredded.SPAN):
+            arrays.append(native_buffers.numbers(column))
         if column["kind"] == shredded.SPAN:
-            arrays.append(shredded._per_element(column, "ib"))
+            arrays.append(native_buffers.per_element(column, "ib"))
         for array in arrays:
             array.validate(full=True)
         rows = np.frombuffer(column["rows"], np.int32)
@@ -72,7 +80,7 @@ def shred(data: bytes) -> None:
 
 
 def split_array(data: bytes) -> None:
-    split = shredded._shredder.split_array(data, IDENTIFIERS)
+    split = native._shredder.split_array(data, IDENTIFIERS)
     if isinstance(split, str):
         return
     parsed = orjson.loads(data)  # what the splitter accepts is JSON the Python path reads
@@ -83,7 +91,7 @@ def split_array(data: bytes) -> None:
 
 
 def split_member(data: bytes) -> None:
-    split = shredded._shredder.split_member(data, "metadata")
+    split = native._shredder.split_member(data, "metadata")
     if isinstance(split, str):
         return
     parsed = orjson.loads(data)
@@ -106,11 +114,11 @@ def temporal_kernel(data: bytes) -> None:
     texts = [t.decode("utf-8", "replace") for t in data[1:].split(SEPARATOR)]
     strings = pa.array(texts, pa.string())
     for sliced in (strings, strings.slice(1)):
-        fast, fast_bad = temporal.parse_temporal(sliced, kind)
-        slow, slow_bad = temporal.parse_distinct(sliced, kind)
+        fast, fast_bad = temporal.parse_temporal(sliced, kinds.KINDS[kind])
+        slow, slow_bad = temporal.parse_distinct(sliced, kinds.KINDS[kind])
         fast.validate(full=True)
         assert fast.to_pylist() == slow.to_pylist() and fast_bad.tolist() == slow_bad.tolist()
-    kernel = temporal._temporal
+    kernel = native._temporal
     if kernel is None or len(data) < 9:
         return
     # Raw calls with arbitrary counts, offsets and buffers: refused or read in bounds.

@@ -15,13 +15,13 @@ import dicom_assets.assets.instances as instances_module
 from dicom_assets.assets import dicom_instances
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY, AzuriteServer
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.lake.change_log import last_synced_sequence
 from dicom_assets.lake.io_manager import DicomLakeIOManager
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.schema import convert_entries
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 
 HOUR_1, HOUR_2 = "2026-11-20-08:00", "2026-11-20-09:00"
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="

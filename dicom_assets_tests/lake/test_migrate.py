@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 
 from dicom_assets.cli import main
 from dicom_assets.devtools.samples import synthetic_instances, synthetic_study
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.lake.change_log import last_synced_sequence, read_window
 from dicom_assets.resources import LakeResource
 from dicom_assets.schema import convert_entries
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 
 UTC = dt.UTC
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 

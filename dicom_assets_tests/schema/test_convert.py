@@ -6,8 +6,8 @@ import pydicom
 import pytest
 from pydicom.data import get_charset_files, get_testdata_file
 
+from dicom_assets.feed_entry import ChangeAction
 from dicom_assets.schema import ConversionOptions, convert_entries
-from dicom_assets.sources.entries import ChangeAction
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 FIXED = [

@@ -2,8 +2,9 @@ import datetime as dt
 
 import pyarrow as pa
 
-from dicom_assets.schema.elements import ElementReader, SequenceShape
+from dicom_assets.schema.elements import ElementReader
 from dicom_assets.schema.model import ConversionOptions
+from dicom_assets.schema.shape import SequenceShape
 from dicom_assets.schema.vr import spec_for_key
 
 PIXEL_SPACING = spec_for_key("00280030")

@@ -2,8 +2,9 @@ import pyarrow as pa
 import pytest
 
 from dicom_assets.schema.finish import Finisher
+from dicom_assets.schema.finish_values import NeedsReference
 from dicom_assets.schema.model import ConversionOptions
-from dicom_assets.schema.raw import NeedsReference, raw_type
+from dicom_assets.schema.raw import raw_type
 from dicom_assets.schema.vr import spec_for_key
 
 ROWS = spec_for_key("00280010")  # US, VM 1

@@ -3,8 +3,8 @@
 import pyarrow as pa
 import pytest
 
+from dicom_assets.schema.kinds import KIND_TYPES
 from dicom_assets.schema.portable import NotPortable, check_portable, non_portable_fields
-from dicom_assets.schema.vr import PN_TYPE
 
 
 def test_the_lake_types_are_portable():
@@ -12,7 +12,7 @@ def test_the_lake_types_are_portable():
         [
             ("a", pa.int64()),
             ("b", pa.list_(pa.float64())),
-            ("c", PN_TYPE),
+            ("c", KIND_TYPES["pn"]),
             (
                 "d",
                 pa.list_(

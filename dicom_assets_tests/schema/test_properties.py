@@ -63,8 +63,46 @@ VRS = (
     | st.none()
     | st.integers()
 )
+# IS/DS written as JSON strings (valid DICOM JSON): the native path reads the ones the Python
+# path reads as numbers, and hands it the rest (non-ASCII digits or spaces, "NaN", overflows...).
+NUMBER_TEXTS = st.sampled_from(
+    [
+        "1.5",
+        " 2 ",
+        "1e3",
+        "+5",
+        "-.5",
+        "5.",
+        "007",
+        "-0",
+        "-0.0",
+        "1E-400",
+        "1e999",
+        "9007199254740993",
+        "123456789012345678e-3",
+        "\t4\n",
+        "\x1c4\x0b",
+        "\xa04",
+        "\u0664",
+        "1_000",
+        "0x10",
+        "-Infinity",  # ("NaN" too, but NaN != NaN in the tables' comparison)
+        "1,5",
+        ".",
+        "e5",
+        "5e",
+        "+-5",
+        "",
+        "  ",
+    ]
+) | st.tuples(
+    st.sampled_from(["", " ", "\t"]),
+    st.integers(-(2**60), 2**60) | st.floats(allow_nan=False),
+    st.sampled_from(["", " "]),
+).map(lambda parts: f"{parts[0]}{parts[1]!r}{parts[2]}")
 SCALARS = (
-    st.none()
+    NUMBER_TEXTS
+    | st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats()
@@ -230,7 +268,9 @@ def plausible(items: st.SearchStrategy) -> st.SearchStrategy:
         )
 
     text = st.tuples(st.sampled_from(TEXT_TAGS), element(["DA", "TM", "DT", "CS", "LO"], TEXTS))
-    number = st.tuples(st.sampled_from(NUMBER_TAGS), element(["DS", "US", "IS", "FD"], NUMBERS))
+    number = st.tuples(
+        st.sampled_from(NUMBER_TAGS), element(["DS", "US", "IS", "FD"], NUMBERS | NUMBER_TEXTS)
+    )
     name = st.tuples(
         st.sampled_from(["00100010", "00081070", "00091012"]),
         element(

@@ -4,10 +4,10 @@ import datetime as dt
 
 import pyarrow as pa
 
+from dicom_assets.feed_entry import ChangeAction
 from dicom_assets.schema import convert_entries
 from dicom_assets.schema.portable import non_portable_fields
 from dicom_assets.schema.retype import retype
-from dicom_assets.sources.entries import ChangeAction
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 METADATA = {

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dicom_assets.native import available
 from dicom_assets.schema import ConversionOptions, convert_entries
-from dicom_assets.schema.entries import metadata_json
 from dicom_assets.schema.portable import non_portable_fields
-from dicom_assets.schema.shredded import Shredded, available
+from dicom_assets.schema.row_head import metadata_json
+from dicom_assets.schema.shredded import Shredded
 from dicom_assets_tests.schema.feed_entries import entry_for
 from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE, spelled
 
@@ -99,7 +100,11 @@ def test_realistic_instances_take_the_native_path(synthetic_metadata, pydicom_me
         (b'{"00100010": {"vr": "PN", "Value": [{"Alphabetic": "\\ud800"}]}}', "lone surrogate"),
         (b'{"0010001a": {"vr": "LO", "Value": ["x"]}}', "8 upper-case hex"),
         (b'{"00100020": {"vr": "LO"}, "00100020": {"vr": "LO"}}', "duplicate tag key"),
-        (b'{"00280010": {"vr": "US", "Value": ["512"]}}', "not a number"),
+        (b'{"00180050": {"vr": "DS", "Value": ["Infinity"]}}', "not a number"),
+        (b'{"00180050": {"vr": "DS", "Value": ["\\u00a02"]}}', "not ASCII"),
+        (b'{"00180050": {"vr": "DS", "Value": ["2\xd9\xa3"]}}', "not ASCII"),
+        (b'{"00100010": {"vr": "PN", "Value": ["Doe^J"]}}', "not an object"),
+        (b'{"00200013": {"vr": "IS", "Value": ["9007199254740993"]}}', "exact range"),
         (b'{"00200013": {"vr": "IS", "Value": [9007199254740993]}}', "exact range"),
         (b'{"00080060": {"vr": "CS", "Value": ["\xff"]}}', "invalid UTF-8"),
         (b"[]", "not a JSON object"),
@@ -117,6 +122,81 @@ def test_what_the_shredder_leaves_to_the_python_path(payload, reason):
     )
     assert batch.rows_by_reader["native"] == 2
     assert batch.rows_by_reader["python"] == batch.table.num_rows - 2
+
+
+# IS/DS written as JSON strings (valid DICOM JSON, written by some servers): read natively, as
+# the Python path reads such texts (stripped, blank = empty, float(text)'s value and sign).
+@pytest.mark.parametrize(
+    ("text", "ds", "is_"),
+    [
+        ("1.5", 1.5, None),
+        (" 2 ", 2.0, 2),
+        ("1e3", 1000.0, 1000),
+        ("+5", 5.0, 5),
+        (".5", 0.5, None),
+        ("5.", 5.0, 5),
+        ("007", 7.0, 7),
+        ("-0", -0.0, 0),
+        ("1E-400", 0.0, 0),
+        ("0.30000000000000004", 0.30000000000000004, None),
+        ("123456789012345678e-3", 123456789012345.678, None),
+        ("\\t4\\n", 4.0, 4),
+        ("\\u001c4", 4.0, 4),
+        ("", None, None),
+        ("   ", None, None),
+    ],
+)
+def test_numbers_written_as_texts_are_read_natively(text, ds, is_):
+    value = f'{{"vr": "DS", "Value": ["{text}"]}}'
+    payload = (
+        f'{{"00180050": {value}, "00200013": {value.replace("DS", "IS")},'
+        f' "00280030": {{"vr": "DS", "Value": ["{text}", 1]}}}}'
+    ).encode()
+    assert Shredded([payload], ConversionOptions()).set_aside == []
+    assert_same_as_python_path([payload])
+    row = convert_entries([entry_for(payload, uids=UIDS)]).table.to_pylist()[0]
+    assert row["SliceThickness"] == ds and str(row["SliceThickness"]) == str(ds)  # sign of 0
+    assert row["InstanceNumber"] == is_
+    assert row["PixelSpacing"] == [ds, 1.0]
+    invalid = ["InstanceNumber"] if is_ is None and ds is not None else []
+    assert row["_invalid"] == invalid
+
+
+# Values invalid for every VR of their column's carrier: the element is null and listed in
+# _invalid on the Python path; natively too, without handing the instance over.
+@pytest.mark.parametrize(
+    ("tag", "vr", "value"),
+    [
+        ("00180050", "DS", '"1,5"'),
+        ("00180050", "DS", '"x"'),
+        ("00180050", "DS", '"1e999"'),
+        ("00180050", "DS", '"."'),
+        ("00180050", "DS", '"NAN"'),
+        ("00200013", "IS", '"5e"'),
+        ("00280030", "DS", '{"a": 1}'),
+        ("00280030", "DS", "[1]"),
+        ("00100020", "LO", "5"),
+        ("00080020", "DA", "true"),
+        ("00080060", "CS", '{"x": "\\u00e9"}'),
+    ],
+)
+def test_values_invalid_for_their_carrier_are_read_natively(tag, vr, value):
+    payload = f'{{"{tag}": {{"vr": "{vr}", "Value": [{value}, null]}}}}'.encode()
+    assert Shredded([payload], ConversionOptions()).set_aside == []
+    assert_same_as_python_path([payload])
+    row = convert_entries([entry_for(payload, uids=UIDS)]).table.to_pylist()[0]
+    assert len(row["_invalid"]) == 1
+
+
+def test_booleans_in_numeric_values_are_read_natively_as_one_and_zero():
+    payload = (
+        b'{"00280030": {"vr": "DS", "Value": [true, false]},'
+        b' "00200013": {"vr": "IS", "Value": [true]}}'
+    )
+    assert Shredded([payload], ConversionOptions()).set_aside == []
+    assert_same_as_python_path([payload])
+    row = convert_entries([entry_for(payload, uids=UIDS)]).table.to_pylist()[0]
+    assert row["PixelSpacing"] == [1.0, 0.0] and row["InstanceNumber"] == 1
 
 
 def test_metadata_is_the_payload_without_insignificant_whitespace():

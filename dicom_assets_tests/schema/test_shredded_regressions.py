@@ -13,10 +13,12 @@ import numpy as np
 import orjson
 import pytest
 
+from dicom_assets import native
 from dicom_assets.lake.sync_report import SyncReport
 from dicom_assets.lake.window_sync import SyncMode
-from dicom_assets.schema import ConversionOptions, convert_entries, shredded, temporal
-from dicom_assets.schema.shredded import Shredded, split_array, split_member
+from dicom_assets.native import split_array, split_member
+from dicom_assets.schema import ConversionOptions, convert_entries, shredded
+from dicom_assets.schema.shredded import Shredded
 from dicom_assets_tests.fuzz.targets import assert_same
 from dicom_assets_tests.schema.feed_entries import entry_for
 
@@ -114,9 +116,9 @@ def test_negative_zero_follows_one_rule_on_both_paths():
     "body", [b'[{"0020000D":', b'[{"0020000D":{"Value":', b'[{"0020000D":{"Value":["1"', b"[{"]
 )
 def test_truncated_answers_are_refused_without_reading_past_their_end(body):
-    assert isinstance(shredded._shredder.split_array(_exact(body), ("0020000D",)), str)
+    assert isinstance(native._shredder.split_array(_exact(body), ("0020000D",)), str)
     member = body.replace(b"0020000D", b"metadata")
-    assert isinstance(shredded._shredder.split_member(_exact(member), "metadata"), str)
+    assert isinstance(native._shredder.split_member(_exact(member), "metadata"), str)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +168,7 @@ def test_numbers_are_read_the_same_in_a_decimal_comma_locale(tmp_path: Path):
 
 
 def test_the_temporal_kernel_refuses_offsets_whose_bounds_overflow():
-    kernel = temporal._temporal
+    kernel = native._temporal
     offsets = np.zeros(4, np.int32)
     for offset in (2**61, 2**62 - 1, 3):
         with pytest.raises(ValueError, match="too short"):
@@ -187,12 +189,12 @@ def test_shred_holds_its_payloads_while_kind_of_runs():
         garbage.extend(bytes(bytearray(b"\xff" * len(text))) for _ in range(64))
         return kinds(key, depth)
 
-    columns, metadata, _, set_aside = shredded._shredder.shred(payloads, kind_of)
+    columns, metadata, _, set_aside = native._shredder.shred(payloads, kind_of)
     assert set_aside == [] and metadata == text
     texts = {c["key"]: c["s_data"] for c in columns}
     assert texts == {"00100020": b"abcdefgh", "00100021": b"ij"}
     with pytest.raises(ValueError, match="unknown kind"):
-        shredded._shredder.shred([text], lambda key, depth: 9)
+        native._shredder.shred([text], lambda key, depth: 9)
 
 
 def test_batches_are_shredded_in_parts_under_the_offset_bound(monkeypatch):
@@ -205,8 +207,9 @@ def test_batches_are_shredded_in_parts_under_the_offset_bound(monkeypatch):
         )
         for i in range(7)
     ]
-    payloads[3] = b'{"00180050":{"vr":"DS","Value":["3.5"]}}'  # set aside: a string DS
-    monkeypatch.setattr(shredded, "SHRED_BATCH_BYTES", 2 * len(payloads[0]))
+    # Set aside: a duplicate key (the Python path reads the last one).
+    payloads[3] = b'{"00180050":{"vr":"DS","Value":[0]},"00180050":{"vr":"DS","Value":[3.5]}}'
+    monkeypatch.setattr(native, "SHRED_BATCH_BYTES", 2 * len(payloads[0]))
     batch = convert_entries([entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)])
     assert batch.rows_by_reader == {"native": 6, "python": 1}
     assert batch.table.column("SliceThickness").to_pylist() == [i + 0.5 for i in range(7)]
@@ -217,7 +220,7 @@ def test_the_shredder_refuses_a_batch_over_2_gib():
     # One object three times: 2.1 GB of payloads, 700 MB of memory.
     big = b" " * 750_000_000
     with pytest.raises(ValueError, match="2 GiB"):
-        shredded._shredder.shred([big, big, big], shredded._kind_of(OPTIONS))
+        native._shredder.shred([big, big, big], shredded._kind_of(OPTIONS))
 
 
 def test_one_odd_instance_leaves_the_rest_of_the_batch_native():
@@ -228,7 +231,8 @@ def test_one_odd_instance_leaves_the_rest_of_the_batch_native():
         for i in range(100)
     ]
     payloads[41] = (
-        b'{"00100020":{"vr":"LO","Value":["P41"]},"00280010":{"vr":"US","Value":["512"]}}'
+        # A number text with a non-ASCII space: the Python path strips it, the shredder defers
+        b'{"00100020":{"vr":"LO","Value":["P41"]},"00280010":{"vr":"US","Value":["\u00a0512"]}}'
     )
     entries = [entry_for(p, sequence=i, uids=UIDS) for i, p in enumerate(payloads)]
     batch = convert_entries(entries)
@@ -253,7 +257,7 @@ def test_parts_merge_as_one_conversion_when_only_the_odd_part_types_a_sequence(n
         odd = {"00400275": {"vr": "SQ", "Value": [typed]}}
     else:
         plain, odd = empty, typed
-    odd["00180050"] = {"vr": "DS", "Value": ["1.5"]}  # sets this instance aside
+    odd["00180050"] = {"vr": "DS", "Value": ["\u00a01.5"]}  # a non-ASCII space: set aside
     payloads = [orjson.dumps(plain), orjson.dumps(odd), orjson.dumps(plain)]
     assert [i for i, _ in Shredded(payloads, OPTIONS).set_aside] == [1]
     assert_same(payloads)

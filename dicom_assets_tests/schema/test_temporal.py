@@ -7,8 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dicom_assets.schema import temporal
-from dicom_assets.schema.values import INVALID, PARSERS
+from dicom_assets import native
+from dicom_assets.schema import kinds, temporal
+from dicom_assets.schema.kinds import PARSERS
+from dicom_assets.schema.values import INVALID
 
 KINDS = ("date", "time", "datetime")
 # Texts near the plain forms: digits, with now and then a dot, colon, sign, space or NUL.
@@ -34,10 +36,10 @@ def reference(texts: list[str | None], kind: str) -> tuple[list, list[bool]]:
 
 def assert_agrees(texts: list[str | None], kind: str, array: pa.Array | None = None) -> None:
     typed, bad = temporal.parse_temporal(
-        array if array is not None else pa.array(texts, pa.string()), kind
+        array if array is not None else pa.array(texts, pa.string()), kinds.KINDS[kind]
     )
     expected, expected_bad = reference(texts, kind)
-    assert typed.type == pa.array(expected, temporal.KIND_TYPES[kind]).type
+    assert typed.type == pa.array(expected, kinds.KIND_TYPES[kind]).type
     assert typed.to_pylist() == expected, texts
     assert bad.tolist() == expected_bad, texts
 
@@ -49,12 +51,12 @@ def test_types_are_the_lake_types():
         ("time", pa.string()),
         ("datetime", pa.timestamp("us", tz="UTC")),
     ]:
-        assert temporal.parse_temporal(pa.array(texts), kind)[0].type == arrow_type
+        assert temporal.parse_temporal(pa.array(texts), kinds.KINDS[kind])[0].type == arrow_type
 
 
 def test_the_kernel_is_built():
     # The install compiles it (scripts/bootstrap.sh provides gcc): never test the fallback only.
-    assert temporal._temporal is not None
+    assert native.temporal_available()
 
 
 @pytest.mark.parametrize("kind", KINDS)

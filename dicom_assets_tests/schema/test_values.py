@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 
+from dicom_assets.schema.kinds import TIME_TEXT_LENGTH
 from dicom_assets.schema.values import (
     INVALID,
     parse_date,
@@ -12,7 +13,6 @@ from dicom_assets.schema.values import (
     parse_str,
     parse_time,
 )
-from dicom_assets.schema.vr import TIME_TEXT_LENGTH
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,14 @@
 import pyarrow as pa
 from pydicom.datadict import DicomDictionary
 
+from dicom_assets.schema.kinds import KIND_TYPES
 from dicom_assets.schema.layout import HEAD_FIELDS, TAIL_FIELDS
 from dicom_assets.schema.portable import non_portable_fields
-from dicom_assets.schema.vr import PN_TYPE, kind_for_dictionary_vr, spec_for_key
+from dicom_assets.schema.vr import kind_for_dictionary_vr, spec_for_key
 
 
 def test_dictionary_decides_type_and_list():
-    assert spec_for_key("00100010").value_type() == PN_TYPE
+    assert spec_for_key("00100010").value_type() == KIND_TYPES["pn"]
     assert spec_for_key("00280030").value_type() == pa.list_(pa.float64())  # PixelSpacing VM 2
     assert spec_for_key("00280010").value_type() == pa.int64()  # Rows, US
     assert spec_for_key("00080020").value_type() == pa.date32()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dicom_assets.schema import convert_entries, shredded
+from dicom_assets import native
+from dicom_assets.schema import convert_entries
 from dicom_assets.sources.dicomweb import (
     IDENTIFIERS,
     MetadataAnswerError,
@@ -49,7 +50,7 @@ def test_split_answers_hold_the_parsed_documents(instances, indent):
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:  # lone surrogates: not JSON text, for either reader
-        assert shredded.split_array(body, IDENTIFIERS) is None
+        assert native.split_array(body, IDENTIFIERS) is None
         return
     documents = documents_of(body, "a series")
     assert all(isinstance(d.metadata, bytes) for d in documents)

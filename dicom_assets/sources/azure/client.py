@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import requests
 
-from dicom_assets.schema import shredded
+from dicom_assets import native
 from dicom_assets.sources.http import (
     TRANSIENT_STATUSES,
     CountingSession,
@@ -190,7 +190,7 @@ def entries_with_raw_metadata(content: bytes) -> list[dict] | None:
     them). An empty metadata object becomes null, as the entries read it. None when the page
     cannot be split so (the native splitter is not built, or the page is not a JSON array of
     objects): parse it whole instead."""
-    split = shredded.split_member(content, "metadata")
+    split = native.split_member(content, "metadata")
     if split is None:
         return None
     entries = []

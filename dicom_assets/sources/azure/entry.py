@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
+from dicom_assets.sources.entries import FeedChange
 
 # Copied into ``extras`` when present (diagnostics; the lake keeps what the schema asks for).
 _EXTRA_FIELDS = {"state": "state", "partitionName": "partition_name", "filePath": "file_path"}

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from dicom_assets.feed_entry import ChangeFeedEntry
 from dicom_assets.sources.azure.client import (
     V1_MAX_LIMIT,
     V2_MAX_LIMIT,
@@ -30,7 +31,7 @@ from dicom_assets.sources.azure.client import (
 )
 from dicom_assets.sources.azure.entry import change_from_json, entry_from_json, parse_timestamp
 from dicom_assets.sources.azure.v1_search import last_sequence_before
-from dicom_assets.sources.entries import ChangeFeedEntry, FeedChange, FeedPoll
+from dicom_assets.sources.entries import FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
 
 TIMESTAMP_SKEW = timedelta(seconds=5)

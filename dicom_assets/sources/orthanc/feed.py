@@ -32,13 +32,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dicom_assets.config import value_of
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.sources.dicomweb import (
     DICOM_JSON,
     InstanceDocument,
     document_of,
     documents_of,
 )
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry, FeedChange, FeedPoll
+from dicom_assets.sources.entries import FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc.files import instance_metadata_from_file
 
@@ -91,7 +92,7 @@ def _create_entry(
 
 
 class OrthancChangeFeed:
-    """The :class:`~dicom_assets.sources.entries.ChangeFeed` of an Orthanc server."""
+    """The :class:`~dicom_assets.sources.feed.ChangeFeed` of an Orthanc server."""
 
     # What its sequence numbers count, for people reading the lag (observability.py).
     sequence_meaning = (

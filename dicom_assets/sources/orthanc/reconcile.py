@@ -48,11 +48,11 @@ from typing import Any
 
 import orjson
 
+from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.lake.change_log import column_where_null, current_identities, write_window
 from dicom_assets.partitions import partition_key_of
 from dicom_assets.schema import convert_entries
 from dicom_assets.sources.dicomweb import PATIENT_ID
-from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
 from dicom_assets.sources.http import CountingSession
 from dicom_assets.sources.orthanc.feed import orthanc_instance_id
 

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dicom_assets.feed_entry import ChangeAction
 from dicom_assets.sources.azure.entry import (
     ChangeFeedEntryError,
     change_from_json,
     entry_from_json,
     parse_timestamp,
 )
-from dicom_assets.sources.entries import ChangeAction
 
 from .replay_server import make_entry, recorded_latest, recorded_page
 

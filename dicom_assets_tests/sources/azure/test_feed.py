@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from dicom_assets.feed_entry import ChangeAction
 from dicom_assets.sources.azure import AzureChangeFeed
 from dicom_assets.sources.azure.entry import parse_timestamp
-from dicom_assets.sources.entries import ChangeAction
 
 from .replay_server import (
     fast_session,

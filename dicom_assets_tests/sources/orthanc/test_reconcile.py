@@ -76,9 +76,9 @@ def test_views_rank_a_delete_row_just_above_the_create_it_ends(tmp_path):
     orders a SOP's rows by ``abs(_sequence) DESC, _sequence ASC``, i.e. ``lake_order_key``."""
     from datetime import UTC, datetime
 
+    from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
     from dicom_assets.lake.change_log import write_window
     from dicom_assets.schema import convert_entries
-    from dicom_assets.sources.entries import ChangeAction, ChangeFeedEntry
     from dicom_assets.sql.duckdb_views import register_views
 
     lake = LakeResource(url=str(tmp_path / "lake"))

@@ -13,10 +13,13 @@
  * It decides nothing about typing: Python says, per tag key and depth, how a tag's values are
  * carried (kind_of). Member names are compared decoded ("V\u0061lue" is "Value"). A payload
  * this reader does not handle exactly as the reference path (non-canonical keys, duplicate
- * keys, a value of the wrong JSON type for its carrier, integers beyond float64's exact range,
+ * keys, a text in a PN or sequence value, integers beyond float64's exact range,
  * lone surrogates, invalid JSON or UTF-8...) is rolled back out of the columns and listed with
  * its reason: that instance alone is converted by the Python reference path, which also decides
  * quarantine. Correctness is therefore held by the reference path and a differential test.
+ * Values the reference parsers read whatever the VR are read here too: IS/DS written as JSON
+ * strings, booleans as 1/0, and values invalid for any VR of their carrier (a number in a text
+ * column, "1,5" in a numeric one), whose element is then marked invalid, as it is there.
  *
  * The JSON scanner lives in _json.h; the same module also registers the splitters of _split.c,
  * which cut server answers into per-instance bytes for this reader.
@@ -235,7 +238,89 @@ static int push_null_value(P *p, Column *c) {
     return 0;
 }
 
-static int parse_value_array(P *p, int col, int depth) {
+/* Python's str.strip() set within ASCII (str.isspace): beyond ASCII, a text is left to the
+ * reference path anyway (its digits would not be ASCII digits). */
+static inline int py_space(unsigned char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1C && c <= 0x1F);
+}
+
+/* An IS or DS written as a JSON string (" 2 ", "1.5", "1e3"; valid DICOM JSON, written by
+ * some servers), read as the reference path reads such a text (values.parse_int/parse_float):
+ * stripped as str.strip() strips it, a blank text is an empty value (*present = 0, as null),
+ * otherwise it must match values._DS_RE in ASCII and is converted as float(text) converts it
+ * ("-0" keeps its sign; the finisher reads IS values from these doubles exactly as from JSON
+ * numbers). An ASCII text the reference path finds invalid for IS and DS alike ("1,5", "x",
+ * "1e999") sets *invalid: its element is invalid there (see parse_element). What the reference
+ * path may read otherwise (non-ASCII digits or spaces; "NaN", a valid FD; an integer text past
+ * float64's exact range) is left to it. */
+static const char *const NAN_TEXTS[] = {"NaN", "Infinity", "-Infinity", "nan", "inf", "-inf"};
+
+static int number_text_invalid(P *p, const unsigned char *s, const unsigned char *end,
+                               int *invalid) {
+    for (const unsigned char *q = s; q < end; q++)
+        if (*q >= 0x80) return bail(p, "a numeric text is not ASCII");
+    for (size_t i = 0; i < sizeof NAN_TEXTS / sizeof *NAN_TEXTS; i++)
+        if ((size_t)(end - s) == strlen(NAN_TEXTS[i]) && !memcmp(s, NAN_TEXTS[i], (size_t)(end - s)))
+            return bail(p, "a numeric text is not a number");
+    *invalid = 1;
+    return 0;
+}
+
+static int parse_number_text(P *p, double *out, int *present, int *invalid) {
+    const unsigned char *a, *b;
+    int e;
+    unsigned char text[6 * SHORT_KEY];
+    if (scan_string(p, &a, &b, &e) < 0) return -1;
+    Py_ssize_t n = decode_short(a, b, e, text, SHORT_KEY);
+    if (n < 0) return bail(p, "a numeric text is too long");
+    const unsigned char *s = text, *end = text + n;
+    while (s < end && py_space(*s)) s++;
+    while (end > s && py_space(end[-1])) end--;
+    *present = 0;
+    *out = 0.0;
+    if (s == end) return 0;
+    const unsigned char *q = s + (*s == '+' || *s == '-');
+    int digits = 0, integral = 1;
+    for (; q < end && *q >= '0' && *q <= '9'; q++) digits++;
+    if (q < end && *q == '.') {
+        integral = 0;
+        for (q++; q < end && *q >= '0' && *q <= '9'; q++) digits++;
+    }
+    if (!digits) return number_text_invalid(p, s, end, invalid);
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        integral = 0;
+        q += 1 + (q + 1 < end && (q[1] == '+' || q[1] == '-'));
+        const unsigned char *exp = q;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+        if (q == exp) return number_text_invalid(p, s, end, invalid);
+    }
+    if (q != end) return number_text_invalid(p, s, end, invalid);
+    if (integral && digits > 15) return bail(p, "integer text beyond float64's exact range");
+    if (*s == '+') s++;  /* fast_number reads an optional '-' only */
+    double v;
+    if (!fast_number(s, end, &v)) {
+        char tmp[SHORT_KEY + 1];  /* CPython's dtoa, as float(text) (locale-independent) */
+        memcpy(tmp, s, (size_t)(end - s));
+        tmp[end - s] = 0;
+        v = PyOS_string_to_double(tmp, NULL, NULL);
+        if (v == -1.0 && PyErr_Occurred()) { PyErr_Clear(); return bail(p, "bad numeric text"); }
+    }
+    if (!isfinite(v)) { *invalid = 1; return 0; }  /* float(text) overflows: invalid as IS and DS */
+    *present = 1;
+    *out = v;
+    return 0;
+}
+
+/* A value the reference parsers find invalid whatever the column's VR (a text or a number
+ * where the other is read, a container...): *invalid is set and a null value stands in. */
+static int invalid_value(P *p, Column *c, int depth, int *invalid) {
+    *invalid = 1;
+    if (skip_value(p, depth + 2) < 0) return -1;
+    return push_null_value(p, c);
+}
+
+/* *invalid: a value made the element invalid for the reference reader (see parse_element). */
+static int parse_value_array(P *p, int col, int depth, int *invalid) {
     if (open_container(p, ']')) return 0;
     for (;;) {
         Column *c = &p->sh->cols[col];  /* re-read: nested columns may move the array */
@@ -247,16 +332,31 @@ static int parse_value_array(P *p, int col, int depth) {
         } else if (c->kind == K_STR) {
             const unsigned char *a, *b;
             int e;
-            if (ch != '"') return bail(p, "a text value is not a string");
+            if (ch != '"') {  /* values.parse_str and the date/time parsers take strings only */
+                if (invalid_value(p, c, depth, invalid) < 0) return -1;
+                goto next;
+            }
             if (scan_string(p, &a, &b, &e) < 0) return -1;
             if (decode_into(&c->b[B_S_DATA], a, b, e) < 0 || put_i32(&c->b[B_S_OFF], (int32_t)c->b[B_S_DATA].len) < 0 ||
                 put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             c->n_values++;
         } else if (c->kind == K_NUM) {
-            double v;
-            if (ch != '-' && (ch < '0' || ch > '9')) return bail(p, "a numeric value is not a number");
-            if (parse_number(p, &v) < 0) return -1;
-            if (put_f64(&c->b[B_NUMS], v) < 0 || put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
+            double v = 0.0;
+            int present = 1;
+            if (ch == '"') {
+                if (parse_number_text(p, &v, &present, invalid) < 0) return -1;
+            } else if (ch == 't' || ch == 'f') {  /* read as 1/0 by both paths (values.parse_int) */
+                if (literal(p, ch == 't' ? "true" : "false") < 0) return -1;
+                v = ch == 't';
+            } else if (ch == '{' || ch == '[') {
+                if (invalid_value(p, c, depth, invalid) < 0) return -1;
+                goto next;
+            } else {
+                if (ch != '-' && (ch < '0' || ch > '9')) return bail(p, "a numeric value is not a number");
+                if (parse_number(p, &v) < 0) return -1;
+            }
+            if (put_f64(&c->b[B_NUMS], v) < 0 || put_u8(&c->b[B_VAL_VALID], (uint8_t)present) < 0)
+                return nomem(p);
             c->n_values++;
         } else if (c->kind == K_PN) {
             if (ch != '{') return bail(p, "a PN value is not an object");
@@ -269,6 +369,7 @@ static int parse_value_array(P *p, int col, int depth) {
             if (put_u8(&c->b[B_VAL_VALID], 1) < 0) return nomem(p);
             if (parse_object_of_elements(p, col, depth + 1, item) < 0) return -1;
         }
+    next:;
         int more = next_item(p, ']');
         if (more <= 0) return more;
     }
@@ -277,7 +378,7 @@ static int parse_value_array(P *p, int col, int depth) {
 /* One element {"vr": ..., "Value": [...], ...} of a typed column. */
 static int parse_element(P *p, int col, int depth, int32_t row) {
     const unsigned char *vra = NULL, *vrb = NULL;
-    int vre = 0, has_value = 0, seen_value = 0;
+    int vre = 0, has_value = 0, seen_value = 0, invalid = 0;
     if (p->s >= p->end || *p->s != '{') return bail(p, "an element is not an object");
     if (!open_container(p, '}')) for (;;) {
         const unsigned char *a, *b;
@@ -297,7 +398,7 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
             seen_value = 1;
             if (p->s < p->end && *p->s == '[') {
                 has_value = 1;
-                if (parse_value_array(p, col, depth) < 0) return -1;
+                if (parse_value_array(p, col, depth, &invalid) < 0) return -1;
             } else if (p->s < p->end && *p->s == 'n') {
                 if (literal(p, "null") < 0) return -1;
             } else return bail(p, "Value is not an array");
@@ -308,6 +409,14 @@ static int parse_element(P *p, int col, int depth, int32_t row) {
     }
     Column *c = &p->sh->cols[col];
     int vr_valid = vra != NULL && vre >= 0;
+    if (invalid) {
+        /* The reference reader finds the whole element invalid (null, listed in _invalid): so
+         * does the finisher for an element whose written VR its column refuses. "?" is no VR. */
+        vra = (const unsigned char *)"?";
+        vrb = vra + 1;
+        vre = 0;
+        vr_valid = 1;
+    }
     if (vr_valid && decode_into(&c->b[B_VR_DATA], vra, vrb, vre) < 0) return nomem(p);
     if (put_i32(&c->b[B_ROWS], row) < 0 || put_i32(&c->b[B_VR_OFF], (int32_t)c->b[B_VR_DATA].len) < 0 ||
         put_u8(&c->b[B_VR_VALID], (uint8_t)vr_valid) < 0 || put_u8(&c->b[B_HAS_VALUE], (uint8_t)has_value) < 0 ||
@@ -611,11 +720,23 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_shredder",
-    "DICOM JSON payloads -> columnar buffers (see schema/shredded.py).", -1, methods,
+    "DICOM JSON payloads -> columnar buffers (see native/__init__.py, schema/shredded.py).", -1, methods,
     NULL, NULL, NULL, NULL,
 };
 
+/* The kind codes, under the names dicom_assets.native and schema/kinds.py check at import. */
 PyMODINIT_FUNC PyInit__shredder(void) {
     init_plain();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddIntConstant(m, "KIND_SKIP", K_SKIP) < 0
+        || PyModule_AddIntConstant(m, "KIND_TEXT", K_STR) < 0
+        || PyModule_AddIntConstant(m, "KIND_NUMBER", K_NUM) < 0
+        || PyModule_AddIntConstant(m, "KIND_PN", K_PN) < 0
+        || PyModule_AddIntConstant(m, "KIND_SEQUENCE", K_SEQ) < 0
+        || PyModule_AddIntConstant(m, "KIND_SPAN", K_SPAN) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

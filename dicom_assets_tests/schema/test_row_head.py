@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from dicom_assets.schema.entries import Unreadable, metadata_json, payload_text, read_head
+from dicom_assets.schema.row_head import Unreadable, metadata_json, payload_text, read_head
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 

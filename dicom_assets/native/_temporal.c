@@ -158,4 +158,15 @@ static struct PyModuleDef module = {
     methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__temporal(void) { return PyModule_Create(&module); }
+/* The kind codes, under the names dicom_assets.native and schema/kinds.py check at import. */
+PyMODINIT_FUNC PyInit__temporal(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddIntConstant(m, "KIND_DATE", T_DATE) < 0
+        || PyModule_AddIntConstant(m, "KIND_TIME", T_TIME) < 0
+        || PyModule_AddIntConstant(m, "KIND_DATETIME", T_DATETIME) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
