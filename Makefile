@@ -40,6 +40,7 @@ bench-schema: bootstrap
 
 bench-custom: bootstrap
 	$(UV) run python bench/bench_custom.py
+	$(UV) run python bench/bench_custom_range.py
 
 # Fuzzing of the native JSON code (docs/security.md): each target for FUZZ_SECONDS, sanitized.
 # atheris is added for this run only (pinned; not in the lock: make test needs no atheris).

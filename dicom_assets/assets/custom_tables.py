@@ -94,7 +94,7 @@ def build_custom_table_asset(template: Template) -> AssetsDefinition:
     def _custom_table(context: AssetExecutionContext, lake: LakeResource) -> MaterializeResult:
         keys = context.partition_keys
         window = context.partition_time_window
-        written = rebuild_windows(lake, template, keys, window.start, window.end)
+        written = rebuild_windows(lake, template, window.start, window.end)
         summary = written.summary
         context.log.info(
             f"{summary.rows} rows of {written.changes_read} changes in {len(keys)} window(s)"

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dicom_assets.custom.numpy_arrow import from_numpy
 from dicom_assets.custom.resolve import (
     Column,
     Element,
@@ -40,7 +41,7 @@ def element_at(values: pa.Array, n: int) -> pa.Array:
     if values.null_count:
         present &= values.is_valid().to_numpy(zero_copy_only=False)
     positions = np.where(present, offsets[:-1] + n, 0)
-    return values.values.take(pa.array(positions, mask=~present))
+    return values.values.take(from_numpy(positions, valid=present))
 
 
 def _explode(values: pa.Array, parents: np.ndarray | None) -> tuple[pa.Array, np.ndarray]:
@@ -78,7 +79,7 @@ def _private_values(private: pa.Array, op: PrivateValue) -> pa.Array:
     index[first_rows] = first_at
     found = np.zeros(rows, dtype=bool)
     found[first_rows] = True
-    return hit_values.take(pa.array(index, mask=~found))
+    return hit_values.take(from_numpy(index, valid=found))
 
 
 def _parse_as(values: pa.Array, kind: str) -> pa.Array:
@@ -105,32 +106,45 @@ def evaluate_path(batch: pa.RecordBatch, path: ResolvedPath) -> pa.Array:
     offsets = np.zeros(rows + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     items = values.cast(path.value_type.value_type)
-    return pa.ListArray.from_arrays(pa.array(offsets), items, mask=pa.array(counts == 0))
+    return pa.ListArray.from_arrays(from_numpy(offsets), items, mask=from_numpy(counts == 0))
+
+
+def _column(batch: pa.RecordBatch, _values: pa.Array | None, op: Column) -> pa.Array:
+    if op.name not in batch.schema.names:
+        raise _Absent
+    return batch.column(op.name)
+
+
+def _private(batch: pa.RecordBatch, _values: pa.Array | None, op: PrivateValue) -> pa.Array:
+    if "_private" not in batch.schema.names:
+        raise _Absent
+    return _private_values(batch.column("_private"), op)
+
+
+def _field(_batch: pa.RecordBatch, values: pa.Array, op: Field) -> pa.Array:
+    if not pa.types.is_struct(values.type) or values.type.get_field_index(op.name) < 0:
+        raise _Absent
+    return pc.struct_field(values, op.name)
+
+
+# One step of a path: (batch, the values so far, the operation) -> the values after it.
+_STEPS = {
+    Column: _column,
+    PrivateValue: _private,
+    Element: lambda _batch, values, op: element_at(values, op.n),
+    Field: _field,
+    SplitValues: lambda _batch, values, _op: pc.split_pattern(values, "\\"),
+    ParseAs: lambda _batch, values, op: _parse_as(values, op.kind),
+}
 
 
 def _apply(batch: pa.RecordBatch, path: ResolvedPath) -> tuple[pa.Array, np.ndarray | None]:
     values: pa.Array | None = None
     parents: np.ndarray | None = None
     for op in path.operations:
-        if isinstance(op, Column):
-            if op.name not in batch.schema.names:
-                raise _Absent
-            values = batch.column(op.name)
-        elif isinstance(op, PrivateValue):
-            if "_private" not in batch.schema.names:
-                raise _Absent
-            values = _private_values(batch.column("_private"), op)
-        elif isinstance(op, Element):
-            values = element_at(values, op.n)
-        elif isinstance(op, Explode):
+        if isinstance(op, Explode):
             values, parents = _explode(values, parents)
-        elif isinstance(op, Field):
-            if not pa.types.is_struct(values.type) or values.type.get_field_index(op.name) < 0:
-                raise _Absent
-            values = pc.struct_field(values, op.name)
-        elif isinstance(op, SplitValues):
-            values = pc.split_pattern(values, "\\")
-        elif isinstance(op, ParseAs):
-            values = _parse_as(values, op.kind)
+        else:
+            values = _STEPS[type(op)](batch, values, op)
     assert values is not None
     return values, parents

@@ -183,67 +183,105 @@ def _private_path(
     return ResolvedPath(text, tuple(operations), delta_type(value_type), vr or "")
 
 
+@dataclass
+class _Walk:
+    """Where a path's steps have got to: the attribute reached, and how its values were chosen."""
+
+    spec: TagSpec
+    operations: list[Operation]
+    pn_group: str | None = None
+    indexed: bool = False  # the current attribute's values were selected by [n] or [*]
+
+    def where(self) -> str:
+        keyword = self.spec.keyword
+        return keyword if self.pn_group is None else f"{keyword}.{self.pn_group}"
+
+    def step(self, step: Step) -> None:
+        if isinstance(step, (Index, Every)):
+            self.select(step)
+        elif self.spec.kind == "pn" and self.pn_group is None and isinstance(step, Name):
+            self.name_group(step)
+        else:
+            self.descend(step)
+
+    def select(self, step: Index | Every) -> None:
+        spec = self.spec
+        if self.pn_group is not None or self.indexed or not (spec.multi or spec.kind == "seq"):
+            raise PathError(f"{self.where()} has one value (VM {spec.vm or '1'}): no [n] or [*]")
+        self.operations.append(Element(step.n) if isinstance(step, Index) else Explode())
+        self.indexed = True
+
+    def name_group(self, step: Name) -> None:
+        if step.text not in PN_GROUPS:
+            raise PathError(
+                f"{self.spec.keyword} is a person name: its component groups are "
+                f"{', '.join(PN_GROUPS)}, not {step.text!r}"
+            )
+        if self.spec.multi and not self.indexed:
+            self.operations.append(Explode())
+            self.indexed = True
+        self.operations.append(Field(step.text))
+        self.pn_group = step.text
+
+    def descend(self, step: Step) -> None:
+        if self.spec.kind != "seq":
+            raise PathError(f"{self.where()} is not a sequence: nothing to descend into with '.'")
+        if not self.indexed:
+            raise PathError(
+                f"{self.spec.keyword} is a sequence: choose its items with [n] or [*] before '.'"
+            )
+        child = _item_attribute(step)
+        self.spec = _typed_spec(child, child.keyword)
+        self.operations.append(Field(self.spec.keyword))
+        self.indexed = False
+
+    def value_type(self) -> pa.DataType:
+        """The column's type once every step is taken (adds the last Explode if needed)."""
+        spec = self.spec
+        if spec.kind == "seq":
+            raise PathError(
+                f"{spec.keyword} is a sequence: the path must end at an attribute of "
+                f"its items, e.g. {spec.keyword}[0].CodeValue"
+            )
+        if self.pn_group is not None:
+            base: pa.DataType = pa.string()
+        else:
+            base = KIND_TYPES[spec.kind]
+            if spec.multi and not self.indexed:
+                self.operations.append(Explode())
+        exploded = any(isinstance(op, Explode) for op in self.operations)
+        return pa.list_(base) if exploded else base
+
+
+def _item_attribute(step: Step) -> TagSpec:
+    """The spec of an attribute of a sequence item (dictionary attributes only)."""
+    if isinstance(step, Name):
+        return spec_for_keyword(step.text)
+    if isinstance(step, Tag):
+        child = spec_for_key(f"{step.tag:08X}")
+        if child.category in ("private", "unknown"):
+            raise PathError(
+                f"({step.tag >> 16:04X},{step.tag & 0xFFFF:04X}) inside a sequence"
+                " item: the lake keeps only dictionary attributes of items"
+            )
+        return child
+    raise PathError("a private element by creator can only start a path")
+
+
 def resolve_path(text: str, vr: str | None = None) -> ResolvedPath:
     """Resolve a path's text; raises :class:`PathError` (or its syntax error) with the reason."""
     steps = parse_path(text)
     operations, spec = _head(steps[0], vr)
     if spec is None:
         return _private_path(operations, steps[1:], vr, text)
-    pn_group: str | None = None
-    indexed = False  # the current attribute's values were selected by [n] or [*]
+    walk = _Walk(spec, operations)
     for step in steps[1:]:
-        where = spec.keyword if pn_group is None else f"{spec.keyword}.{pn_group}"
-        if isinstance(step, (Index, Every)):
-            if pn_group is not None or indexed or not (spec.multi or spec.kind == "seq"):
-                raise PathError(f"{where} has one value (VM {spec.vm or '1'}): no [n] or [*]")
-            operations.append(Element(step.n) if isinstance(step, Index) else Explode())
-            indexed = True
-            continue
-        if spec.kind == "pn" and pn_group is None and isinstance(step, Name):
-            if step.text not in PN_GROUPS:
-                raise PathError(
-                    f"{spec.keyword} is a person name: its component groups are "
-                    f"{', '.join(PN_GROUPS)}, not {step.text!r}"
-                )
-            if spec.multi and not indexed:
-                operations.append(Explode())
-                indexed = True
-            operations.append(Field(step.text))
-            pn_group = step.text
-            continue
-        if spec.kind != "seq":
-            raise PathError(f"{where} is not a sequence: nothing to descend into with '.'")
-        if not indexed:
-            raise PathError(
-                f"{spec.keyword} is a sequence: choose its items with [n] or [*] before '.'"
-            )
-        if isinstance(step, Name):
-            child = spec_for_keyword(step.text)
-        elif isinstance(step, Tag):
-            child = spec_for_key(f"{step.tag:08X}")
-            if child.category in ("private", "unknown"):
-                raise PathError(
-                    f"({step.tag >> 16:04X},{step.tag & 0xFFFF:04X}) inside a sequence"
-                    " item: the lake keeps only dictionary attributes of items"
-                )
-        else:
-            raise PathError("a private element by creator can only start a path")
-        spec = _typed_spec(child, child.keyword)
-        operations.append(Field(spec.keyword))
-        indexed = False
-    if spec.kind == "seq":
-        raise PathError(
-            f"{spec.keyword} is a sequence: the path must end at an attribute of "
-            f"its items, e.g. {spec.keyword}[0].CodeValue"
-        )
-    if pn_group is not None:
-        base: pa.DataType = pa.string()
-    else:
-        base = KIND_TYPES[spec.kind]
-        if spec.multi and not indexed:
-            operations.append(Explode())
-    exploded = any(isinstance(op, Explode) for op in operations)
-    value_type = pa.list_(base) if exploded else base
+        walk.step(step)
+    value_type = walk.value_type()
     return ResolvedPath(
-        text, tuple(operations), delta_type(value_type), spec.dictionary_vr, spec.keyword
+        text,
+        tuple(walk.operations),
+        delta_type(value_type),
+        walk.spec.dictionary_vr,
+        walk.spec.keyword,
     )

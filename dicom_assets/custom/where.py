@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dicom_assets.custom.numpy_arrow import from_numpy
 from dicom_assets.custom.paths import Name, Tag, parse_path
 from dicom_assets.custom.resolve import PathError, spec_for_keyword
 from dicom_assets.schema.kinds import KIND_TYPES, PARSERS
@@ -89,4 +90,4 @@ def keep_rows(batch: pa.RecordBatch, conditions: list[Condition]) -> pa.Array | 
     for condition in conditions:
         keep &= condition.matches(batch)
     deletes = pc.fill_null(pc.equal(batch.column("_action"), "delete"), False)
-    return pa.array(keep | deletes.to_numpy(zero_copy_only=False))
+    return from_numpy(keep | deletes.to_numpy(zero_copy_only=False))

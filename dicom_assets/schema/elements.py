@@ -70,20 +70,7 @@ class ElementReader:
             return self._read_items(value, path, depth, shape, invalid)
         if not value:
             return INVALID  # PS3.18 writes an empty attribute without "Value", never as []
-        parse = PARSERS[spec.kind]
-        if not spec.multi:
-            if len(value) != 1:
-                return INVALID
-            item = value[0]
-            return None if item is None else parse(item)
-        out = []
-        for item in value:
-            # Null inside a multi-valued Value is how DICOM JSON writes an empty value.
-            parsed = None if item is None else parse(item)
-            if parsed is INVALID:
-                return INVALID
-            out.append(parsed)
-        return out
+        return _parsed_values(value, spec)
 
     def _read_items(
         self, items: list, path: str, depth: int, shape: SequenceShape | None, invalid: list[str]
@@ -117,3 +104,21 @@ class ElementReader:
             if value is not None:
                 out[spec.keyword] = value
         return out
+
+
+def _parsed_values(value: list | tuple, spec: TagSpec) -> Any:
+    """A non-empty ``Value`` parsed by the kind's parser: one value, or a list when multi."""
+    parse = PARSERS[spec.kind]
+    if not spec.multi:
+        if len(value) != 1:
+            return INVALID
+        item = value[0]
+        return None if item is None else parse(item)
+    out = []
+    for item in value:
+        # Null inside a multi-valued Value is how DICOM JSON writes an empty value.
+        parsed = None if item is None else parse(item)
+        if parsed is INVALID:
+            return INVALID
+        out.append(parsed)
+    return out

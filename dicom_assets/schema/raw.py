@@ -42,16 +42,35 @@ def collect_shape(
     a non-object item, more items than the cap) add no fields. Keys and element types are
     gathered with set operations (C speed); per-key work happens once per distinct key.
     """
-    cap = options.max_sequence_items
-    accepted = spec.accepted_vrs
+    items = _accepted_items(elements, spec, shape, options.max_sequence_items)
     keys: set[Any] = set()
     element_types: set[type] = set()
-    value_types: set[type] = set()
-    items_seen: list[dict] = []
+    for item in items:
+        keys.update(item)
+        element_types.update(map(type, item.values()))
+    if element_types - {dict}:
+        shape.odd_keys = True
+    nested = _add_fields(keys, shape, depth, options)
+    if not shape.odd_keys:
+        value_types: set[type] = set()
+        for item in items:
+            value_types.update(map(type, map(_GET_VALUE, item.values())))
+        if value_types - {list, tuple, type(None)}:
+            shape.odd_keys = True
+    for child in nested:
+        child_shape = shape.children.setdefault(child.key, SequenceShape())
+        inner = [item.get(child.key) for item in items]
+        collect_shape(inner, child, child_shape, depth + 1, options)
+
+
+def _accepted_items(
+    elements: Iterable[Any], spec: TagSpec, shape: SequenceShape, cap: int | None
+) -> list[dict]:
+    """The items of every element the reference reader would read as a sequence."""
+    accepted = spec.accepted_vrs
+    items: list[dict] = []
     for elem in elements:
-        if elem is None:
-            continue
-        if type(elem) is not dict:
+        if type(elem) is not dict:  # None (absent) included
             continue
         vr = elem.get("vr")
         if vr is not None and (type(vr) is not str or vr not in accepted):
@@ -62,12 +81,14 @@ def collect_shape(
         if not all(type(item) is dict for item in value):
             shape.odd_keys = True  # the reference reader nulls and lists such values
             continue
-        for item in value:
-            keys.update(item)
-            element_types.update(map(type, item.values()))
-        items_seen.extend(value)
-    if element_types - {dict}:
-        shape.odd_keys = True
+        items.extend(value)
+    return items
+
+
+def _add_fields(
+    keys: set[Any], shape: SequenceShape, depth: int, options: ConversionOptions
+) -> list[TagSpec]:
+    """Add the typed ``keys`` to ``shape``; the nested sequences to widen next."""
     nested: list[TagSpec] = []
     for key in keys:
         child = spec_for_key(key)
@@ -81,15 +102,7 @@ def collect_shape(
                 continue
             nested.append(child)
         shape.fields[child.key] = child
-    if not shape.odd_keys:
-        for item in items_seen:
-            value_types.update(map(type, map(_GET_VALUE, item.values())))
-        if value_types - {list, tuple, type(None)}:
-            shape.odd_keys = True
-    for child in nested:
-        child_shape = shape.children.setdefault(child.key, SequenceShape())
-        inner = [item.get(child.key) for item in items_seen]
-        collect_shape(inner, child, child_shape, depth + 1, options)
+    return nested
 
 
 def raw_type(spec: TagSpec, shape: SequenceShape | None = None) -> pa.DataType:

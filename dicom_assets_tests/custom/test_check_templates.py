@@ -104,7 +104,7 @@ def test_synapse_sql_adds_the_custom_objects_of_written_tables(tmp_path: Path, c
     (folder / "written.yaml").write_text("columns:\n  modality: Modality\n")
     (folder / "not_yet.yaml").write_text("columns:\n  modality: Modality\n")
     written = parse_template("columns:\n  modality: Modality\n", "written.yaml", "written")
-    rebuild_windows(lake, written, [key], *window_of(key))
+    rebuild_windows(lake, written, *window_of(key))
     arguments = [
         "synapse-sql",
         "--lake",
