@@ -3,9 +3,10 @@
 A server whose feed forgets deleted instances (``ChangeFeed.forgets_deleted_changes``: Orthanc)
 reports no delete; its deletions are found by comparing the lake with the server
 (``sources/orthanc/reconcile.py``). That pass is a run of its own, so the delete rows it writes
-show in the UI with the run's metadata (instances checked, deletes found, seconds, HTTP calls)
-and its cost never counts against the change-feed sensor's tick. This module is the shell: it
-reads the lake (``lake/current_instances.py``), hands the current instances to the feed's
+show in the UI with the run's metadata (instances checked, deletes found, seconds, HTTP calls,
+data files read) and its cost never counts against the change-feed sensor's tick. This module
+is the shell: it reads the lake (``lake/current_index.py``: only the change log's files its
+index of current instances does not cover yet), hands the current instances to the feed's
 ``reconcile()`` (a pure comparison with the server) and appends the delete rows it returns.
 
 ``dicom_orthanc_reconcile_sensor`` asks for a run every ``DICOM_RECONCILE_INTERVAL_SECONDS``
@@ -35,6 +36,7 @@ from dagster import (
 )
 
 from dicom_assets.config import value_of
+from dicom_assets.lake.current_index import IndexLocation, indexed_current_instances
 from dicom_assets.lake.current_instances import append_deletes, current_instances
 from dicom_assets.resources import DicomServerResource, LakeResource
 
@@ -62,14 +64,37 @@ class ReconcilePass:
     http_calls: int
     lake_seconds: float  # reading the lake's current instances
     seconds: float  # the whole pass
+    # How the lake was read (lake/current_index.py): only the files the index did not cover
+    # (incremental), or every file (no index given, or the index could not be used: why).
+    files_read: int = 0
+    files_total: int = 0
+    incremental: bool = False
+    full_read_reason: str = ""
 
 
-def reconcile_pass(table, feed, deidentifier=None) -> ReconcilePass:
+def _read_lake(table, index: IndexLocation | None):
+    if index is None:
+        current = current_instances(table)
+        return current, {"full_read_reason": "no index"}
+    read = indexed_current_instances(table, index)
+    counts = {
+        "files_read": read.files_read,
+        "files_total": read.files_total,
+        "incremental": read.incremental,
+        "full_read_reason": read.full_read_reason,
+    }
+    return read.current, counts
+
+
+def reconcile_pass(
+    table, feed, deidentifier=None, index: IndexLocation | None = None
+) -> ReconcilePass:
     """Read the lake's current instances, have the feed find those the server no longer
-    holds, append their delete rows. The lake is read first (see sources/orthanc/reconcile.py).
+    holds, append their delete rows. The lake is read first (see sources/orthanc/reconcile.py);
+    with ``index``, only the change log's files it does not cover yet (lake/current_index.py).
     Raises the feed's refusal (``ReconcileRefused``) before anything is written."""
     started = time.perf_counter()
-    current = current_instances(table)
+    current, read = _read_lake(table, index)
     lake_seconds = time.perf_counter() - started
     found = feed.reconcile(current, deidentifier=deidentifier)
     version = append_deletes(table, found.entries, found.detected_at)
@@ -81,6 +106,7 @@ def reconcile_pass(table, feed, deidentifier=None) -> ReconcilePass:
         http_calls=found.http_calls,
         lake_seconds=lake_seconds,
         seconds=time.perf_counter() - started,
+        **read,
     )
 
 
@@ -93,6 +119,10 @@ def _pass_metadata(result: ReconcilePass) -> dict:
         "table_version": MetadataValue.int(-1 if result.version is None else result.version),
         "http_calls": MetadataValue.int(result.http_calls),
         "lake_read_seconds": MetadataValue.float(round(result.lake_seconds, 3)),
+        "lake_files_read": MetadataValue.int(result.files_read),
+        "lake_files": MetadataValue.int(result.files_total),
+        "incremental": MetadataValue.bool(result.incremental),
+        "full_read_reason": MetadataValue.text(result.full_read_reason or "-"),
         "seconds": MetadataValue.float(round(result.seconds, 3)),
     }
 
@@ -118,7 +148,9 @@ def reconcile_dicom_deletions(
         deidentifier = lake.deidentifier()
         check_lake(lake.filesystem(), lake.dicom_root(), deidentifier)
         try:
-            result = reconcile_pass(lake.table(), feed, deidentifier=deidentifier)
+            result = reconcile_pass(
+                lake.table(), feed, deidentifier=deidentifier, index=IndexLocation.of(lake)
+            )
         except ReconcileRefused as refused:
             context.log.warning(str(refused))
             return Output(

@@ -12,7 +12,8 @@ read here asks for an older version (no time travel, so no read can reach a vacu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,9 +29,11 @@ from dicom_assets.lake.writer import DeltaLocation, WindowCommit, WriteMode, wri
 from dicom_assets.partitions import window_of
 
 __all__ = [
+    "ChangeLogFiles",
     "DeltaLocation",
     "WindowCommit",
     "WriteMode",
+    "change_log_files",
     "current_identities",
     "last_synced_sequence",
     "read_window",
@@ -84,28 +87,57 @@ def table_columns(table) -> list[str]:
 def current_identities(table, extra_columns: Sequence[str] = ()) -> pa.Table:
     """The identity columns (plus ``extra_columns`` present in the table) of every row: the
     cheap read behind reconciliation (Parquet is columnar: the other columns are not read)."""
-    location = _location(table)
-    delta = location.open_if_exists()
+    delta = _location(table).open_if_exists()
     if delta is None:
         return pa.table({name: pa.array([], pa.string()) for name in IDENTITY_COLUMNS})
-    dataset = delta.to_pyarrow_dataset()
+    return identity_rows(delta.to_pyarrow_dataset(), extra_columns)
+
+
+def identity_rows(dataset: ds.Dataset, extra_columns: Sequence[str] = ()) -> pa.Table:
+    """:func:`current_identities` of the files of ``dataset`` (all or some of the table's)."""
     names = set(dataset.schema.names)
     columns = [name for name in (*IDENTITY_COLUMNS, *extra_columns) if name in names]
     return dataset.to_table(columns=columns)
 
 
-def column_where_null(table, column: str, where_null: str) -> pa.Table:
-    """``SOPInstanceUID``, ``_sequence`` and ``column`` of the rows where ``where_null`` is null
-    (every row when the table has no such column)."""
-    delta = _location(table).open_if_exists()
-    if delta is None:
-        return pa.table({})
-    dataset = delta.to_pyarrow_dataset()
+def column_where_null(dataset: ds.Dataset, column: str, where_null: str) -> pa.Table:
+    """``SOPInstanceUID``, ``_sequence`` and ``column`` of the rows of ``dataset`` where
+    ``where_null`` is null (every row when the table has no such column)."""
     names = set(dataset.schema.names)
     if column not in names:
         return pa.table({})
     flt = pc.is_null(ds.field(where_null)) if where_null in names else None
     return dataset.to_table(columns=["_sequence", "SOPInstanceUID", column], filter=flt)
+
+
+@dataclass(frozen=True)
+class ChangeLogFiles:
+    """The change log's data files at one table version (from its log: no data file is read),
+    to read all of them or only some (their paths as the log names them, relative to the
+    table). Data files are immutable: a path read once never holds other rows."""
+
+    table_id: str  # the Delta table's id: a table deleted and written anew gets another
+    version: int
+    dataset: ds.FileSystemDataset
+
+    @property
+    def paths(self) -> list[str]:
+        return [fragment.path for fragment in self.dataset.get_fragments()]
+
+    def only(self, paths: Collection[str]) -> ds.FileSystemDataset:
+        """The same dataset (schema, partition values) restricted to the files in ``paths``."""
+        wanted = set(paths)
+        fragments = [f for f in self.dataset.get_fragments() if f.path in wanted]
+        dataset = self.dataset
+        return ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem)
+
+
+def change_log_files(table) -> ChangeLogFiles | None:
+    """The change log's files at its latest version (None: the table does not exist yet)."""
+    delta = _location(table).open_if_exists()
+    if delta is None:
+        return None
+    return ChangeLogFiles(delta.metadata().id, delta.version(), delta.to_pyarrow_dataset())
 
 
 def last_synced_sequence(table, partition_key: str, app: str = DICOM_INSTANCES) -> int:

@@ -2,7 +2,7 @@
 
 What reconciliation needs from the lake (``reconcile_job.py``; the comparison with the server
 is in ``sources/``): for every SOP Instance UID, its latest row, kept when that row is not a
-delete. Read through :func:`~dicom_assets.lake.change_log.current_identities`: the identity
+delete. Read through :func:`~dicom_assets.lake.change_log.identity_rows`: the identity
 columns and ``PatientID`` only, projected (Parquet is columnar: ``_metadata`` and the other
 tag columns are never read); ``_metadata`` only for the rare current rows without a
 ``PatientID`` value. The latest row per SOP is picked with array kernels (SOPs hashed to
@@ -26,8 +26,14 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
-from dicom_assets.lake.change_log import column_where_null, current_identities, write_window
+from dicom_assets.lake.change_log import (
+    change_log_files,
+    column_where_null,
+    identity_rows,
+    write_window,
+)
 from dicom_assets.partitions import partition_key_of
 from dicom_assets.schema import convert_entries
 
@@ -73,8 +79,25 @@ class CurrentInstances:
 NONE = CurrentInstances([], [], [], [], [])
 
 
+# The latest row of each SOP Instance UID (delete rows included), patient ids resolved: what
+# ``current_instances`` keeps of a set of change-log files, and what the incremental index
+# (``lake/current_index.py``) stores and merges with the rows of newer files.
+LATEST_SCHEMA = pa.schema(
+    [
+        ("_sequence", pa.int64()),
+        ("_action", pa.string()),
+        ("StudyInstanceUID", pa.string()),
+        ("SeriesInstanceUID", pa.string()),
+        ("SOPInstanceUID", pa.string()),
+        ("PatientID", pa.string()),
+    ]
+)
+UID_COLUMNS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")  # "" for null
+
+
 def _latest_rows(rows: pa.Table) -> pa.Table:
-    """The latest row of each SOP Instance UID (rows without one are dropped)."""
+    """The latest row of each SOP Instance UID (rows without one are dropped). Among rows of
+    equal rank (the same change, written twice) the first in ``rows`` is kept."""
     rows = rows.filter(pc.is_valid(rows["SOPInstanceUID"]))
     if not rows.num_rows:
         return rows
@@ -89,6 +112,20 @@ def _latest_rows(rows: pa.Table) -> pa.Table:
     return rows.take(pa.array(by_rank[first]))
 
 
+def _normalized(rows: pa.Table) -> pa.Table:
+    """``rows`` in ``LATEST_SCHEMA`` (a column the table was written without: "" or null)."""
+    columns = []
+    for field in LATEST_SCHEMA:
+        if field.name in rows.column_names:
+            column = pc.cast(rows[field.name], field.type)
+        else:
+            column = pa.nulls(rows.num_rows, field.type)
+        if field.name in UID_COLUMNS:
+            column = pc.fill_null(column, "")
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=LATEST_SCHEMA)
+
+
 def _patient_id_from_metadata(text: str | None) -> str:
     if not text:
         return ""
@@ -100,49 +137,67 @@ def _patient_id_from_metadata(text: str | None) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _patient_ids(table, current: pa.Table) -> list[str]:
-    """``PatientID`` of each current row; where it is null, the one its ``_metadata`` holds
-    (or ""): the value the server saw when it stored the instance."""
-    column = current["PatientID"] if "PatientID" in current.column_names else None
-    patients = column.to_pylist() if column is not None else [None] * current.num_rows
-    missing = [index for index, value in enumerate(patients) if value is None]
-    if not missing:
-        return patients
-    sequences = current["_sequence"].to_pylist()
-    wanted = {sequences[index] for index in missing}
+def _is_current(latest: pa.Table) -> pa.ChunkedArray:
+    return pc.fill_null(pc.not_equal(latest["_action"], DELETE), True)
+
+
+def _with_patient_ids(dataset: ds.Dataset, latest: pa.Table) -> pa.Table:
+    """``latest`` with ``PatientID`` set on every current row: where it is null, the one the
+    row's ``_metadata`` holds (or ""), the value the server saw when it stored the instance.
+    ``_metadata`` is read from ``dataset`` (the files ``latest`` came from) only when needed."""
+    missing = pc.and_(pc.is_null(latest["PatientID"]), _is_current(latest))
+    if not pc.any(missing).as_py():
+        return latest
+    patients = latest["PatientID"].to_pylist()
+    sequences = latest["_sequence"].to_pylist()
+    wanted = {sequences[index] for index in np.flatnonzero(missing.to_numpy())}
     found: dict[int, str] = {}
-    extra = column_where_null(table, "_metadata", "PatientID")
+    extra = column_where_null(dataset, "_metadata", "PatientID")
     if extra.num_rows:
         for sequence, text in zip(extra["_sequence"].to_pylist(), extra["_metadata"].to_pylist()):
             if sequence in wanted:
                 found[sequence] = _patient_id_from_metadata(text)
-    for index in missing:
+    for index in np.flatnonzero(missing.to_numpy()):
         patients[index] = found.get(sequences[index], "")
-    return patients
+    column = pa.array(patients, pa.string())
+    return latest.set_column(latest.schema.get_field_index("PatientID"), "PatientID", column)
 
 
-def current_instances(table) -> CurrentInstances:
-    """The instances the lake holds now: latest row per SOP Instance UID that is not a delete.
-    ``table``: the change log (a ``LakeResource``, ``DeltaLocation`` or local table URI)."""
-    rows = current_identities(table, extra_columns=["PatientID"])
-    if not rows.num_rows:
+def latest_identities(dataset: ds.Dataset) -> pa.Table:
+    """The latest row per SOP Instance UID among the rows of ``dataset`` (all or some files of
+    the change log), in ``LATEST_SCHEMA``, with the patient id of every current row resolved."""
+    rows = identity_rows(dataset, extra_columns=["PatientID"])
+    return _with_patient_ids(dataset, _normalized(_latest_rows(rows)))
+
+
+def merge_latest(older: pa.Table, newer: pa.Table) -> pa.Table:
+    """The latest rows of two sets of files together: the latest row of a SOP over all rows is
+    the latest of the two sets' latest rows (the rank is a total order of a SOP's changes)."""
+    return _latest_rows(pa.concat_tables([older, newer]).combine_chunks())
+
+
+def instances_of(latest: pa.Table) -> CurrentInstances:
+    """The current instances among the latest rows (those that are not a delete)."""
+    current = latest.filter(_is_current(latest))
+    if not current.num_rows:
         return NONE
-    latest = _latest_rows(rows)
-    current = latest.filter(pc.fill_null(pc.not_equal(latest["_action"], DELETE), True))
     return CurrentInstances(
         sequences=current["_sequence"].to_pylist(),
-        study_uids=_texts(current, "StudyInstanceUID"),
-        series_uids=_texts(current, "SeriesInstanceUID"),
+        study_uids=current["StudyInstanceUID"].to_pylist(),
+        series_uids=current["SeriesInstanceUID"].to_pylist(),
         sop_uids=current["SOPInstanceUID"].to_pylist(),
-        patient_ids=_patient_ids(table, current),
+        patient_ids=pc.fill_null(current["PatientID"], "").to_pylist(),
     )
 
 
-def _texts(rows: pa.Table, column: str) -> list[str]:
-    """A column's values, "" for null (and for a table written without that column)."""
-    if column not in rows.column_names:
-        return [""] * rows.num_rows
-    return pc.fill_null(rows[column], "").to_pylist()
+def current_instances(table) -> CurrentInstances:
+    """The instances the lake holds now: latest row per SOP Instance UID that is not a delete,
+    read from every file of the change log (``lake/current_index.py`` reads only the new ones).
+    ``table``: the change log (a ``LakeResource``, ``DeltaLocation`` or local table URI)."""
+    files = change_log_files(table)
+    if files is None:
+        return NONE
+    return instances_of(latest_identities(files.dataset))
 
 
 def append_deletes(table, entries: list, detected_at: datetime) -> int | None:

@@ -19,6 +19,12 @@ from dicom_assets.partitions import window_of
 DICOM_FOLDER = "result/Dicom"
 QUARANTINE_FOLDER = "result/Dicom_Quarantine"
 CUSTOMIZED_FOLDER = "result/Dicom_Customized"
+# The lake's own indexes: derived from the change log, rebuilt from it when missing, and kept
+# outside every table's folder so that no reader (Delta, Synapse's ``*.parquet`` globs) sees
+# them. ``current_instances.parquet``: the latest row per SOP behind reconciliation
+# (``lake/current_index.py``).
+INDEX_FOLDER = "result/_dicom_index"
+CURRENT_INSTANCES_INDEX = f"{INDEX_FOLDER}/current_instances.parquet"
 
 PARTITION_COLUMN = "_date"
 PARTITION_TYPE = pa.date32()
