@@ -143,6 +143,9 @@ def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, m
     assert metadata["deletes_found"] == 1 and metadata["reconciled"] is True
     assert metadata["lake_instances"] == 3 and metadata["server_instances"] == 2
     assert metadata["http_calls"] == 1 and metadata["table_version"] >= 0
+    # The first run builds the lake's index of current instances from every data file.
+    assert metadata["incremental"] is False and metadata["full_read_reason"] == "no index"
+    assert metadata["lake_files_read"] == metadata["lake_files"] >= 1
     current = current_sops(resources, orthanc_env["DICOM_DUCKDB_PATH"])
     assert set(current) == {datasets[0].SOPInstanceUID, datasets[2].SOPInstanceUID}
     table = LakeResource(url=orthanc_env["DICOM_LAKE_URL"]).table().open()
@@ -176,6 +179,11 @@ def test_deletion_and_recreation_reach_current_instances(orthanc, orthanc_env, m
         ).fetchone()
     assert described == ("Stored again",)
     assert reconcile_orthanc(lake_resource.table(), orthanc.url).deleted == []
+    # A run now reads only the files committed since the first run's index (delete, re-store).
+    _, [metadata] = reconcile(resources)
+    assert metadata["deletes_found"] == 0 and metadata["incremental"] is True
+    assert metadata["lake_instances"] == 3
+    assert 2 <= metadata["lake_files_read"] < metadata["lake_files"]
 
 
 def test_reconcile_waits_for_its_interval(orthanc, orthanc_env, monkeypatch):
