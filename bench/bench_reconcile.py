@@ -11,6 +11,12 @@ instance changed twice more: 300,000 rows, 100,000 current instances), which sho
 pass grows with the history of changes rather than with the instances, before and after the
 compaction the hourly maintenance job makes.
 
+Steady state (issue 16: the cost of a pass must not grow with the lake): the job keeps an index
+of current instances beside the table (``lake/current_index.py``); a pass after one small new
+commit (10 changes) reads that one data file and merges it with the index. Measured as the job
+runs it (``reconcile_pass`` with the index), best of 3 (each after its own new commit), on
+both lakes, beside the full read above; and a pass with no new commit (no data file read).
+
 The listing is answered by a stand-in on 127.0.0.1 that serves ``GET /instances`` pages of
 10,000 Orthanc IDs (the lake's IDs minus 10) exactly as Orthanc pages them: loading 100,000
 instances into a real Orthanc takes longer than this benchmark may run. The lake is real
@@ -20,6 +26,7 @@ instances into a real Orthanc takes longer than this benchmark may run. The lake
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -33,10 +40,12 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
+import fsspec
 import pyarrow as pa
 from bench_delta import converted, renumbered
 
 from dicom_assets.lake.change_log import write_window
+from dicom_assets.lake.current_index import IndexLocation
 from dicom_assets.lake.current_instances import current_instances
 from dicom_assets.lake.maintenance import compact
 from dicom_assets.lake.writer import DeltaLocation
@@ -100,6 +109,38 @@ def passes(table: DeltaLocation, url: str, first_deletes: int = 10) -> list[floa
     return seconds
 
 
+def small_commit(table: DeltaLocation, thousand, sequence: int) -> None:
+    """10 later changes of instances the lake holds (the set of instances is unchanged)."""
+    rows = renumbered(thousand, 1).slice(0, 10)
+    later = pa.array(range(sequence, sequence + rows.num_rows), pa.int64())
+    rows = rows.set_column(rows.schema.get_field_index("_sequence"), "_sequence", later)
+    write_window(table, HOUR, rows, "append")
+
+
+def incremental_passes(table: DeltaLocation, folder: str, thousand, url: str) -> dict:
+    """The steady state: the index built once, then passes after one small commit each."""
+    feed = OrthancChangeFeed(f"{url}/dicom-web", url)
+    index = IndexLocation(fsspec.filesystem("file"), f"{folder}/result/_dicom_index/ci.parquet")
+    built = reconcile_pass(table, feed, index=index)
+    assert not built.incremental and built.deleted == []
+    results = []
+    for attempt in range(3):
+        small_commit(table, thousand, 10 * INSTANCES + 10 * attempt)
+        results.append(reconcile_pass(table, feed, index=index))
+        assert results[-1].incremental and results[-1].files_read == 1
+        assert results[-1].deleted == [] and results[-1].lake_instances == built.lake_instances
+    idle = reconcile_pass(table, feed, index=index)
+    assert idle.incremental and idle.files_read == 0
+    return {
+        "index_build_pass_s": round(built.seconds, 3),
+        "incremental_pass_best_s": round(min(r.seconds for r in results), 3),
+        "incremental_lake_side_best_s": round(min(r.lake_seconds for r in results), 3),
+        "files_read_of": f"{results[-1].files_read} of {results[-1].files_total}",
+        "no_commit_pass_s": round(idle.seconds, 3),
+        "no_commit_lake_side_s": round(idle.lake_seconds, 3),
+    }
+
+
 def best_of_3(action) -> tuple[float, object]:
     timings, value = [], None
     for _ in range(3):
@@ -124,6 +165,7 @@ def main() -> None:
         url = f"http://127.0.0.1:{server.server_address[1]}"
         comparison, _ = best_of_3(lambda: find_deletions(current, url))
         short = passes(table, url)
+        steady = incremental_passes(table, folder, thousand, url)
         server.shutdown()
     with tempfile.TemporaryDirectory() as folder:
         table = DeltaLocation(str(Path(folder) / "lake"))
@@ -133,6 +175,9 @@ def main() -> None:
         ids = sorted(orthanc_id_of(instance) for instance in current)
         server = listing_server(ids[10:])
         long = passes(table, f"http://127.0.0.1:{server.server_address[1]}")
+        long_steady = incremental_passes(
+            table, folder, thousand, f"http://127.0.0.1:{server.server_address[1]}"
+        )
         files = len(table.open().file_uris())
         compact(table)  # what the hourly maintenance job does to a day of small commits
         compacted_files = len(table.open().file_uris())
@@ -155,6 +200,9 @@ def main() -> None:
                 "history_x3_compacted_files": compacted_files,
                 "history_x3_compacted_lake_side_best_s": round(compacted_lake_side, 3),
                 "history_x3_compacted_pass_best_s": round(min(compacted), 3),
+                "steady_state": steady,
+                "history_x3_steady_state": long_steady,
+                "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
                 "goal_s": 2.0,
             },
             indent=2,

@@ -7,7 +7,9 @@ columns and ``PatientID`` only, projected (Parquet is columnar: ``_metadata`` an
 tag columns are never read); ``_metadata`` only for the rare current rows without a
 ``PatientID`` value. The latest row per SOP is picked with array kernels (SOPs hashed to
 integer codes, one sort by rank, the first row of each code), not per row in Python
-(docs/performance.md, "Orthanc reconciliation pass").
+(docs/performance.md, "Orthanc reconciliation pass"). ``current_instances`` reads every file;
+the job reads through ``lake/current_index.py``, which applies the same functions
+(``latest_identities``, ``merge_latest``) to the files its index does not cover yet.
 
 Row order (:func:`lake_order_key`): ``abs(_sequence)`` descending, then the negative first.
 A delete row written by reconciliation carries ``-c``, where ``c`` is the sequence of the
