@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from deltalake import DeltaTable
 
 from dicom_assets.lake.layout import (
     IDENTITY_COLUMNS,
@@ -110,26 +111,45 @@ def column_where_null(dataset: ds.Dataset, column: str, where_null: str) -> pa.T
     return dataset.to_table(columns=["_sequence", "SOPInstanceUID", column], filter=flt)
 
 
+# A pruning predicate no file matches: ``to_pyarrow_dataset`` then builds the dataset's frame
+# (schema, format, the table's filesystem) without a fragment. Building the fragments of every
+# file costs ~3 ms per file (delta-rs turns each file's statistics into an expression), which
+# a read of a few new files out of hundreds must not pay.
+_NO_FILE = [(PARTITION_COLUMN, "=", "0001-01-01")]
+
+
 @dataclass(frozen=True)
 class ChangeLogFiles:
-    """The change log's data files at one table version (from its log: no data file is read),
-    to read all of them or only some (their paths as the log names them, relative to the
-    table). Data files are immutable: a path read once never holds other rows."""
+    """The change log's data files at one table version, listed from its log (no data file is
+    read), to read all of them or only some (their paths as the log names them, relative to
+    the table). Data files are immutable: a path read once never holds other rows."""
 
+    delta: DeltaTable
     table_id: str  # the Delta table's id: a table deleted and written anew gets another
     version: int
-    dataset: ds.FileSystemDataset
+    paths: list[str]
+    days: list  # each file's ``_date`` partition value (datetime.date)
 
     @property
-    def paths(self) -> list[str]:
-        return [fragment.path for fragment in self.dataset.get_fragments()]
+    def dataset(self) -> ds.FileSystemDataset:
+        """Every file of the table version."""
+        return self.delta.to_pyarrow_dataset()
 
     def only(self, paths: Collection[str]) -> ds.FileSystemDataset:
-        """The same dataset (schema, partition values) restricted to the files in ``paths``."""
+        """The files in ``paths`` only, as one dataset (the table's schema and filesystem)."""
+        frame = self.delta.to_pyarrow_dataset(file_pruning_predicate=_NO_FILE)
         wanted = set(paths)
-        fragments = [f for f in self.dataset.get_fragments() if f.path in wanted]
-        dataset = self.dataset
-        return ds.FileSystemDataset(fragments, dataset.schema, dataset.format, dataset.filesystem)
+        day_type = frame.schema.field(PARTITION_COLUMN).type
+        fragments = [
+            frame.format.make_fragment(
+                path,
+                filesystem=frame.filesystem,
+                partition_expression=ds.field(PARTITION_COLUMN) == pa.scalar(day, day_type),
+            )
+            for path, day in zip(self.paths, self.days)
+            if path in wanted
+        ]
+        return ds.FileSystemDataset(fragments, frame.schema, frame.format, frame.filesystem)
 
 
 def change_log_files(table) -> ChangeLogFiles | None:
@@ -137,7 +157,11 @@ def change_log_files(table) -> ChangeLogFiles | None:
     delta = _location(table).open_if_exists()
     if delta is None:
         return None
-    return ChangeLogFiles(delta.metadata().id, delta.version(), delta.to_pyarrow_dataset())
+    actions = pa.table(delta.get_add_actions(flatten=True))
+    days_column = f"partition.{PARTITION_COLUMN}"
+    paths = actions["path"].to_pylist()
+    days = actions[days_column].to_pylist() if days_column in actions.column_names else []
+    return ChangeLogFiles(delta, delta.metadata().id, delta.version(), paths, days)
 
 
 def last_synced_sequence(table, partition_key: str, app: str = DICOM_INSTANCES) -> int:
