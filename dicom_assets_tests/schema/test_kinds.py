@@ -4,7 +4,7 @@ import types
 
 import pyarrow as pa
 import pytest
-from dicom_assets.sql.synapse_types import tsql_type
+from dicom_assets.sql.synapse.types import tsql_type
 
 from dicom_assets import native
 from dicom_assets.schema.kinds import ACCEPTED_VRS, KIND_TYPES, KINDS, VR_KINDS, kind_of_vr
