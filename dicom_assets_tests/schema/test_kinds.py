@@ -4,13 +4,13 @@ import types
 
 import pyarrow as pa
 import pytest
-from dicom_assets.sql.synapse.types import tsql_type
 
 from dicom_assets import native
 from dicom_assets.schema.kinds import ACCEPTED_VRS, KIND_TYPES, KINDS, VR_KINDS, kind_of_vr
 from dicom_assets.schema.private import guess_carrier
 from dicom_assets.schema.raw import raw_type
 from dicom_assets.schema.vr import spec_for_key
+from dicom_assets.sql.synapse.types import tsql_type
 
 STANDARD_VRS = [
     "AE",
