@@ -23,7 +23,10 @@ missing, unreadable or another table's (its id differs), the pass reads every fi
 as ``current_instances`` does, and rebuilds the index. Compaction runs hourly at most
 (``lake/maintenance.py``): one full read per compaction, incremental passes in between.
 
-The index is derived data: deleting it costs one full read, never a wrong result.
+The index is derived data: deleting it costs one full read, never a wrong result. Two passes at
+once (a run launched by hand beside the sensor's) each write an index consistent in itself (the
+rows of exactly the files it names): the later write wins, and any such index merges correctly.
+It holds the identifiers the table holds (pseudonyms when the lake is de-identified), no more.
 """
 
 from __future__ import annotations
