@@ -2,8 +2,8 @@
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
+from dicom_assets.assets.automation import REFRESH_AFTER_SYNC
 from dicom_assets.assets.custom_tables import GROUP
-from dicom_assets.assets.external_tables import REFRESH_AFTER_SYNC
 from dicom_assets.custom import Template, output_schema
 from dicom_assets.custom.lake_io import custom_table
 from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource

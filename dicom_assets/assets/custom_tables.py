@@ -9,7 +9,6 @@ window; a backfill of many windows runs as one run (one Delta commit for the who
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
-    AutomationCondition,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
@@ -18,6 +17,7 @@ from dagster import (
     asset,
 )
 
+from dicom_assets.assets.automation import AFTER_EVERY_SYNC
 from dicom_assets.assets.instances import dicom_instances
 from dicom_assets.config import resolve_local_path
 from dicom_assets.custom import (
@@ -32,14 +32,6 @@ from dicom_assets.partitions import dicom_feed_partitions
 from dicom_assets.resources import LakeResource
 
 GROUP = "dicom_custom"
-
-# The same window, after every sync of it (any_deps_updated maps partition to partition), but not
-# for the whole history when a template appears (no ``missing()``: backfill that from the UI).
-AFTER_EVERY_SYNC = (
-    AutomationCondition.any_deps_updated()
-    & ~AutomationCondition.any_deps_in_progress()
-    & ~AutomationCondition.in_progress()
-)
 
 
 def asset_name(template: Template) -> str:

@@ -4,7 +4,6 @@ import duckdb
 import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
-    AutomationCondition,
     MaterializeResult,
     MetadataValue,
     TableColumn,
@@ -13,6 +12,7 @@ from dagster import (
     asset,
 )
 
+from dicom_assets.assets.automation import REFRESH_AFTER_SYNC
 from dicom_assets.assets.instances import dicom_instances
 from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource
 from dicom_assets.sql.duckdb_secret import (
@@ -21,12 +21,6 @@ from dicom_assets.sql.duckdb_secret import (
     point_duckdb_at_emulator,
 )
 from dicom_assets.sql.duckdb_views import register_views
-
-# Re-register after any new window was written, once no window is being written; unlike
-# ``eager()`` this does not wait for every hourly partition of the history to exist.
-REFRESH_AFTER_SYNC = (
-    AutomationCondition.any_deps_updated() | AutomationCondition.missing()
-) & ~AutomationCondition.in_progress()
 
 
 @asset(

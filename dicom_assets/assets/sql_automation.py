@@ -1,7 +1,7 @@
 """``dicom_sql_automation_sensor``: the sensor that drives the SQL layer, beside its assets.
 
 ``dicom_external_tables`` and the custom tables (group ``dicom_custom``) carry automation
-conditions (``REFRESH_AFTER_SYNC``); this sensor evaluates them, so the SQL views and the custom
+conditions (automation.py); this sensor evaluates them, so the SQL views and the custom
 tables follow every sync within seconds instead of Dagster's default 30 s automation tick.
 """
 
