@@ -15,6 +15,8 @@ import requests
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 PRIVATE_CREATOR = "DICOM-ASSETS SAMPLE"
 
@@ -132,8 +134,15 @@ def encode(dataset: Dataset) -> bytes:
 
 
 def upload(orthanc_url: str, payloads: Iterable[bytes], workers: int = 8) -> list[dict | None]:
-    """POST each file to Orthanc; ``None`` for a file Orthanc refuses (kept in order)."""
+    """POST each file to Orthanc; ``None`` for a file Orthanc refuses (kept in order).
+
+    Orthanc closes a keep-alive connection after a short idle time; a POST that lands on one just
+    closed fails with ``RemoteDisconnected``. Storing a file again is harmless (Orthanc answers
+    ``AlreadyStored`` and records no second change), so connection failures are retried.
+    """
     session = requests.Session()
+    retry = Retry(total=3, connect=3, read=3, status=0, allowed_methods=None, backoff_factor=0.2)
+    session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=workers))
 
     def post(payload: bytes) -> dict | None:
         response = session.post(f"{orthanc_url.rstrip('/')}/instances", data=payload, timeout=60)
