@@ -15,11 +15,16 @@ bootstrap-test:
 demo: bootstrap
 	$(UV) run python -m dicom_assets.devtools.demo
 
+# Test modules run in parallel (pytest-xdist), a module per worker: most tests wait on Orthanc,
+# Azurite, the daemon or Spark rather than compute. PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
+
 test: bootstrap-test lint
-	$(UV) run pytest -q -ra --durations=15
+	$(UV) run pytest -q -ra --durations=15 $(PYTEST_PARALLEL)
 
 test-fast: bootstrap
-	$(UV) run pytest -q -m "not e2e"
+	$(UV) run pytest -q -m "not e2e" $(PYTEST_PARALLEL)
 
 query:
 	@$(UV) run python -m dicom_assets.devtools.query

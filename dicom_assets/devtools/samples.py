@@ -138,10 +138,17 @@ def upload(orthanc_url: str, payloads: Iterable[bytes], workers: int = 8) -> lis
 
     Orthanc closes a keep-alive connection after a short idle time; a POST that lands on one just
     closed fails with ``RemoteDisconnected``. Storing a file again is harmless (Orthanc answers
-    ``AlreadyStored`` and records no second change), so connection failures are retried.
+    ``AlreadyStored`` and records no second change), so connection failures and 5xx answers are
+    retried; a file Orthanc cannot read is answered 400 or 404 and not retried.
     """
     session = requests.Session()
-    retry = Retry(total=3, connect=3, read=3, status=0, allowed_methods=None, backoff_factor=0.2)
+    retry = Retry(
+        total=3,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=None,
+        backoff_factor=0.2,
+        raise_on_status=False,
+    )
     session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=workers))
 
     def post(payload: bytes) -> dict | None:
