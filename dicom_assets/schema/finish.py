@@ -7,6 +7,7 @@ entry in :mod:`kinds` names (:mod:`finish_values`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -40,6 +41,31 @@ def _vr_bad(vr: pa.Array, spec: TagSpec, present: np.ndarray) -> np.ndarray:
     )
 
 
+@dataclass(frozen=True)
+class _RowMasks:
+    """Per row of one raw column: which rows hold the element, which hold a value, which carry
+    a VR the tag does not accept, and the value lists' offsets and lengths."""
+
+    present: np.ndarray
+    vr_bad: np.ndarray
+    has_value: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, raw: pa.StructArray, spec: TagSpec) -> _RowMasks:
+        present = raw.is_valid().to_numpy(zero_copy_only=False)
+        values: pa.ListArray = raw.field("Value")
+        offsets = values.offsets.to_numpy(zero_copy_only=False)
+        return cls(
+            present=present,
+            vr_bad=_vr_bad(raw.field("vr"), spec, present),
+            has_value=present & values.is_valid().to_numpy(zero_copy_only=False),
+            offsets=offsets,
+            lengths=np.diff(offsets),  # a null list has no values
+        )
+
+
 class Finisher:
     """Types raw columns of one batch; records nulled values in ``invalid``."""
 
@@ -61,35 +87,20 @@ class Finisher:
         common cases take shortcuts: one distinct VR, every row with exactly one value.
         """
         n = len(raw)
-        present = raw.is_valid().to_numpy(zero_copy_only=False)
-        vr_bad = _vr_bad(raw.field("vr"), spec, present)
+        rows = _RowMasks.of(raw, spec)
         values: pa.ListArray = raw.field("Value")
-        has_value = present & values.is_valid().to_numpy(zero_copy_only=False)
-        offsets = values.offsets.to_numpy(zero_copy_only=False)
-        lengths = np.diff(offsets)  # a null list has no values
         if spec.kind == "seq":
-            return self._finish_sequence(
-                values,
-                spec,
-                path,
-                depth,
-                shape,
-                invalid,
-                present,
-                vr_bad,
-                has_value,
-                lengths,
-                offsets,
-            )
+            return self._finish_sequence(values, spec, path, depth, shape, invalid, rows)
+        offsets, lengths = rows.offsets, rows.lengths
         kind = KINDS[spec.kind]
         child, child_bad = kind.finish(values.values, kind)
-        bad = vr_bad | (has_value & (lengths == 0))
+        bad = rows.vr_bad | (rows.has_value & (lengths == 0))
         if child_bad.any():
             counts = np.concatenate([[0], np.cumsum(child_bad)])
             bad |= (counts[offsets[1:]] - counts[offsets[:-1]]) > 0
         if not spec.multi:
             bad |= lengths > 1
-        null = ~has_value | bad
+        null = ~rows.has_value | bad
         for row in np.flatnonzero(bad):
             invalid.append((int(row), path))
         if spec.multi:
@@ -101,19 +112,17 @@ class Finisher:
 
     def _finish_sequence(
         self,
-        values,
-        spec,
-        path,
-        depth,
-        shape,
-        invalid,
-        present,
-        vr_bad,
-        has_value,
-        lengths,
-        offsets,
+        values: pa.ListArray,
+        spec: TagSpec,
+        path: str,
+        depth: int,
+        shape: SequenceShape | None,
+        invalid: Invalid,
+        rows: _RowMasks,
     ) -> pa.Array | None:
         assert shape is not None
+        present, vr_bad, has_value = rows.present, rows.vr_bad, rows.has_value
+        offsets, lengths = rows.offsets, rows.lengths
         cap = self.options.max_sequence_items
         capped = has_value & (lengths > cap) if cap is not None else np.zeros_like(present)
         for row in np.flatnonzero(vr_bad):
