@@ -323,7 +323,7 @@ def test_a_tick_that_finds_nothing_keeps_polling_and_returns_on_the_first_change
     feed = DicomServerResource(url=orthanc.dicomweb_url, kind="orthanc").change_feed()
     started = clock.monotonic()
     assert poll_until_changes(feed, 0).changes == []
-    assert 1.2 <= clock.monotonic() - started < 3.0  # waited, within the budget
+    assert 1.2 <= clock.monotonic() - started < 6.0  # waited, within the budget (and load)
 
     monkeypatch.setenv("DICOM_SENSOR_WAIT_SECONDS", "30")
     study = synthetic_study(7, series=1, instances_per_series=1)

@@ -51,8 +51,8 @@ def test_retry_after_is_honoured_up_to_its_cap(service):
     started = time.monotonic()
     assert counting.get(f"{service.url}{LATEST}").status_code == 200
     waited = service.requests[1].at - service.requests[0].at
-    assert 0.25 <= waited < 1.5
-    assert time.monotonic() - started < 2
+    assert 0.25 <= waited < 3  # the cap, not the hour asked for (margin: a loaded machine)
+    assert time.monotonic() - started < 5
 
 
 def test_client_errors_are_not_retried(service):
