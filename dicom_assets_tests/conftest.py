@@ -23,6 +23,12 @@ from dicom_assets.devtools.samples import (
     upload,
 )
 
+# The head every lake and custom table starts with: the change's columns, then the instance's
+# UIDs. Spelled out for the tests, not imported from the product: they check the product's order
+# against a list of their own.
+INSTANCE_UIDS = ["StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"]
+ROW_HEAD = ["_sequence", "_timestamp", "_action", *INSTANCE_UIDS]
+
 
 @pytest.fixture
 def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]:

@@ -9,6 +9,7 @@ import pytest
 
 from dicom_assets.config import PROJECT_ROOT
 from dicom_assets.custom import TemplateError, load_templates, output_schema, parse_template
+from dicom_assets_tests.conftest import ROW_HEAD
 
 EXAMPLES = PROJECT_ROOT / "examples" / "custom_schemas"
 
@@ -54,24 +55,12 @@ def test_the_issue_example_reads_as_written():
     assert template.conditions[0].keyword == "Modality"
     assert template.conditions[0].accepted.to_pylist() == ["CT"]
     schema = output_schema(template)
-    assert schema.names[:6] == [
-        "_sequence",
-        "_timestamp",
-        "_action",
-        "StudyInstanceUID",
-        "SeriesInstanceUID",
-        "SOPInstanceUID",
-    ]
+    assert schema.names[:6] == ROW_HEAD
     assert schema.field("slice_thickness").metadata == {b"comment": b"Nominal slice thickness, mm."}
     assert schema.field("image_types").type == pa.list_(pa.string())
     # Only what the template needs is read from the change log.
     assert template.source_columns() == [
-        "_sequence",
-        "_timestamp",
-        "_action",
-        "StudyInstanceUID",
-        "SeriesInstanceUID",
-        "SOPInstanceUID",
+        *ROW_HEAD,
         "KVP",
         "SliceThickness",
         "PixelSpacing",

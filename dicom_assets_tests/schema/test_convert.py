@@ -8,16 +8,8 @@ from pydicom.data import get_charset_files, get_testdata_file
 
 from dicom_assets.feed_entry import ChangeAction
 from dicom_assets.schema import ConversionOptions, convert_entries
+from dicom_assets_tests.conftest import ROW_HEAD
 from dicom_assets_tests.schema.feed_entries import entry_for
-
-FIXED = [
-    "_sequence",
-    "_timestamp",
-    "_action",
-    "StudyInstanceUID",
-    "SeriesInstanceUID",
-    "SOPInstanceUID",
-]
 
 
 def dataset_json(name: str) -> dict:
@@ -33,7 +25,7 @@ def test_columns_order_types_and_values(ct):
     batch = convert_entries([entry_for(ct)])
     table = batch.table
     names = table.column_names
-    assert names[:6] == FIXED and names[-3:] == ["_private", "_invalid", "_metadata"]
+    assert names[:6] == ROW_HEAD and names[-3:] == ["_private", "_invalid", "_metadata"]
     attributes = names[6:-3]
     tags = [pydicom.datadict.tag_for_keyword(k) for k in attributes]
     assert tags == sorted(tags) and len(set(attributes)) == len(attributes)
@@ -116,7 +108,7 @@ def test_unreadable_entries_are_quarantined_not_rows(ct):
 def test_empty_batch_has_the_fixed_columns():
     table = convert_entries([]).table
     assert table.num_rows == 0
-    assert table.column_names == FIXED + ["_private", "_invalid", "_metadata"]
+    assert table.column_names == ROW_HEAD + ["_private", "_invalid", "_metadata"]
 
 
 def test_excluded_sequences_stay_in_metadata_only():

@@ -1,5 +1,6 @@
 from dicom_assets.schema import convert_entries
 from dicom_assets.schema.layout import one_table
+from dicom_assets_tests.conftest import ROW_HEAD
 from dicom_assets_tests.schema.feed_entries import entry_for
 
 UIDS = {"0020000D": {"vr": "UI", "Value": ["1.2"]}, "0020000E": {"vr": "UI", "Value": ["1.2.3"]}}
@@ -46,14 +47,7 @@ def test_batches_with_different_attributes_become_one_table_in_tag_order():
     ).table
     table = one_table([ct, mr])
     names = table.column_names
-    assert names[:6] == [
-        "_sequence",
-        "_timestamp",
-        "_action",
-        "StudyInstanceUID",
-        "SeriesInstanceUID",
-        "SOPInstanceUID",
-    ]
+    assert names[:6] == ROW_HEAD
     assert names[6:9] == ["Manufacturer", "ReferencedImageSequence", "SliceThickness"]
     assert names[-3:] == ["_private", "_invalid", "_metadata"]
     rows = table.to_pylist()

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dicom_assets.sql.lake_schema import LakeColumn, parquet_files, read_lake_schema
+from dicom_assets_tests.conftest import ROW_HEAD
 from dicom_assets_tests.sql.lake_files import CODE_ITEM, PN, START, part_table, write_part
 
 ROWS_A = [
@@ -86,15 +87,7 @@ def _check(columns: list[LakeColumn], total: int) -> None:
     assert {c.name: c.rows_present for c in columns} == EXPECTED_PRESENT
     names = [c.name for c in columns]
     # Unified order: first file's columns, then columns new in later files.
-    assert names[:7] == [
-        "_sequence",
-        "_timestamp",
-        "_action",
-        "StudyInstanceUID",
-        "SeriesInstanceUID",
-        "SOPInstanceUID",
-        "Modality",
-    ]
+    assert names[:7] == [*ROW_HEAD, "Modality"]
     assert names[-1] == "SliceThickness"
     types = {c.name: c.arrow_type for c in columns}
     assert types["_timestamp"] == pa.timestamp("us", tz="UTC")
