@@ -206,27 +206,35 @@ class CorpusLake:
     stored: list[Path]
 
 
-def sync_with_sensor(resources: dict) -> list:
-    """One sensor evaluation from an empty cursor, then a run of every window it asked for."""
-    from dagster import build_sensor_context, materialize
+def run_requested(resources: dict, result) -> list:
+    """Run ``dicom_instances`` for every window a sensor result asked for (each must succeed)."""
+    from dagster import materialize
 
     from dicom_assets.assets import dicom_instances
-    from dicom_assets.sensors import dicom_change_feed_sensor
 
-    with build_sensor_context(cursor=None, resources=resources) as context:
-        result = dicom_change_feed_sensor(context)
-    assert result.run_requests, "the sensor requested no run"
-    outcomes = [
-        materialize(
+    outcomes = []
+    for request in result.run_requests:
+        outcome = materialize(
             [dicom_instances],
             partition_key=request.partition_key,
             resources=resources,
             tags=request.tags,
         )
-        for request in result.run_requests
-    ]
-    assert all(outcome.success for outcome in outcomes)
+        assert outcome.success
+        outcomes.append(outcome)
     return outcomes
+
+
+def sync_with_sensor(resources: dict) -> list:
+    """One sensor evaluation from an empty cursor, then a run of every window it asked for."""
+    from dagster import build_sensor_context
+
+    from dicom_assets.sensors import dicom_change_feed_sensor
+
+    with build_sensor_context(cursor=None, resources=resources) as context:
+        result = dicom_change_feed_sensor(context)
+    assert result.run_requests, "the sensor requested no run"
+    return run_requested(resources, result)
 
 
 @pytest.fixture

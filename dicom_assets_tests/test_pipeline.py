@@ -17,6 +17,7 @@ from dicom_assets.resources import LakeResource
 from dicom_assets.sensors import dicom_change_feed_sensor, parse_cursor
 from dicom_assets.sql.duckdb_secret import emulator_url
 from dicom_assets.wiring import build_resources
+from dicom_assets_tests.conftest import run_requested
 
 
 @pytest.fixture(params=["local", "azurite"])
@@ -34,20 +35,6 @@ def evaluate_sensor(resources: dict, cursor: str | None) -> SensorResult:
         result = dicom_change_feed_sensor(context)
     assert isinstance(result, SensorResult)
     return result
-
-
-def run_requested(resources: dict, result: SensorResult) -> list:
-    outcomes = []
-    for request in result.run_requests:
-        outcome = materialize(
-            [dicom_instances],
-            partition_key=request.partition_key,
-            resources=resources,
-            tags=request.tags,
-        )
-        assert outcome.success
-        outcomes.append(outcome)
-    return outcomes
 
 
 def lake_table(lake_url: str):

@@ -9,9 +9,10 @@ import duckdb
 import pytest
 from dagster import build_sensor_context, materialize
 
-from dicom_assets.assets import dicom_external_tables, dicom_instances
+from dicom_assets.assets import dicom_external_tables
 from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets.wiring import build_resources
+from dicom_assets_tests.conftest import run_requested
 
 from .sources.azure.replay_server import make_entry, replay_services
 
@@ -48,14 +49,7 @@ def test_every_change_lands_and_current_state_is_right(api_version, lake_env, mo
             result = dicom_change_feed_sensor(context)
         keys = [request.partition_key for request in result.run_requests]
         assert keys == ["2026-03-02-09:00", "2026-03-02-10:00"]
-        for request in result.run_requests:
-            outcome = materialize(
-                [dicom_instances],
-                partition_key=request.partition_key,
-                resources=resources,
-                tags=request.tags,
-            )
-            assert outcome.success
+        run_requested(resources, result)
         assert materialize([dicom_external_tables], resources=resources).success
 
     with duckdb.connect(lake_env["DICOM_DUCKDB_PATH"], read_only=True) as connection:

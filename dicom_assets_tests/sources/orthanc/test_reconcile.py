@@ -7,7 +7,7 @@ import pytest
 import requests
 from dagster import SkipReason, build_sensor_context, materialize
 
-from dicom_assets.assets import dicom_external_tables, dicom_instances
+from dicom_assets.assets import dicom_external_tables
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.lake.current_instances import CurrentInstances, current_instances, lake_order_key
 from dicom_assets.reconcile_job import (
@@ -26,6 +26,7 @@ from dicom_assets.sources.orthanc.reconcile import (
     orthanc_id_of,
 )
 from dicom_assets.wiring import build_resources
+from dicom_assets_tests.conftest import run_requested
 
 
 def reconcile_orthanc(table, orthanc_url: str) -> ReconcilePass:
@@ -37,14 +38,7 @@ def sync(resources: dict, cursor: str | None) -> str:
     """One change-feed sensor tick and the runs it asked for."""
     with build_sensor_context(cursor=cursor, resources=resources) as context:
         result = dicom_change_feed_sensor(context)
-    for request in result.run_requests:
-        outcome = materialize(
-            [dicom_instances],
-            partition_key=request.partition_key,
-            resources=resources,
-            tags=request.tags,
-        )
-        assert outcome.success
+    run_requested(resources, result)
     return result.cursor
 
 
