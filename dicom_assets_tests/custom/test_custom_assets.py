@@ -11,44 +11,37 @@ from typing import Any
 import duckdb
 import pyarrow.compute as pc
 import pytest
-from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+from dagster import materialize
 from deltalake import DeltaTable
 
 from dicom_assets.assets.custom_sql import build_custom_sql_asset
 from dicom_assets.assets.custom_tables import build_custom_table_asset
 from dicom_assets.custom import parse_template
-from dicom_assets.definitions import build_resources
 from dicom_assets.partitions import partition_key_of
-from dicom_assets_tests.checks.lake_sync import sync
-from dicom_assets_tests.sources.azure.replay_server import make_entry, replay_services
+from dicom_assets_tests.custom.synced_lake import (
+    GEOMETRY_BODY,
+    backfill,
+    entry_with_modality,
+    sync_replayed,
+)
+from dicom_assets_tests.sources.azure.replay_server import replay_services
 
 T0 = datetime(2026, 3, 1, 8, 10, tzinfo=UTC)
 DAYS = 30
 REPLACED = "1.2.826.0.1.3680043.8.498.77"
 UPDATED = "1.2.826.0.1.3680043.8.498.78"
 
-TEMPLATE = """\
-description: Image geometry of CT and MR instances.
-where:
-  Modality: [CT, MR]
-columns:
-  modality: Modality
-  row_spacing:
-    path: PixelSpacing[0]
-    description: Row spacing, mm.
-  image_type: ImageType[*]
-"""
+TEMPLATE = "description: Image geometry of CT and MR instances.\n" + GEOMETRY_BODY
 EDITED = TEMPLATE + "  family_name: PatientName.Alphabetic\n"
 
-
-def _with_modality(entry: dict, modality: str) -> dict:
-    if "metadata" in entry:
-        entry["metadata"]["00080060"] = {"vr": "CS", "Value": [modality]}
-    return entry
+# The changes after the month, in order: (minutes after its last day's 08:30, modality, options).
+LAST_CHANGES = [
+    (0, "CT", {"sop_uid": REPLACED, "state": "Replaced"}),
+    (1, "CT", {"action": "Update", "sop_uid": REPLACED, "state": "Replaced"}),
+    (2, None, {"action": "Delete", "sop_uid": REPLACED, "state": "Deleted"}),
+    (3, "MR", {"sop_uid": UPDATED, "state": "Replaced"}),
+    (4, "MR", {"action": "Update", "sop_uid": UPDATED}),
+]
 
 
 def month_of_changes() -> list[dict]:
@@ -59,46 +52,12 @@ def month_of_changes() -> list[dict]:
         for index, modality in enumerate(("CT", "MR", "OT")):
             sequence += 1
             moment = T0 + timedelta(days=day, minutes=index)
-            entries.append(_with_modality(make_entry(sequence, moment), modality))
+            entries.append(entry_with_modality(sequence, moment, modality))
     last = T0 + timedelta(days=DAYS - 1, minutes=20)
-    entries.append(
-        _with_modality(make_entry(sequence + 1, last, sop_uid=REPLACED, state="Replaced"), "CT")
-    )
-    entries.append(
-        _with_modality(
-            make_entry(
-                sequence + 2,
-                last + timedelta(minutes=1),
-                action="Update",
-                sop_uid=REPLACED,
-                state="Replaced",
-            ),
-            "CT",
-        )
-    )
-    entries.append(
-        make_entry(
-            sequence + 3,
-            last + timedelta(minutes=2),
-            action="Delete",
-            sop_uid=REPLACED,
-            state="Deleted",
-        )
-    )
-    updated_at = last + timedelta(minutes=3)
-    entries.append(
-        _with_modality(
-            make_entry(sequence + 4, updated_at, sop_uid=UPDATED, state="Replaced"), "MR"
-        )
-    )
-    update = _with_modality(
-        make_entry(
-            sequence + 5, updated_at + timedelta(minutes=1), action="Update", sop_uid=UPDATED
-        ),
-        "MR",
-    )
-    update["metadata"]["00280030"] = {"vr": "DS", "Value": [0.25, 0.25]}
-    entries.append(update)
+    for offset, (minutes, modality, options) in enumerate(LAST_CHANGES, start=1):
+        moment = last + timedelta(minutes=minutes)
+        entries.append(entry_with_modality(sequence + offset, moment, modality, **options))
+    entries[-1]["metadata"]["00280030"] = {"vr": "DS", "Value": [0.25, 0.25]}
     return entries
 
 
@@ -111,13 +70,7 @@ def month(tmp_path_factory) -> Any:
         service = start(month_of_changes())
         monkeypatch.setenv("DICOM_LAKE_URL", str(tmp / "lake"))
         monkeypatch.setenv("DICOM_DUCKDB_PATH", str(tmp / "warehouse.duckdb"))
-        monkeypatch.setenv("DICOM_SERVER_KIND", "azure")
-        monkeypatch.setenv("DICOM_SERVER_URL", service.url)
-        monkeypatch.setenv("DICOM_API_VERSION", "v2")
-        resources = build_resources()
-        instance = DagsterInstance.ephemeral()
-        _cursor, outcomes = sync(resources, instance, None)
-        keys = sorted({o.dagster_run.tags["dagster/partition"] for o in outcomes})
+        resources, instance, keys = sync_replayed(monkeypatch, service.url)
         yield {
             "service": service,
             "resources": resources,
@@ -133,14 +86,8 @@ def custom_rows(month, name: str) -> Any:
     return DeltaTable(str(path)).to_pyarrow_table().sort_by("_sequence")
 
 
-def backfill(month, asset, first: str, last: str) -> None:
-    outcome = materialize(
-        [asset],
-        resources=month["resources"],
-        instance=month["instance"],
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
-    )
-    assert outcome.success
+def backfill_month(month, asset, first: str, last: str) -> None:
+    backfill(asset, month["resources"], month["instance"], first, last)
 
 
 def test_a_month_is_backfilled_from_the_lake_without_calling_the_server(month):
@@ -148,7 +95,7 @@ def test_a_month_is_backfilled_from_the_lake_without_calling_the_server(month):
     calls_before = len(month["service"].requests)
     template = parse_template(TEMPLATE, "geometry.yaml", "geometry")
     asset = build_custom_table_asset(template)
-    backfill(month, asset, month["keys"][0], month["keys"][-1])
+    backfill_month(month, asset, month["keys"][0], month["keys"][-1])
     assert len(month["service"].requests) == calls_before  # zero HTTP calls to the DICOM server
 
     rows = custom_rows(month, "geometry")
@@ -170,7 +117,7 @@ def test_a_month_is_backfilled_from_the_lake_without_calling_the_server(month):
     assert windows == set(month["keys"])
 
     # The whole range again (a second backfill): the same rows, none twice.
-    backfill(month, asset, month["keys"][0], month["keys"][-1])
+    backfill_month(month, asset, month["keys"][0], month["keys"][-1])
     again = custom_rows(month, "geometry")
     assert again.column("_sequence").to_pylist() == rows.column("_sequence").to_pylist()
 
@@ -178,7 +125,7 @@ def test_a_month_is_backfilled_from_the_lake_without_calling_the_server(month):
 def test_an_edited_template_re_materializes_with_the_new_column(month):
     first, second = month["keys"][:2]
     original = build_custom_table_asset(parse_template(TEMPLATE, "edit.yaml", "edit"))
-    backfill(month, original, first, second)
+    backfill_month(month, original, first, second)
     before = custom_rows(month, "edit")
     assert "family_name" not in before.column_names
 
@@ -222,7 +169,7 @@ def test_a_column_whose_type_changed_is_refused_not_cast(month):
 def test_current_view_shows_updates_and_drops_deletes(month):
     template = parse_template(TEMPLATE, "current.yaml", "current")
     asset = build_custom_table_asset(template)
-    backfill(month, asset, month["keys"][0], month["keys"][-1])
+    backfill_month(month, asset, month["keys"][0], month["keys"][-1])
     sql = build_custom_sql_asset([template], [asset])
     assert materialize([sql], resources=month["resources"], instance=month["instance"]).success
 

@@ -9,43 +9,31 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+from dagster import materialize
 
 from dicom_assets.assets.custom_sql import build_custom_sql_asset
 from dicom_assets.assets.custom_tables import build_custom_table_asset
 from dicom_assets.custom import parse_template
 from dicom_assets.custom.lake_io import custom_table
-from dicom_assets.definitions import build_resources
 from dicom_assets.resources import LakeResource
 from dicom_assets.sql.duckdb_secret import emulator_url
-from dicom_assets_tests.checks.lake_sync import sync
-from dicom_assets_tests.sources.azure.replay_server import make_entry, replay_services
+from dicom_assets_tests.custom.synced_lake import (
+    GEOMETRY_BODY,
+    backfill,
+    entry_with_modality,
+    sync_replayed,
+)
+from dicom_assets_tests.sources.azure.replay_server import replay_services
 
 T0 = datetime(2026, 4, 6, 9, 5, tzinfo=UTC)
 DELETED = "1.2.826.0.1.3680043.8.498.91"
-TEMPLATE = """\
-description: CT and MR geometry.
-where:
-  Modality: [CT, MR]
-columns:
-  modality: Modality
-  row_spacing:
-    path: PixelSpacing[0]
-    description: Row spacing, mm.
-  image_type: ImageType[*]
-  family_name: PatientName.Alphabetic
-"""
+TEMPLATE = (
+    "description: CT and MR geometry.\n" + GEOMETRY_BODY + "  family_name: PatientName.Alphabetic\n"
+)
 
 
 def _entry(sequence: int, minutes: int, modality: str | None, **options) -> dict:
-    entry = make_entry(sequence, T0 + timedelta(minutes=minutes), **options)
-    if modality is not None:
-        entry["metadata"]["00080060"] = {"vr": "CS", "Value": [modality]}
-    return entry
+    return entry_with_modality(sequence, T0 + timedelta(minutes=minutes), modality, **options)
 
 
 def changes() -> list[dict]:
@@ -66,25 +54,13 @@ def test_custom_table_is_materialized_in_an_azurite_lake_and_read_back(
 ):
     with replay_services() as start:
         service = start(changes())
-        monkeypatch.setenv("DICOM_SERVER_KIND", "azure")
-        monkeypatch.setenv("DICOM_SERVER_URL", service.url)
-        monkeypatch.setenv("DICOM_API_VERSION", "v2")
-        resources = build_resources()
-        instance = DagsterInstance.ephemeral()
-        _cursor, outcomes = sync(resources, instance, None)
-        keys = sorted({o.dagster_run.tags["dagster/partition"] for o in outcomes})
+        resources, instance, keys = sync_replayed(monkeypatch, service.url)
         assert keys == ["2026-04-06-09:00", "2026-04-06-10:00"]
 
         calls = len(service.requests)
         template = parse_template(TEMPLATE, "geometry.yaml", "geometry")
         table_asset = build_custom_table_asset(template)
-        backfill = materialize(
-            [table_asset],
-            resources=resources,
-            instance=instance,
-            tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[1]},
-        )
-        assert backfill.success
+        backfill(table_asset, resources, instance, keys[0], keys[1])
         sql = build_custom_sql_asset([template], [table_asset])
         assert materialize([sql], resources=resources, instance=instance).success
         assert len(service.requests) == calls  # derived from the lake: no DICOM server call

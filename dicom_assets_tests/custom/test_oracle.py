@@ -8,16 +8,15 @@ from typing import Any
 
 import pydicom
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import materialize
 from deltalake import DeltaTable
 from pydicom.dataset import Dataset
 
 from dicom_assets.assets.custom_tables import build_custom_table_asset
 from dicom_assets.config import PROJECT_ROOT
 from dicom_assets.custom import load_templates, parse_template
-from dicom_assets.definitions import build_resources
 from dicom_assets.devtools.samples import upload
-from dicom_assets_tests.checks.lake_sync import sync
+from dicom_assets_tests.custom.synced_lake import sync_every_window
 from dicom_assets_tests.schema.pydicom_oracle import UNCONVERTIBLE, expected_value
 from dicom_assets_tests.schema.test_convert_oracle import DATA, deviation
 
@@ -195,10 +194,7 @@ def corpus_lake(tmp_path_factory, corpus_files) -> dict[str, Any]:
         files = corpus_files + sorted((DATA / "charset_files").glob("*.dcm"))
         answers = upload(orthanc.url, [path.read_bytes() for path in files])
         stored = [path for path, answer in zip(files, answers, strict=True) if answer]
-        resources = build_resources()
-        instance = DagsterInstance.ephemeral()
-        _, outcomes = sync(resources, instance, None)
-        keys = sorted({o.dagster_run.tags["dagster/partition"] for o in outcomes})
+        resources, instance, keys = sync_every_window()
         template = parse_template(TEMPLATE, "every_form.yaml", "every_form")
         asset = build_custom_table_asset(template)
         for key in keys:
