@@ -81,6 +81,12 @@ def orthanc_env(orthanc_env, monkeypatch) -> dict:
     return orthanc_env
 
 
+@pytest.fixture
+def resources(orthanc_env) -> dict:
+    """The product's resources for the test's Orthanc and lake."""
+    return build_resources()
+
+
 def tick(instance, resources, cursor):
     with build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
         return dicom_change_feed_sensor(context)
@@ -102,6 +108,30 @@ def _missing_server(orthanc) -> DicomServerResource:
     return DicomServerResource(url=f"{orthanc.url}/missing/dicom-web/", kind="orthanc")
 
 
+def instances_of(study: int, series: int, per_series: int) -> list:
+    """One synthetic study's instances, as a list (tests store them in parts)."""
+    return list(
+        synthetic_instances(synthetic_study(study, series=series, instances_per_series=per_series))
+    )
+
+
+def store(orthanc, datasets: list) -> None:
+    """Store ``datasets`` in Orthanc: every one must be accepted."""
+    assert all(upload(orthanc.url, [encode(ds) for ds in datasets]))
+
+
+def first_request(instance, resources):
+    """The first tick, from an empty cursor, which must ask for one run: (its result, the run)."""
+    evaluated = tick(instance, resources, None)
+    [request] = evaluated.run_requests
+    return evaluated, request
+
+
+def assert_lake_holds(lake_dir: str, datasets: list) -> None:
+    """The lake holds one row for each of ``datasets``, and no other."""
+    assert sorted(lake_sops(lake_dir)) == sorted(ds.SOPInstanceUID for ds in datasets)
+
+
 def lake_sops(lake_dir: str) -> list[str]:
     table = LakeResource(url=lake_dir).table().open_if_exists()
     return (
@@ -111,10 +141,9 @@ def lake_sops(lake_dir: str) -> list[str]:
     )
 
 
-def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env):
-    resources = build_resources()
-    first = list(synthetic_instances(synthetic_study(1, series=2, instances_per_series=2)))
-    assert all(upload(orthanc.url, [encode(ds) for ds in first]))
+def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env, resources):
+    first = instances_of(1, series=2, per_series=2)
+    store(orthanc, first)
     with instance_for_test() as instance:
         evaluated = tick(instance, resources, None)
         keys = [request.run_key for request in evaluated.run_requests]
@@ -133,18 +162,14 @@ def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env):
         done = tick(instance, resources, again.cursor)
         assert done.run_requests == []
         assert SensorCursor.load(done.cursor).pending == {}
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
-            ds.SOPInstanceUID for ds in first
-        )
+        assert_lake_holds(orthanc_env["DICOM_LAKE_URL"], first)
 
 
-def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env):
-    resources = build_resources()
-    datasets = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=3)))
-    assert all(upload(orthanc.url, [encode(ds) for ds in datasets]))
+def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env, resources):
+    datasets = instances_of(2, series=1, per_series=3)
+    store(orthanc, datasets)
     with instance_for_test() as instance:
-        evaluated = tick(instance, resources, None)
-        [request] = evaluated.run_requests
+        evaluated, request = first_request(instance, resources)
         # The run fails (a persistent 404), as a run killed by SIGKILL ends up once Dagster's
         # run monitoring has marked it failed.
         broken = {**resources, "dicom_server": _missing_server(orthanc)}
@@ -163,20 +188,16 @@ def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env):
         ]
         assert run(instance, resources, retry).success
         assert tick(instance, resources, retried.cursor).run_requests == []
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
-            ds.SOPInstanceUID for ds in datasets
-        )
+        assert_lake_holds(orthanc_env["DICOM_LAKE_URL"], datasets)
 
 
-def test_a_run_dagster_will_retry_is_left_to_run_retries(orthanc, orthanc_env):
+def test_a_run_dagster_will_retry_is_left_to_run_retries(orthanc, orthanc_env, resources):
     """With ``run_retries`` on (deploy/dagster.yaml), Dagster tags a failed run ``will_retry``
     and re-runs it under the same run key: the sensor asks no retry of its own meanwhile."""
-    resources = build_resources()
-    datasets = list(synthetic_instances(synthetic_study(4, series=1, instances_per_series=2)))
-    assert all(upload(orthanc.url, [encode(ds) for ds in datasets]))
+    datasets = instances_of(4, series=1, per_series=2)
+    store(orthanc, datasets)
     with instance_for_test() as instance:
-        evaluated = tick(instance, resources, None)
-        [request] = evaluated.run_requests
+        evaluated, request = first_request(instance, resources)
         failed = run(instance, {**resources, "dicom_server": _missing_server(orthanc)}, request)
         instance.add_run_tags(failed.run_id, {WILL_RETRY_TAG: "true"})
         assert tick(instance, resources, evaluated.cursor).run_requests == []
@@ -186,25 +207,21 @@ def test_a_run_dagster_will_retry_is_left_to_run_retries(orthanc, orthanc_env):
         assert retry.run_key == f"{request.run_key}#retry-1"
 
 
-def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env):
-    resources = build_resources()
-    datasets = list(synthetic_instances(synthetic_study(3, series=1, instances_per_series=4)))
-    assert all(upload(orthanc.url, [encode(ds) for ds in datasets[:2]]))
+def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env, resources):
+    datasets = instances_of(3, series=1, per_series=4)
+    store(orthanc, datasets[:2])
     with instance_for_test() as instance:
-        evaluated = tick(instance, resources, None)
-        [request] = evaluated.run_requests
+        evaluated, request = first_request(instance, resources)
         assert not run(
             instance, {**resources, "dicom_server": _missing_server(orthanc)}, request
         ).success
-        assert all(upload(orthanc.url, [encode(ds) for ds in datasets[2:]]))
+        store(orthanc, datasets[2:])
         latest = tick(instance, resources, evaluated.cursor)
         [newer] = latest.run_requests
         assert newer.run_key == run_key(request.partition_key, parse_cursor(latest.cursor))
         assert run(instance, resources, newer).success
         assert tick(instance, resources, latest.cursor).run_requests == []
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
-            ds.SOPInstanceUID for ds in datasets
-        )
+        assert_lake_holds(orthanc_env["DICOM_LAKE_URL"], datasets)
 
 
 def _start_daemon(env: dict, log: Path) -> subprocess.Popen:
@@ -246,15 +263,15 @@ def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(ortha
         "DICOM_SENSOR_INTERVAL_SECONDS": "2",
     }
     log = tmp_path / "daemon.log"
-    first = list(synthetic_instances(synthetic_study(1, series=2, instances_per_series=3)))
-    second = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=4)))
+    first = instances_of(1, series=2, per_series=3)
+    second = instances_of(2, series=1, per_series=4)
     daemons = [_start_daemon(env, log)]
     try:
-        assert all(upload(orthanc.url, [encode(ds) for ds in first]))
+        store(orthanc, first)
         assert wait_for(lambda: _sync_runs(home), timeout=180), log.read_text()[-3000:]
         os.kill(daemons[0].pid, signal.SIGKILL)  # mid-flight: the run is queued or starting
         daemons[0].wait()
-        assert all(upload(orthanc.url, [encode(ds) for ds in second]))
+        store(orthanc, second)
         daemons.append(_start_daemon(env, log))
         expected = sorted(ds.SOPInstanceUID for ds in first + second)
         assert wait_for(lambda: sorted(lake_sops(str(lake))) == expected, timeout=300), (
@@ -278,21 +295,19 @@ def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(ortha
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_env):
+def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_env, resources):
     """The queued run pages the feed when it starts: it syncs the later changes too."""
-    resources = build_resources()
-    datasets = list(synthetic_instances(synthetic_study(4, series=1, instances_per_series=4)))
-    assert all(upload(orthanc.url, [encode(ds) for ds in datasets[:2]]))
+    datasets = instances_of(4, series=1, per_series=4)
+    store(orthanc, datasets[:2])
     with instance_for_test() as instance:
-        evaluated = tick(instance, resources, None)
-        [request] = evaluated.run_requests
+        evaluated, request = first_request(instance, resources)
         queued = DagsterRun(
             job_name="__ASSET_JOB",
             status=DagsterRunStatus.NOT_STARTED,  # created, not launched yet
             tags={RUN_KEY_TAG: request.run_key, PARTITION_TAG: request.partition_key},
         )
         instance.add_run(queued)
-        assert all(upload(orthanc.url, [encode(ds) for ds in datasets[2:]]))
+        store(orthanc, datasets[2:])
         later = tick(instance, resources, evaluated.cursor)
         assert later.run_requests == []
         assert parse_cursor(later.cursor) > parse_cursor(evaluated.cursor)
@@ -302,9 +317,7 @@ def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_en
         # The queued run starts (here: the same request run in process) and syncs all four.
         instance.delete_run(queued.run_id)
         assert run(instance, resources, request).success
-        assert sorted(lake_sops(orthanc_env["DICOM_LAKE_URL"])) == sorted(
-            ds.SOPInstanceUID for ds in datasets
-        )
+        assert_lake_holds(orthanc_env["DICOM_LAKE_URL"], datasets)
         done = tick(instance, resources, later.cursor)
         assert done.run_requests == [] and SensorCursor.load(done.cursor).pending == {}
 
