@@ -15,13 +15,14 @@ import dicom_assets.assets.instances as instances_module
 from dicom_assets.assets import dicom_instances
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY, AzuriteServer
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
+from dicom_assets.feed_entry import ChangeFeedEntry
 from dicom_assets.lake.change_log import last_synced_sequence
 from dicom_assets.lake.io_manager import DicomLakeIOManager
 from dicom_assets.lake.window_sync import SYNC_MODE_TAG, SyncMode, WindowSync
 from dicom_assets.partitions import dicom_feed_partitions, window_of
 from dicom_assets.resources import DicomServerResource, LakeResource
 from dicom_assets.schema import convert_entries
+from dicom_assets_tests.lake.synthetic_entries import synthetic_creates
 
 HOUR_1, HOUR_2 = "2026-11-20-08:00", "2026-11-20-09:00"
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXk9PQ=="
@@ -30,24 +31,7 @@ WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3J
 def window_entries(partition_key: str, first_sequence: int, count: int) -> list[ChangeFeedEntry]:
     """Creates of synthetic instances, timestamped inside the window."""
     start, _ = window_of(partition_key)
-    study = synthetic_study(first_sequence, series=1, instances_per_series=count)
-    entries = []
-    for offset, dataset in enumerate(synthetic_instances(study)):
-        dataset.PixelData = b""  # keep the JSON small: bulk data is not a column anyway
-        entries.append(
-            ChangeFeedEntry(
-                sequence=first_sequence + offset,
-                timestamp=start + dt.timedelta(minutes=offset),
-                action=ChangeAction.CREATE,
-                study_instance_uid=dataset.StudyInstanceUID,
-                series_instance_uid=dataset.SeriesInstanceUID,
-                sop_instance_uid=dataset.SOPInstanceUID,
-                metadata=dataset.to_json_dict(
-                    bulk_data_threshold=1, bulk_data_element_handler=lambda e: "bulk"
-                ),
-            )
-        )
-    return entries
+    return synthetic_creates(first_sequence, count, start)
 
 
 WINDOWS = {HOUR_1: window_entries(HOUR_1, 100, 3), HOUR_2: window_entries(HOUR_2, 200, 5)}
@@ -91,6 +75,11 @@ def hour_as_arrow(dicom_instances: pa.Table) -> None:
 )
 def two_hours_as_polars(dicom_instances: dict[str, pl.DataFrame]) -> None:
     loaded["range"] = dicom_instances
+
+
+def sequences(snapshot) -> list[int]:
+    """The ``_sequence`` of every row of a snapshot of the lake table (a ``DeltaTable``)."""
+    return snapshot.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()
 
 
 def lake_resources(lake: LakeResource) -> dict:
@@ -144,30 +133,12 @@ def test_a_full_run_replaces_a_window_in_one_commit_and_old_snapshots_still_read
     assert after.history(1)[0]["operation"] == "WRITE"
     # Every version holds each window's rows once: old or new, never both, never neither.
     for version in range(after.version() + 1):
-        table = lake.table().open(version).to_pyarrow_table(columns=["_sequence"])
-        sequences = table["_sequence"].to_pylist()
-        assert len(sequences) == len(set(sequences))
+        in_version = sequences(lake.table().open(version))
+        assert len(in_version) == len(set(in_version))
     # A reader holding the snapshot from before the overwrite still reads it.
-    assert sorted(before.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()) == [
-        100,
-        101,
-        102,
-        200,
-        201,
-        202,
-        203,
-        204,
-    ]
-    assert sorted(after.to_pyarrow_table(columns=["_sequence"])["_sequence"].to_pylist()) == [
-        100,
-        101,
-        102,
-        200,
-        201,
-        202,
-        203,
-        204,
-    ]
+    every_change = [100, 101, 102, 200, 201, 202, 203, 204]
+    assert sorted(sequences(before)) == every_change
+    assert sorted(sequences(after)) == every_change
     assert last_synced_sequence(lake, HOUR_2) == 204 and last_synced_sequence(lake, HOUR_1) == 102
 
 

@@ -10,34 +10,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dicom_assets.cli import main
-from dicom_assets.devtools.samples import synthetic_instances, synthetic_study
 from dicom_assets.feed_entry import ChangeAction, ChangeFeedEntry
 from dicom_assets.lake.change_log import last_synced_sequence, read_window
 from dicom_assets.resources import LakeResource
 from dicom_assets.schema import convert_entries
+from dicom_assets_tests.lake.synthetic_entries import synthetic_creates
 
 UTC = dt.UTC
 
 
 def _entries(first: int, hour: int, count: int) -> list[ChangeFeedEntry]:
-    study = synthetic_study(first, series=1, instances_per_series=count)
-    entries = []
-    for offset, dataset in enumerate(synthetic_instances(study)):
-        dataset.PixelData = b""
-        entries.append(
-            ChangeFeedEntry(
-                sequence=first + offset,
-                timestamp=dt.datetime(2026, 11, 20, hour, offset, tzinfo=UTC),
-                action=ChangeAction.CREATE,
-                study_instance_uid=dataset.StudyInstanceUID,
-                series_instance_uid=dataset.SeriesInstanceUID,
-                sop_instance_uid=dataset.SOPInstanceUID,
-                metadata=dataset.to_json_dict(
-                    bulk_data_threshold=1, bulk_data_element_handler=lambda e: "x"
-                ),
-            )
-        )
-    return entries
+    return synthetic_creates(first, count, dt.datetime(2026, 11, 20, hour, tzinfo=UTC))
 
 
 def _old_lake(root: Path) -> dict[str, list[int]]:
