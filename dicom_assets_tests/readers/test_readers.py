@@ -69,22 +69,22 @@ print(connection.sql("SELECT count(*) FROM dicom.studies").fetchone()[0])
 """
 
 
+def run_outside_the_project(command: list[str]) -> list[str]:
+    """Run ``command`` in another process, outside the project (from ``/``, no ``DICOM_``
+    setting): the words it printed."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("DICOM_")}
+    return subprocess.run(
+        command, capture_output=True, text=True, env=clean, cwd="/", timeout=120, check=True
+    ).stdout.split()
+
+
 def duckdb_views_work_from_a_plain_connection_and_the_cli(synced_corpus):
     database = synced_corpus["DICOM_DUCKDB_PATH"]
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("DICOM_")}
     # Another process, no project code, nothing registered: only the DuckDB file.
-    out = subprocess.run(
-        [sys.executable, "-c", PLAIN, database],
-        capture_output=True,
-        text=True,
-        env=clean,
-        cwd="/",
-        timeout=120,
-        check=True,
-    ).stdout.split()
+    out = run_outside_the_project([sys.executable, "-c", PLAIN, database])
     assert int(out[0]) == synced_corpus["instances"] and int(out[1]) > 0
     cli = Path(sys.executable).parent / "duckdb"
-    result = subprocess.run(
+    count, version = run_outside_the_project(
         [
             str(cli),
             "-readonly",
@@ -93,15 +93,8 @@ def duckdb_views_work_from_a_plain_connection_and_the_cli(synced_corpus):
             database,
             "-c",
             "SELECT count(*) FROM dicom.instances; SELECT version();",
-        ],
-        capture_output=True,
-        text=True,
-        env=clean,
-        cwd="/",
-        timeout=120,
-        check=True,
+        ]
     )
-    count, version = result.stdout.split()
     assert int(count) == synced_corpus["rows"]
     import duckdb
 
