@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dicom_assets.schema import ConversionOptions, convert_entries
+from dicom_assets.schema import ConversionOptions, ConvertedBatch, convert_entries
 from dicom_assets.schema.portable import non_portable_fields
 from dicom_assets_tests.schema.feed_entries import entry_for
 
@@ -173,14 +173,21 @@ def test_absurd_nesting_is_bounded():
     assert "JSON" in batch.quarantined[0].reason
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(PAYLOADS, max_size=6))
-def test_vectorised_path_equals_reference_reader(payloads):
+def fast_and_reference(payloads: list) -> tuple[ConvertedBatch, ConvertedBatch]:
+    """``payloads`` converted by the vectorised path and by the reference reader, which must
+    give the same schema and the same rows: (vectorised, reference)."""
     entries = [entry_for(p, sequence=i) for i, p in enumerate(payloads)]
     fast = convert_entries(entries)
     reference = convert_entries(entries, ConversionOptions(vectorised=False))
     assert fast.table.schema == reference.table.schema
     assert fast.table.to_pylist() == reference.table.to_pylist()
+    return fast, reference
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PAYLOADS, max_size=6))
+def test_vectorised_path_equals_reference_reader(payloads):
+    fast, reference = fast_and_reference(payloads)
     assert fast.invalid_values == reference.invalid_values
 
 
@@ -302,11 +309,7 @@ PLAUSIBLE = st.recursive(plausible(st.nothing()), plausible, max_leaves=25)
 @given(st.lists(PLAUSIBLE | st.none(), max_size=8))
 def test_vectorised_path_equals_reference_on_plausible_json(payloads):
     # VRs are drawn regardless of the dictionary's: mismatches are part of the test.
-    entries = [entry_for(p, sequence=i) for i, p in enumerate(payloads)]
-    fast = convert_entries(entries)
-    reference = convert_entries(entries, ConversionOptions(vectorised=False))
-    assert fast.table.schema == reference.table.schema
-    assert fast.table.to_pylist() == reference.table.to_pylist()
+    fast, _reference = fast_and_reference(payloads)
     pq.write_table(fast.table, pa.BufferOutputStream())
 
 
