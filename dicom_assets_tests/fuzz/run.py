@@ -37,50 +37,47 @@ def _existing(*folders: Path) -> list[str]:
     return [str(folder) for folder in folders if folder.is_dir()]
 
 
+def _python(build: str, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m module args`` from the project root with the ``build`` extensions (ubsan or
+    asan) loaded; its output captured, its exit status for the caller to judge."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=sanitizer.ROOT,
+        env=sanitizer.environment(build),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def fuzz(target: str, seconds: int) -> dict[str, str]:
     corpus = WORK / target
     artifacts = WORK / "artifacts"
     corpus.mkdir(parents=True, exist_ok=True)
     artifacts.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dicom_assets_tests.fuzz.fuzz",
-            target,
-            f"-max_total_time={seconds}",
-            f"-dict={HERE / 'dicom_json.dict'}",
-            "-max_len=16384",
-            "-timeout=60",
-            "-rss_limit_mb=4096",
-            "-print_final_stats=1",
-            f"-artifact_prefix={artifacts}/{target}-",
-            str(corpus),
-            *_existing(HERE / "seeds" / target, HERE / "corpus" / target),
-        ],
-        cwd=sanitizer.ROOT,
-        env=sanitizer.environment("ubsan"),
-        capture_output=True,
-        text=True,
-        check=False,
+    run = _python(
+        "ubsan",
+        "dicom_assets_tests.fuzz.fuzz",
+        target,
+        f"-max_total_time={seconds}",
+        f"-dict={HERE / 'dicom_json.dict'}",
+        "-max_len=16384",
+        "-timeout=60",
+        "-rss_limit_mb=4096",
+        "-print_final_stats=1",
+        f"-artifact_prefix={artifacts}/{target}-",
+        str(corpus),
+        *_existing(HERE / "seeds" / target, HERE / "corpus" / target),
     )
-    replay = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dicom_assets_tests.fuzz.replay",
-            target,
-            str(corpus),
-            str(HERE / "seeds" / target),
-            str(HERE / "corpus" / target),
-            str(artifacts),
-        ],
-        cwd=sanitizer.ROOT,
-        env=sanitizer.environment("asan"),
-        capture_output=True,
-        text=True,
-        check=False,
+    replay = _python(
+        "asan",
+        "dicom_assets_tests.fuzz.replay",
+        target,
+        str(corpus),
+        str(HERE / "seeds" / target),
+        str(HERE / "corpus" / target),
+        str(artifacts),
     )
     output = run.stdout + run.stderr + "\n--- ASan replay ---\n" + replay.stdout + replay.stderr
     replayed = re.findall(r"replayed (\d+) inputs", replay.stdout)
