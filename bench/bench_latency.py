@@ -40,8 +40,8 @@ sys.path.insert(0, str(PROJECT))
 
 import duckdb
 
-from dicom_assets.devtools.orthanc_server import OrthancServer, free_port
-from dicom_assets.devtools.processes import stop_process_group
+from dicom_assets.devtools.orthanc_server import OrthancServer
+from dicom_assets.devtools.processes import free_port, stop_process_group
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets_tests.sources.azure.replay_server import ReplayChangeFeedService, make_entry
 

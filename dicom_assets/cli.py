@@ -123,17 +123,10 @@ def partitions_start() -> str:
     """``DICOM_PARTITIONS_START=<window of the feed's first change>``."""
     from dicom_assets.config import validate_settings
     from dicom_assets.partitions import first_change_window
-    from dicom_assets.resources import DicomServerResource
+    from dicom_assets.wiring import dicom_server_resource
 
     validate_settings()
-    server = DicomServerResource(
-        url=setting_value("DICOM_SERVER_URL"),
-        kind=setting_value("DICOM_SERVER_KIND"),
-        orthanc_url=setting_value("ORTHANC_URL"),
-        api_version=setting_value("DICOM_API_VERSION"),
-        auth=setting_value("DICOM_AUTH"),
-        audience=setting_value("DICOM_AUDIENCE"),
-    )
+    server = dicom_server_resource(setting_value)
     window = first_change_window(server.change_feed())
     if window is None:
         raise ValueError("the change feed is empty: set DICOM_PARTITIONS_START to today, 00:00")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dicom_assets.config import setting
@@ -14,6 +15,24 @@ from dicom_assets.resources import (
     SqlTargetResource,
 )
 
+# The DICOM server resource's fields and the settings that configure them.
+_DICOM_SERVER_SETTINGS = {
+    "url": "DICOM_SERVER_URL",
+    "kind": "DICOM_SERVER_KIND",
+    "orthanc_url": "ORTHANC_URL",
+    "api_version": "DICOM_API_VERSION",
+    "auth": "DICOM_AUTH",
+    "audience": "DICOM_AUDIENCE",
+}
+
+
+def dicom_server_resource(value: Callable[[str], Any] = setting) -> DicomServerResource:
+    """The DICOM server from the settings, each read by ``value``: ``setting`` (an ``EnvVar``
+    Dagster resolves at run time) or ``config.setting_value`` (the text now, for the CLI)."""
+    return DicomServerResource(
+        **{field: value(name) for field, name in _DICOM_SERVER_SETTINGS.items()}
+    )
+
 
 def build_resources() -> dict[str, Any]:
     settings_from_environment()  # a wrong DICOM_DEID* setting fails the load, naming it
@@ -24,14 +43,7 @@ def build_resources() -> dict[str, Any]:
         deid_key=setting("DICOM_DEID_KEY"),
     )
     return {
-        "dicom_server": DicomServerResource(
-            url=setting("DICOM_SERVER_URL"),
-            kind=setting("DICOM_SERVER_KIND"),
-            orthanc_url=setting("ORTHANC_URL"),
-            api_version=setting("DICOM_API_VERSION"),
-            auth=setting("DICOM_AUTH"),
-            audience=setting("DICOM_AUDIENCE"),
-        ),
+        "dicom_server": dicom_server_resource(),
         "lake": lake,
         "warehouse": DuckDBWarehouse(path=setting("DICOM_DUCKDB_PATH")),
         "sql_target": SqlTargetResource(

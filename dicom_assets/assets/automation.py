@@ -11,7 +11,9 @@ a run requests one more run after it. The reset is on the request, not on the ma
 because a run that started before the sync cannot have seen it.
 """
 
-from dagster import AutomationCondition
+from typing import Any
+
+from dagster import AutomationCondition, asset
 
 # ``any_deps_match(newly_updated())`` rather than ``any_deps_updated()``: the latter ORs in
 # ``will_be_requested()``, and an OR drops the materialization timestamps that ``since`` needs to
@@ -28,6 +30,18 @@ DEPS_UPDATED_SINCE_LAST_REQUEST = (
 REFRESH_AFTER_SYNC = (
     DEPS_UPDATED_SINCE_LAST_REQUEST | AutomationCondition.missing()
 ) & ~AutomationCondition.in_progress()
+
+
+def sql_layer_asset(**kwargs: Any):
+    """``@asset`` for an asset of the SQL layer (DuckDB views or Synapse objects over the lake),
+    re-registered by ``REFRESH_AFTER_SYNC``; ``kwargs``: its own name, deps, group..."""
+    return asset(
+        automation_condition=REFRESH_AFTER_SYNC,
+        kinds={"duckdb", "synapse", "sql"},
+        owners=["team:dicom-assets"],
+        **kwargs,
+    )
+
 
 # dicom_custom_<name>: the same window, after every sync of it (the dependency maps partition to
 # partition), but not for the whole history when a template appears (no ``missing()``: backfill

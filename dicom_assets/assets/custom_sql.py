@@ -1,8 +1,8 @@
 """``dicom_custom_sql``: the SQL objects of the custom tables (DuckDB views or Synapse objects)."""
 
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue
 
-from dicom_assets.assets.automation import REFRESH_AFTER_SYNC
+from dicom_assets.assets.automation import sql_layer_asset
 from dicom_assets.assets.custom_tables import GROUP
 from dicom_assets.custom import Template, output_schema
 from dicom_assets.custom.lake_io import custom_table
@@ -16,14 +16,7 @@ def build_custom_sql_asset(
 ) -> AssetsDefinition:
     """One asset registering every template's objects, after any of their tables changed."""
 
-    @asset(
-        name="dicom_custom_sql",
-        deps=custom_assets,
-        automation_condition=REFRESH_AFTER_SYNC,
-        group_name=GROUP,
-        kinds={"duckdb", "synapse", "sql"},
-        owners=["team:dicom-assets"],
-    )
+    @sql_layer_asset(name="dicom_custom_sql", deps=custom_assets, group_name=GROUP)
     def dicom_custom_sql(
         context: AssetExecutionContext,
         lake: LakeResource,

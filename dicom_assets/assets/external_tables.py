@@ -9,10 +9,9 @@ from dagster import (
     TableColumn,
     TableRecord,
     TableSchema,
-    asset,
 )
 
-from dicom_assets.assets.automation import REFRESH_AFTER_SYNC
+from dicom_assets.assets.automation import sql_layer_asset
 from dicom_assets.assets.instances import dicom_instances
 from dicom_assets.resources import DuckDBWarehouse, LakeResource, SqlTargetResource
 from dicom_assets.sql.duckdb_secret import (
@@ -23,13 +22,7 @@ from dicom_assets.sql.duckdb_secret import (
 from dicom_assets.sql.duckdb_views import register_views
 
 
-@asset(
-    deps=[dicom_instances],
-    automation_condition=REFRESH_AFTER_SYNC,
-    group_name="dicom",
-    kinds={"duckdb", "synapse", "sql"},
-    owners=["team:dicom-assets"],
-)
+@sql_layer_asset(deps=[dicom_instances], group_name="dicom")
 def dicom_external_tables(
     context: AssetExecutionContext,
     lake: LakeResource,

@@ -8,11 +8,9 @@ import socket
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
 
-from dicom_assets.devtools.orthanc_server import free_port
+from dicom_assets.devtools.processes import LocalServer
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's documented development account key: public, the same on every machine.
@@ -31,12 +29,8 @@ def azurite_binary() -> str:
 
 
 @dataclass
-class AzuriteServer:
+class AzuriteServer(LocalServer):
     """``azurite-blob`` on 127.0.0.1 with its data under ``data_dir`` (kept across restarts)."""
-
-    data_dir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
 
     @property
     def blob_endpoint(self) -> str:
@@ -107,9 +101,3 @@ class AzuriteServer:
         with BlobServiceClient.from_connection_string(self.connection_string()) as client:
             client.create_container(name)
         return name
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

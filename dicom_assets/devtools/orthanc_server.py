@@ -8,21 +8,15 @@ import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 import requests
 
-from dicom_assets.devtools.processes import stop_process_group
+from dicom_assets.devtools.processes import LocalServer, stop_process_group
 
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def orthanc_binary() -> str:
@@ -38,12 +32,8 @@ def orthanc_binary() -> str:
 
 
 @dataclass
-class OrthancServer:
+class OrthancServer(LocalServer):
     """An Orthanc process on 127.0.0.1 with its storage under ``data_dir``."""
-
-    data_dir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -106,9 +96,3 @@ class OrthancServer:
         if self.process is not None:
             stop_process_group(self.process, timeout=15)
         self.process = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -19,7 +19,7 @@ from dicom_assets.lake.layout import DICOM_FOLDER, QUARANTINE_FOLDER, sync_app_i
 from dicom_assets.lake.staging import GROUP_ROWS, StagedRows
 from dicom_assets.lake.sync_report import SyncReport
 from dicom_assets.lake.window_sync import SyncMode, WindowSync
-from dicom_assets.lake.writer import commit_staged
+from dicom_assets.lake.writer import write_window
 from dicom_assets.partitions import window_folder
 from dicom_assets.schema.layout import HEAD_FIELDS
 
@@ -70,7 +70,7 @@ def commit_window_sync(lake: Any, sync: WindowSync) -> SyncReport:
             _write_quarantine(lake, fs, sync, start, report.quarantine_files, quarantined)
             report.quarantine_files += 1
         synced_through = max(sync.after_sequence, report.synced_through or 0)
-        commit = commit_staged(
+        commit = write_window(
             lake.table(DICOM_FOLDER),
             sync.partition_key,
             staged,

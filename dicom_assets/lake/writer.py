@@ -16,7 +16,8 @@ from it per window):
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -69,7 +70,7 @@ def _location(table: DeltaLocation | str) -> DeltaLocation:
 def write_window(
     table: DeltaLocation | str,
     partition_key: str,
-    data: pa.Table | pa.RecordBatchReader | Iterable[pa.Table | pa.RecordBatch],
+    data: pa.Table | pa.RecordBatchReader | Iterable[pa.Table | pa.RecordBatch] | StagedRows,
     mode: WriteMode,
     *,
     app_id: str | None = None,
@@ -79,83 +80,67 @@ def write_window(
     feed_rows_only: bool = True,
 ) -> WindowCommit:
     """Commit ``data`` (rows of the window ``partition_key`` only) to ``table`` in one
-    transaction; see the module docstring. ``empty_schema`` types an empty write when the
-    table does not exist yet. ``feed_rows_only`` (overwrite): replace only rows with a positive
-    ``_sequence`` (the change log keeps reconciliation's delete rows); a table derived per window
-    passes False to replace all of the window's rows."""
-    with StagedRows() as staged:
-        for part in _parts(data):
-            staged.add(part)
-        return commit_staged(
-            table,
-            partition_key,
-            staged,
-            mode,
-            app_id=app_id,
-            version=version,
-            empty_schema=empty_schema,
-            metadata=metadata,
-            feed_rows_only=feed_rows_only,
+    transaction; see the module docstring. ``data`` may be rows staged already (the IO manager
+    stages while it converts): they stay the caller's to close. ``empty_schema`` types an empty
+    write when the table does not exist yet. ``feed_rows_only`` (overwrite): replace only rows
+    with a positive ``_sequence`` (the change log keeps reconciliation's delete rows); a table
+    derived per window passes False to replace all of the window's rows."""
+    staging = nullcontext(data) if isinstance(data, StagedRows) else _staged(data)
+    with staging as staged:
+        started = time.perf_counter()
+        location = _location(table)
+        schema = staged.schema(empty_schema)
+        if schema is None:
+            raise ValueError(f"nothing to write to {location.uri} and no schema to create it with")
+        check_portable(schema)  # a type some reader cannot read is never committed
+        schema = with_partition_column(schema.empty_table()).schema
+        existing = location.open_if_exists()
+        check_schema(
+            pa.schema(existing.schema().to_arrow()) if existing else None, schema, location.uri
+        )
+        if existing is not None and mode == "append" and staged.rows == 0 and app_id is None:
+            return WindowCommit(version=None, rows=0, seconds=time.perf_counter() - started)
+        batches = (
+            batch
+            for group in staged.groups(schema.remove(schema.get_field_index(PARTITION_COLUMN)))
+            for batch in with_partition_column(group).to_batches()
+        )
+        reader = pa.RecordBatchReader.from_batches(schema, batches)
+        commit = CommitProperties(
+            custom_metadata={"dicom.window": partition_key, **(metadata or {})},
+            app_transactions=[Transaction(app_id, int(version or 0))] if app_id else None,
+            max_commit_retries=MAX_COMMIT_RETRIES,
+        )
+        predicate = window_predicate(partition_key, feed_rows_only) if mode == "overwrite" else None
+        write_deltalake(
+            location.uri,
+            reader,
+            mode=mode,
+            predicate=predicate,
+            partition_by=[PARTITION_COLUMN],
+            schema_mode="merge",
+            storage_options=location.storage_options or None,
+            writer_properties=writer_properties(schema),
+            commit_properties=commit,
+        )
+        written = location.open()
+        metrics = (written.history(1) or [{}])[0].get("operationMetrics", {})
+        return WindowCommit(
+            version=written.version(),
+            rows=staged.rows,
+            files_added=int(metrics.get("num_added_files", 0) or 0),
+            files_removed=int(metrics.get("num_removed_files", 0) or 0),
+            seconds=time.perf_counter() - started,
         )
 
 
-def commit_staged(
-    table: DeltaLocation | str,
-    partition_key: str,
-    staged: StagedRows,
-    mode: WriteMode,
-    *,
-    app_id: str | None = None,
-    version: int | None = None,
-    empty_schema: pa.Schema | None = None,
-    metadata: dict[str, str] | None = None,
-    feed_rows_only: bool = True,
-) -> WindowCommit:
-    """:func:`write_window` for rows staged already (the IO manager stages while it converts)."""
-    started = time.perf_counter()
-    location = _location(table)
-    schema = staged.schema(empty_schema)
-    if schema is None:
-        raise ValueError(f"nothing to write to {location.uri} and no schema to create it with")
-    check_portable(schema)  # a type some reader cannot read is never committed
-    schema = with_partition_column(schema.empty_table()).schema
-    existing = location.open_if_exists()
-    check_schema(
-        pa.schema(existing.schema().to_arrow()) if existing else None, schema, location.uri
-    )
-    if existing is not None and mode == "append" and staged.rows == 0 and app_id is None:
-        return WindowCommit(version=None, rows=0, seconds=time.perf_counter() - started)
-    batches = (
-        batch
-        for group in staged.groups(schema.remove(schema.get_field_index(PARTITION_COLUMN)))
-        for batch in with_partition_column(group).to_batches()
-    )
-    reader = pa.RecordBatchReader.from_batches(schema, batches)
-    commit = CommitProperties(
-        custom_metadata={"dicom.window": partition_key, **(metadata or {})},
-        app_transactions=[Transaction(app_id, int(version or 0))] if app_id else None,
-        max_commit_retries=MAX_COMMIT_RETRIES,
-    )
-    write_deltalake(
-        location.uri,
-        reader,
-        mode=mode,
-        predicate=window_predicate(partition_key, feed_rows_only) if mode == "overwrite" else None,
-        partition_by=[PARTITION_COLUMN],
-        schema_mode="merge",
-        storage_options=location.storage_options or None,
-        writer_properties=writer_properties(schema),
-        commit_properties=commit,
-    )
-    written = location.open()
-    metrics = (written.history(1) or [{}])[0].get("operationMetrics", {})
-    return WindowCommit(
-        version=written.version(),
-        rows=staged.rows,
-        files_added=int(metrics.get("num_added_files", 0) or 0),
-        files_removed=int(metrics.get("num_removed_files", 0) or 0),
-        seconds=time.perf_counter() - started,
-    )
+@contextmanager
+def _staged(data) -> Iterator[StagedRows]:
+    """``data`` staged, the staged files removed on exit."""
+    with StagedRows() as staged:
+        for part in _parts(data):
+            staged.add(part)
+        yield staged
 
 
 def _parts(data) -> Iterable[pa.Table | pa.RecordBatch]:

@@ -40,37 +40,19 @@ class ElementReader:
         invalid: list[str],
     ) -> Any:
         """The typed value of ``elem`` (None when empty or invalid; invalid ones are recorded)."""
-        value = self._read(elem, spec, path, depth, shape, invalid)
+        value = _element_value(elem, spec)
+        if value is None:
+            # A sequence present without items is an empty list, not an absent attribute.
+            return [] if spec.kind == "seq" else None
+        if value is not INVALID:
+            if spec.kind == "seq":
+                value = self._read_items(value, path, depth, shape, invalid)
+            else:
+                value = _parsed_values(value, spec)
         if value is INVALID:
             invalid.append(path)
             return None
         return value
-
-    def _read(
-        self,
-        elem: Any,
-        spec: TagSpec,
-        path: str,
-        depth: int,
-        shape: SequenceShape | None,
-        invalid: list[str],
-    ) -> Any:
-        if type(elem) is not dict:
-            return INVALID
-        vr = elem.get("vr")
-        if vr is not None and (type(vr) is not str or vr not in spec.accepted_vrs):
-            return INVALID
-        value = elem.get("Value")
-        if value is None:
-            # A sequence present without items is an empty list, not an absent attribute.
-            return [] if spec.kind == "seq" else None
-        if type(value) not in (list, tuple):
-            return INVALID
-        if spec.kind == "seq":
-            return self._read_items(value, path, depth, shape, invalid)
-        if not value:
-            return INVALID  # PS3.18 writes an empty attribute without "Value", never as []
-        return _parsed_values(value, spec)
 
     def _read_items(
         self, items: list, path: str, depth: int, shape: SequenceShape | None, invalid: list[str]
@@ -104,6 +86,23 @@ class ElementReader:
             if value is not None:
                 out[spec.keyword] = value
         return out
+
+
+def _element_value(elem: Any, spec: TagSpec) -> Any:
+    """The ``Value`` of a well-formed element (None when it has none), else INVALID."""
+    if type(elem) is not dict:
+        return INVALID
+    vr = elem.get("vr")
+    if vr is not None and (type(vr) is not str or vr not in spec.accepted_vrs):
+        return INVALID
+    value = elem.get("Value")
+    if value is None:
+        return None
+    if type(value) not in (list, tuple):
+        return INVALID
+    if not value and spec.kind != "seq":
+        return INVALID  # PS3.18 writes an empty attribute without "Value", never as []
+    return value
 
 
 def _parsed_values(value: list | tuple, spec: TagSpec) -> Any:

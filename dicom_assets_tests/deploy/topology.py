@@ -26,8 +26,7 @@ from typing import Any, TypeVar
 import duckdb
 import requests
 
-from dicom_assets.devtools.orthanc_server import free_port
-from dicom_assets.devtools.processes import stop_process_group
+from dicom_assets.devtools.processes import free_port, stop_process_group
 from dicom_assets_tests.deploy.deployed_files import INSTANCE_YAML, WORKSPACE_YAML
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ import pytest
 from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
 from dicom_assets.devtools.azurite_server import ACCOUNT, ACCOUNT_KEY
-from dicom_assets.devtools.orthanc_server import free_port
+from dicom_assets.devtools.processes import free_port
 from dicom_assets.lake.blob_filesystem import LakeBlobFileSystem
 from dicom_assets.lake.change_log import last_synced_sequence
 from dicom_assets.lake.errors import LakeStorageError
