@@ -108,13 +108,6 @@ def _missing_server(orthanc) -> DicomServerResource:
     return DicomServerResource(url=f"{orthanc.url}/missing/dicom-web/", kind="orthanc")
 
 
-def instances_of(study: int, series: int, per_series: int) -> list:
-    """One synthetic study's instances, as a list (tests store them in parts)."""
-    return list(
-        synthetic_instances(synthetic_study(study, series=series, instances_per_series=per_series))
-    )
-
-
 def store(orthanc, datasets: list) -> None:
     """Store ``datasets`` in Orthanc: every one must be accepted."""
     assert all(upload(orthanc.url, [encode(ds) for ds in datasets]))
@@ -142,7 +135,7 @@ def lake_sops(lake_dir: str) -> list[str]:
 
 
 def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env, resources):
-    first = instances_of(1, series=2, per_series=2)
+    first = list(synthetic_instances(synthetic_study(1, series=2, instances_per_series=2)))
     store(orthanc, first)
     with instance_for_test() as instance:
         evaluated = tick(instance, resources, None)
@@ -166,7 +159,7 @@ def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env, resource
 
 
 def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env, resources):
-    datasets = instances_of(2, series=1, per_series=3)
+    datasets = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=3)))
     store(orthanc, datasets)
     with instance_for_test() as instance:
         evaluated, request = first_request(instance, resources)
@@ -194,7 +187,7 @@ def test_failed_run_is_asked_again_with_a_new_key(orthanc, orthanc_env, resource
 def test_a_run_dagster_will_retry_is_left_to_run_retries(orthanc, orthanc_env, resources):
     """With ``run_retries`` on (deploy/dagster.yaml), Dagster tags a failed run ``will_retry``
     and re-runs it under the same run key: the sensor asks no retry of its own meanwhile."""
-    datasets = instances_of(4, series=1, per_series=2)
+    datasets = list(synthetic_instances(synthetic_study(4, series=1, instances_per_series=2)))
     store(orthanc, datasets)
     with instance_for_test() as instance:
         evaluated, request = first_request(instance, resources)
@@ -208,7 +201,7 @@ def test_a_run_dagster_will_retry_is_left_to_run_retries(orthanc, orthanc_env, r
 
 
 def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env, resources):
-    datasets = instances_of(3, series=1, per_series=4)
+    datasets = list(synthetic_instances(synthetic_study(3, series=1, instances_per_series=4)))
     store(orthanc, datasets[:2])
     with instance_for_test() as instance:
         evaluated, request = first_request(instance, resources)
@@ -263,8 +256,8 @@ def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(ortha
         "DICOM_SENSOR_INTERVAL_SECONDS": "2",
     }
     log = tmp_path / "daemon.log"
-    first = instances_of(1, series=2, per_series=3)
-    second = instances_of(2, series=1, per_series=4)
+    first = list(synthetic_instances(synthetic_study(1, series=2, instances_per_series=3)))
+    second = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=4)))
     daemons = [_start_daemon(env, log)]
     try:
         store(orthanc, first)
@@ -297,7 +290,7 @@ def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(ortha
 
 def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_env, resources):
     """The queued run pages the feed when it starts: it syncs the later changes too."""
-    datasets = instances_of(4, series=1, per_series=4)
+    datasets = list(synthetic_instances(synthetic_study(4, series=1, instances_per_series=4)))
     store(orthanc, datasets[:2])
     with instance_for_test() as instance:
         evaluated, request = first_request(instance, resources)
