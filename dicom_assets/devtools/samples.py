@@ -109,6 +109,12 @@ def synthetic_instance(study: SyntheticStudy, series_index: int, number: int) ->
     ds.ProcedureCodeSequence = Sequence([code])
     ds.add_new(0x00190010, "LO", PRIVATE_CREATOR)
     ds.add_new(0x00191001, "LO", f"private-{number}")
+    return with_tiny_image(ds)
+
+
+def with_tiny_image(ds: Dataset) -> Dataset:
+    """``ds`` with a 4×4 12-bit monochrome image and the file meta of its SOP class and
+    instance: the least a DICOM server stores as an image."""
     ds.Rows, ds.Columns = 4, 4
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0

@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian
+
+from dicom_assets.devtools.samples import with_tiny_image
 
 ROOT = "1.2.826.0.1.3680043.8.498.4477"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -121,15 +122,7 @@ def _instance(corpus: PhiCorpus, p: int, s: int, r: int, n: int) -> Dataset:
     ds.add_new(0x00110010, "LO", "QX PRIVATE NOTES")
     ds.add_new(0x00111010, "LO", texts["private_text"])
     ds.add_new(0x00111011, "UT", f"notes about {patient_id}")
-    ds.Rows, ds.Columns = 4, 4
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelData = bytes(32)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CT_IMAGE, sop_uid
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    return ds
+    return with_tiny_image(ds)  # its SOP class and instance are CT_IMAGE, sop_uid (above)
 
 
 def phi_corpus(
