@@ -16,7 +16,8 @@ from dicom_assets.schema.portable import non_portable_fields
 from dicom_assets.schema.row_head import metadata_json
 from dicom_assets.schema.shredded import Shredded
 from dicom_assets_tests.schema.feed_entries import entry_for
-from dicom_assets_tests.schema.test_properties import PAYLOADS, PLAUSIBLE, spelled
+from dicom_assets_tests.schema.json_spellings import spelled
+from dicom_assets_tests.schema.json_strategies import PAYLOADS, PLAUSIBLE
 
 UIDS = ("1.2.3", "1.2.3.4", "1.2.3.4.5")
 PYTHON_PATH = ConversionOptions(native=False)

@@ -17,7 +17,7 @@ from dicom_assets.sources.dicomweb import (
     documents_of,
 )
 from dicom_assets_tests.schema.feed_entries import entry_for
-from dicom_assets_tests.schema.test_properties import DATASETS, PLAUSIBLE
+from dicom_assets_tests.schema.json_strategies import DATASETS, PLAUSIBLE
 
 UID = st.text(st.sampled_from("0123456789."), min_size=1, max_size=20)
 IDENTIFIED = st.fixed_dictionaries(

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dicom_assets.sources.azure.client import entries_with_raw_metadata
 from dicom_assets.sources.azure.entry import entry_from_json
-from dicom_assets_tests.schema.test_properties import DATASETS, PLAUSIBLE
+from dicom_assets_tests.schema.json_strategies import DATASETS, PLAUSIBLE
 
 METADATA = st.one_of(
     PLAUSIBLE, DATASETS, st.just({}), st.none(), st.text(max_size=5), st.integers()
