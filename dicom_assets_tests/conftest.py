@@ -131,7 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def sensor_ticks_return_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests evaluate sensor ticks one by one: a tick that finds nothing returns at once instead
-    of polling on for seconds (that wait has its own test in test_sensors.py)."""
+    of polling on for seconds (that wait has its own test in test_sensor_ticks.py)."""
     monkeypatch.setenv("DICOM_SENSOR_WAIT_SECONDS", "0")
 
 

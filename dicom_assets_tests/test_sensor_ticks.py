@@ -1,18 +1,10 @@
-"""Cursor semantics of ``dicom_change_feed_sensor``: late windows, stable run keys, no lost run."""
+"""Ticks of ``dicom_change_feed_sensor`` against a real Orthanc, evaluated one by one with runs
+made in process: stable run keys, no lost run after a crash, retries, and the tick's polling."""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import shutil
-import signal
-import subprocess
-import time
-from pathlib import Path
-
 import pytest
 from dagster import (
-    DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
     build_sensor_context,
@@ -21,9 +13,8 @@ from dagster import (
 )
 
 from dicom_assets.assets import dicom_instances
-from dicom_assets.config import PROJECT_ROOT
-from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets.resources import DicomServerResource, LakeResource
+from dicom_assets.devtools.samples import synthetic_instances, synthetic_study
+from dicom_assets.resources import DicomServerResource
 from dicom_assets.sensors import (
     AUTO_RETRY_RUN_ID_TAG,
     PARTITION_TAG,
@@ -32,47 +23,11 @@ from dicom_assets.sensors import (
     SensorCursor,
     dicom_change_feed_sensor,
     parse_cursor,
-    plan_windows,
     run_key,
 )
-from dicom_assets.sources.entries import FeedChange
 from dicom_assets.wiring import build_resources
-from dicom_assets_tests.conftest import store_synthetic, wait_for
-
-UTC = dt.UTC
-KEYS = {f"2026-11-25-{hour:02d}:00" for hour in range(8, 13)}
-
-
-def _at(hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(2026, 11, 25, hour, minute, tzinfo=UTC)
-
-
-def test_late_change_in_a_past_window_asks_for_that_window():
-    changes = [FeedChange(10, _at(12, 1)), FeedChange(11, _at(9, 59)), FeedChange(12, _at(12, 2))]
-    plan = plan_windows(changes, next_cursor=12, valid_keys=KEYS)
-    assert plan.last_by_window == {"2026-11-25-12:00": 12, "2026-11-25-09:00": 11}
-    assert plan.cursor == 12
-
-
-def test_change_in_a_window_not_open_yet_holds_the_cursor():
-    changes = [FeedChange(20, _at(12, 59)), FeedChange(21, _at(13, 0)), FeedChange(22, _at(12, 59))]
-    plan = plan_windows(changes, next_cursor=22, valid_keys=KEYS)
-    assert plan.cursor == 20  # 21 comes again next tick, and 22 with it
-    assert plan.last_by_window == {"2026-11-25-12:00": 20}
-
-
-def test_changes_before_the_first_partition_are_counted():
-    plan = plan_windows([FeedChange(1, _at(3))], next_cursor=1, valid_keys=KEYS)
-    assert (plan.too_early, plan.last_by_window, plan.cursor) == (1, {}, 1)
-
-
-def test_cursor_round_trip_and_old_format():
-    state = SensorCursor(sequence=9, pending={"2026-11-25-12:00": 9})
-    assert SensorCursor.load(state.dump()) == state
-    # A cursor written before reconciliation became a job of its own still loads.
-    assert SensorCursor.load('{"sequence": 4, "reconciled_at": 5.5}') == SensorCursor(sequence=4)
-    assert SensorCursor.load('{"sequence": 4}') == SensorCursor(sequence=4)
-    assert parse_cursor(None) == 0
+from dicom_assets_tests.conftest import store_synthetic
+from dicom_assets_tests.sensor_helpers import lake_sops, store
 
 
 @pytest.fixture
@@ -108,11 +63,6 @@ def _missing_server(orthanc) -> DicomServerResource:
     return DicomServerResource(url=f"{orthanc.url}/missing/dicom-web/", kind="orthanc")
 
 
-def store(orthanc, datasets: list) -> None:
-    """Store ``datasets`` in Orthanc: every one must be accepted."""
-    assert all(upload(orthanc.url, [encode(ds) for ds in datasets]))
-
-
 def first_request(instance, resources):
     """The first tick, from an empty cursor, which must ask for one run: (its result, the run)."""
     evaluated = tick(instance, resources, None)
@@ -123,15 +73,6 @@ def first_request(instance, resources):
 def assert_lake_holds(lake_dir: str, datasets: list) -> None:
     """The lake holds one row for each of ``datasets``, and no other."""
     assert sorted(lake_sops(lake_dir)) == sorted(ds.SOPInstanceUID for ds in datasets)
-
-
-def lake_sops(lake_dir: str) -> list[str]:
-    table = LakeResource(url=lake_dir).table().open_if_exists()
-    return (
-        []
-        if table is None
-        else table.to_pyarrow_table(columns=["SOPInstanceUID"])["SOPInstanceUID"].to_pylist()
-    )
 
 
 def test_crash_before_runs_complete_loses_nothing(orthanc, orthanc_env, resources):
@@ -215,77 +156,6 @@ def test_new_change_supersedes_a_pending_retry(orthanc, orthanc_env, resources):
         assert run(instance, resources, newer).success
         assert tick(instance, resources, latest.cursor).run_requests == []
         assert_lake_holds(orthanc_env["DICOM_LAKE_URL"], datasets)
-
-
-def _start_daemon(env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        ["dagster-daemon", "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group (with its code server and runs)
-    )
-
-
-def _sync_runs(home: Path) -> list:
-    with DagsterInstance.from_config(str(home)) as instance:
-        return [
-            run
-            for run in instance.get_runs()
-            if "@" in run.tags.get(RUN_KEY_TAG, "") and run.tags.get(PARTITION_TAG)
-        ]
-
-
-@pytest.mark.e2e
-@pytest.mark.timeout(600)
-def test_daemon_killed_while_runs_are_pending_then_restarted_loses_nothing(orthanc, tmp_path):
-    """SIGKILL the daemon right after its sensor asked for a run, store more while it is down,
-    start it again: every change lands, each once, and no run key is used twice."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    lake = tmp_path / "lake"
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "DICOM_SERVER_KIND": "orthanc",
-        "DICOM_SERVER_URL": orthanc.dicomweb_url,
-        "DICOM_LAKE_URL": str(lake),
-        "DICOM_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "DICOM_SENSOR_INTERVAL_SECONDS": "2",
-    }
-    log = tmp_path / "daemon.log"
-    first = list(synthetic_instances(synthetic_study(1, series=2, instances_per_series=3)))
-    second = list(synthetic_instances(synthetic_study(2, series=1, instances_per_series=4)))
-    daemons = [_start_daemon(env, log)]
-    try:
-        store(orthanc, first)
-        assert wait_for(lambda: _sync_runs(home), timeout=180), log.read_text()[-3000:]
-        os.kill(daemons[0].pid, signal.SIGKILL)  # mid-flight: the run is queued or starting
-        daemons[0].wait()
-        store(orthanc, second)
-        daemons.append(_start_daemon(env, log))
-        expected = sorted(ds.SOPInstanceUID for ds in first + second)
-        assert wait_for(lambda: sorted(lake_sops(str(lake))) == expected, timeout=300), (
-            sorted(lake_sops(str(lake))),
-            log.read_text()[-3000:],
-        )
-        keys = [run.tags[RUN_KEY_TAG] for run in _sync_runs(home)]
-        assert len(keys) == len(set(keys))
-        time.sleep(6)  # a few more ticks: nothing is asked twice, nothing written twice
-        assert sorted(lake_sops(str(lake))) == expected
-    finally:
-        for process in daemons:
-            try:
-                os.killpg(process.pid, signal.SIGINT if process is daemons[-1] else signal.SIGKILL)
-            except ProcessLookupError:
-                continue
-        for process in daemons:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_changes_while_a_run_is_queued_ask_for_no_second_run(orthanc, orthanc_env, resources):
