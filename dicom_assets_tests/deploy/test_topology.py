@@ -26,22 +26,16 @@ from dicom_assets.devtools.orthanc_server import OrthancServer
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
 from dicom_assets.partitions import PARTITION_KEY_FORMAT, partition_key_of
 from dicom_assets_tests.deploy.deployed_files import REPO_ROOT
+from dicom_assets_tests.deploy.deployed_runs import (
+    SYNC_TIMEOUT,
+    backfill_of,
+    finished_runs,
+    partition_of,
+    sensor_runs,
+)
 from dicom_assets_tests.deploy.topology import DeployedTopology, lake_rows, view_counts, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-SYNC_TIMEOUT = 150  # seconds for a sensor tick, a queued run, and the views to follow
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
-RUNS = """
-query Runs($filter: RunsFilter) {
-  runsOrError(filter: $filter, limit: 200) {
-    ... on Runs { results { runId status tags { key value } } }
-  }
-}"""
-BACKFILLS = """
-query { partitionBackfillsOrError(limit: 20) {
-  ... on PartitionBackfills { results { id status partitionNames } }
-} }"""
 
 
 @pytest.fixture(scope="module")
@@ -127,25 +121,6 @@ def wait_until_synced(deployment: Deployment, tmp_path: Path) -> list[tuple]:
         raise AssertionError(f"{error}\n{deployment.topology.logs()}") from error
 
 
-def runs_tagged(topology: DeployedTopology, key: str, value: str) -> list[dict]:
-    data = topology.graphql(RUNS, {"filter": {"tags": [{"key": key, "value": value}]}})
-    return data["runsOrError"]["results"]
-
-
-def finished_runs(topology: DeployedTopology, key: str, value: str) -> list[dict]:
-    """The runs with that tag, once there are some and none is queued or in progress."""
-
-    def all_finished() -> list[dict] | None:
-        runs = runs_tagged(topology, key, value)
-        return runs if runs and all(run["status"] in FINISHED for run in runs) else None
-
-    return wait_for(f"runs tagged {key}={value} finished", all_finished, timeout=SYNC_TIMEOUT)
-
-
-def sensor_runs(topology: DeployedTopology) -> list[dict]:
-    return finished_runs(topology, "dagster/sensor_name", "dicom_change_feed_sensor")
-
-
 def assert_exactly_the_stored_instances(rows: list[tuple], stored: list[str]) -> None:
     sequences = Counter(row[0] for row in rows)
     assert [s for s, n in sequences.items() if n > 1] == [], "a change-feed entry was written twice"
@@ -181,25 +156,6 @@ def test_sensor_syncs_and_a_daemon_restart_loses_and_duplicates_nothing(deployme
 CHROMIUM = Path("/usr/bin/chromium")
 UI_TIMEOUT_MS = 30_000  # the UI polls its server; CI machines are small
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-
-
-def partition_of(run: dict) -> str:
-    """The one partition a run materialized (backfill runs carry it as a one-key range)."""
-    tags = {t["key"]: t["value"] for t in run["tags"]}
-    if "dagster/partition" in tags:
-        return tags["dagster/partition"]
-    start, end = (
-        tags["dagster/asset_partition_range_start"],
-        tags["dagster/asset_partition_range_end"],
-    )
-    assert start == end, tags
-    return start
-
-
-def _backfill_of(topology: DeployedTopology, partitions: list[str]) -> dict | None:
-    results = topology.graphql(BACKFILLS)["partitionBackfillsOrError"]["results"]
-    matching = [b for b in results if sorted(b["partitionNames"] or []) == sorted(partitions)]
-    return matching[0] if matching else None
 
 
 @contextmanager
@@ -263,7 +219,7 @@ def test_backfill_launched_from_the_ui_succeeds(deployment, tmp_path):
         backfill = wait_for(
             "backfill finished",
             lambda: (
-                (b := _backfill_of(topology, [window_before, data_window]))
+                (b := backfill_of(topology, [window_before, data_window]))
                 and b["status"] not in {"REQUESTED", "CANCELING", "FAILING"}
                 and b
             ),
