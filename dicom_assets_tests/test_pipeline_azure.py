@@ -14,7 +14,8 @@ from dicom_assets.sensors import dicom_change_feed_sensor
 from dicom_assets.wiring import build_resources
 from dicom_assets_tests.conftest import run_requested
 
-from .sources.azure.replay_server import make_entry, replay_services
+from .sources.azure.recorded_entries import make_entry
+from .sources.azure.replay_server import replay_services
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 UID = "1.2.826.0.1.3680043.8.498.4242"

@@ -14,7 +14,7 @@ from dagster._core.storage.tags import (
 
 from dicom_assets.wiring import build_resources
 from dicom_assets_tests.checks.lake_sync import sync
-from dicom_assets_tests.sources.azure.replay_server import make_entry
+from dicom_assets_tests.sources.azure.recorded_entries import make_entry
 
 # The body of a geometry template (CT and MR only); each module adds its own description line
 # in front and may add columns after.

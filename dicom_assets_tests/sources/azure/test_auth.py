@@ -24,7 +24,8 @@ from dicom_assets.sources.azure import (
     bearer_token_provider,
 )
 
-from .replay_server import fast_session, make_entry, replay_services
+from .recorded_entries import make_entry
+from .replay_server import fast_session, replay_services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -14,7 +14,8 @@ import requests
 from dicom_assets.sources.azure import AzureChangeFeed, ChangeFeedError
 from dicom_assets.sources.azure.client import service_root
 
-from .replay_server import Fault, fast_session, make_entry, replay_services
+from .recorded_entries import make_entry
+from .replay_server import Fault, fast_session, replay_services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.s3cr3t-payload.signature"

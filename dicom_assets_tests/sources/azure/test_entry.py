@@ -14,7 +14,7 @@ from dicom_assets.sources.azure.entry import (
     parse_timestamp,
 )
 
-from .replay_server import make_entry, recorded_latest, recorded_page
+from .recorded_entries import make_entry, recorded_latest, recorded_page
 
 
 def test_recorded_page_converts_with_every_field():

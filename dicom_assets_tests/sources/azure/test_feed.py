@@ -14,14 +14,8 @@ from dicom_assets.feed_entry import ChangeAction
 from dicom_assets.sources.azure import AzureChangeFeed
 from dicom_assets.sources.azure.entry import parse_timestamp
 
-from .replay_server import (
-    fast_session,
-    hourly_feed,
-    make_entry,
-    recorded_latest,
-    recorded_page,
-    replay_services,
-)
+from .recorded_entries import hourly_feed, make_entry, recorded_latest, recorded_page
+from .replay_server import fast_session, replay_services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 VERSIONS = ("v1", "v2")

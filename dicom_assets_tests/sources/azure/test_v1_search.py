@@ -13,7 +13,8 @@ from dicom_assets.sources.azure.client import ChangeFeedClient
 from dicom_assets.sources.azure.entry import parse_timestamp
 from dicom_assets.sources.azure.v1_search import last_sequence_before
 
-from .replay_server import fast_session, make_entry, replay_services
+from .recorded_entries import make_entry
+from .replay_server import fast_session, replay_services
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
