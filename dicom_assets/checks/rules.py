@@ -13,21 +13,13 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    MetadataValue,
-    TableColumn,
-    TableRecord,
-    TableSchema,
-)
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
+from dicom_assets.checks.listing import change_row, listed, listed_row, rows_with_sequences
 from dicom_assets.checks.uids import BROKEN, MAX_UID_LENGTH, uid_problem
-from dicom_assets.checks.window_data import FILE_COLUMN, UID_COLUMNS, WindowContents
+from dicom_assets.checks.window_data import UID_COLUMNS, WindowContents
 from dicom_assets.sources.entries import FeedChange
 
-# Failing rows listed in a check's metadata; the counts are always complete.
-MAX_LISTED = 50
 # A change stamped this long before its window's sync started must be in the lake. Closer to
 # the start it may have been committed after the sync read the feed (Orthanc stamps whole
 # seconds; Azure's timestamps and sequences may disagree by a few seconds), so it is "pending":
@@ -43,23 +35,6 @@ class FeedWindow:
 
     count: int
     changes: list[FeedChange] | None = None
-
-
-def listed(rows: list[dict[str, Any]], columns: dict[str, str]) -> MetadataValue:
-    """Up to ``MAX_LISTED`` rows as table metadata (column name -> Dagster column type)."""
-    schema = TableSchema(columns=[TableColumn(name, kind) for name, kind in columns.items()])
-    records = [
-        TableRecord({name: _cell(row.get(name)) for name in columns}) for row in rows[:MAX_LISTED]
-    ]
-    return MetadataValue.table(records=records, schema=schema)
-
-
-def _cell(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
 
 
 def completeness(
@@ -106,7 +81,7 @@ def completeness(
     missing = [c for c in absent if c.sequence <= contents.last_sequence or c.timestamp < cutoff]
     pending = [c for c in absent if c not in missing]
     extra = sorted(held - by_sequence.keys())
-    extra_rows = _rows_with_sequences(contents, extra)
+    extra_rows = rows_with_sequences(contents, extra)
     metadata.update(
         {
             "missing": MetadataValue.int(len(missing)),
@@ -116,9 +91,9 @@ def completeness(
     )
     change_columns = {"sequence": "int", "timestamp": "string"}
     if missing:
-        metadata["missing_changes"] = listed([_change_row(c) for c in missing], change_columns)
+        metadata["missing_changes"] = listed([change_row(c) for c in missing], change_columns)
     if pending:
-        metadata["pending_changes"] = listed([_change_row(c) for c in pending], change_columns)
+        metadata["pending_changes"] = listed([change_row(c) for c in pending], change_columns)
     if extra:
         metadata["not_in_feed_rows"] = listed(
             extra_rows,
@@ -151,7 +126,9 @@ def unique_sequences(contents: WindowContents) -> AssetCheckResult:
     counts = pc.value_counts(sequences.drop_null()) if contents.rows.num_rows else pa.array([])
     duplicated = sorted(item["values"].as_py() for item in counts if item["counts"].as_py() > 1)
     null_rows = contents.rows.filter(pc.is_null(sequences))
-    wrong = _rows_with_sequences(contents, duplicated) + [_row(r) for r in null_rows.to_pylist()]
+    wrong = rows_with_sequences(contents, duplicated) + [
+        listed_row(r) for r in null_rows.to_pylist()
+    ]
     metadata: dict[str, Any] = {
         "rows": MetadataValue.int(contents.rows.num_rows),
         "duplicated_sequences": MetadataValue.int(len(duplicated)),
@@ -195,7 +172,7 @@ def identity(contents: WindowContents) -> AssetCheckResult:
             broken += problem[0] == BROKEN
             wrong.append(
                 {
-                    **_row(row),
+                    **listed_row(row),
                     "column": column,
                     "value": row[column],
                     "grade": problem[0],
@@ -265,40 +242,6 @@ def quarantine_share(contents: WindowContents, max_share: float) -> AssetCheckRe
         ),
         metadata=metadata,
     )
-
-
-# --- helpers ----------------------------------------------------------------------------------
-def _row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "sequence": row.get("_sequence"),
-        "action": row.get("_action"),
-        "SOPInstanceUID": row.get("SOPInstanceUID"),
-        "file": row.get(FILE_COLUMN),
-    }
-
-
-def _rows_with_sequences(contents: WindowContents, sequences: list[int]) -> list[dict[str, Any]]:
-    if not sequences:
-        return []
-    wanted = pa.array(sequences, pa.int64())
-    rows = contents.rows.filter(pc.is_in(contents.rows["_sequence"], value_set=wanted)).to_pylist()
-    found = [_row(row) for row in sorted(rows, key=lambda r: (r["_sequence"], r[FILE_COLUMN]))]
-    wanted_set = set(sequences)
-    in_quarantine = [
-        {
-            "sequence": s,
-            "action": "quarantined",
-            "SOPInstanceUID": record.sop_instance_uid,
-            "file": record.file,
-        }
-        for s, record in sorted(contents.quarantined.items())
-        if s in wanted_set
-    ]
-    return found + in_quarantine
-
-
-def _change_row(change: FeedChange) -> dict[str, Any]:
-    return {"sequence": change.sequence, "timestamp": change.timestamp.isoformat()}
 
 
 def _ranges(sequences: Iterable[int], limit: int = 20) -> str:

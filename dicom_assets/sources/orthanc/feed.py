@@ -18,6 +18,8 @@ binary search), and a series that only got a few new instances is read instance 
 re-reading the whole series. Series-level metadata is used only while at least half of the
 series' instances are new, so the metadata documents fetched stay below twice the number of
 changes (``metadata_documents`` counts them).
+
+Steps (1) and (2), the ``/changes`` log itself, are :mod:`.changes`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dicom_assets.config import value_of
@@ -41,31 +43,23 @@ from dicom_assets.sources.dicomweb import (
 )
 from dicom_assets.sources.entries import FeedChange, FeedPoll
 from dicom_assets.sources.http import CountingSession
+from dicom_assets.sources.orthanc.changes import (
+    NewInstance,
+    last_sequence,
+    new_instances_between,
+    poll_changes,
+)
 from dicom_assets.sources.orthanc.files import instance_metadata_from_file
 
-CHANGES_PAGE = 1000
 # Series fetched at once, and how many may wait converted-to-be (bounds memory).
 FETCH_THREADS = 6
 FETCH_AHEAD = 12
-NEW_INSTANCE = "NewInstance"
 
 
 def orthanc_instance_id(patient_id: str, study_uid: str, series_uid: str, sop_uid: str) -> str:
     """Orthanc's public ID of an instance (its documented hashing of the four identifiers)."""
     digest = hashlib.sha1(f"{patient_id}|{study_uid}|{series_uid}|{sop_uid}".encode()).hexdigest()
     return f"{digest[:8]}-{digest[8:16]}-{digest[16:24]}-{digest[24:32]}-{digest[32:]}"
-
-
-def parse_orthanc_date(value: str) -> datetime:
-    """Orthanc writes change dates as ``20261125T171152`` in UTC."""
-    return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class _NewInstance:
-    sequence: int
-    timestamp: datetime
-    orthanc_id: str
 
 
 @dataclass
@@ -77,7 +71,7 @@ class _Series:
 
 
 def _create_entry(
-    change: _NewInstance, document: InstanceDocument, series: _Series, source: str
+    change: NewInstance, document: InstanceDocument, series: _Series, source: str
 ) -> ChangeFeedEntry:
     return ChangeFeedEntry(
         sequence=change.sequence,
@@ -133,68 +127,17 @@ class OrthancChangeFeed:
             current, self.orthanc_url, session=self.session, deidentifier=deidentifier
         )
 
-    # --- /changes -------------------------------------------------------------------------
-    def _changes_page(self, since: int, limit: int = CHANGES_PAGE) -> dict[str, Any]:
-        response = self.session.get(
-            f"{self.orthanc_url}/changes", params={"since": since, "limit": limit}
-        )
-        response.raise_for_status()
-        return response.json()
-
+    # --- /changes (changes.py) ------------------------------------------------------------
     def last_sequence(self) -> int:
-        response = self.session.get(f"{self.orthanc_url}/changes", params={"last": ""})
-        response.raise_for_status()
-        return int(response.json().get("Last", 0))
+        return last_sequence(self.session, self.orthanc_url)
 
     def poll(self, after_sequence: int, max_changes: int = 10_000) -> FeedPoll:
-        changes: list[FeedChange] = []
-        cursor = after_sequence
-        while len(changes) < max_changes:
-            page = self._changes_page(cursor)
-            for change in page["Changes"]:
-                cursor = max(cursor, int(change["Seq"]))
-                if change["ChangeType"] == NEW_INSTANCE:
-                    changes.append(
-                        FeedChange(int(change["Seq"]), parse_orthanc_date(change["Date"]))
-                    )
-            if page.get("Done", True) or not page["Changes"]:
-                break
-        return FeedPoll(changes=changes, next_cursor=cursor)
-
-    def _first_sequence_at_or_after(self, start: datetime) -> int:
-        """The ``since`` value from which ``/changes`` starts at the window: binary search."""
-        low, high = 0, self.last_sequence()
-        while low < high:
-            middle = (low + high) // 2
-            page = self._changes_page(middle, limit=1)
-            if not page["Changes"]:
-                high = middle
-                continue
-            change = page["Changes"][0]
-            if parse_orthanc_date(change["Date"]) >= start:
-                high = middle
-            else:
-                low = max(int(change["Seq"]), middle + 1)
-        return low
+        return poll_changes(self.session, self.orthanc_url, after_sequence, max_changes)
 
     def _new_instances_between(
         self, start: datetime, end: datetime, after_sequence: int
-    ) -> list[_NewInstance]:
-        # After a synced sequence of this window the feed continues right there: an open window
-        # is never searched for nor paged from its start again.
-        since = after_sequence if after_sequence > 0 else self._first_sequence_at_or_after(start)
-        found: list[_NewInstance] = []
-        while True:
-            page = self._changes_page(since)
-            for change in page["Changes"]:
-                since = max(since, int(change["Seq"]))
-                timestamp = parse_orthanc_date(change["Date"])
-                if timestamp >= end:
-                    return found
-                if change["ChangeType"] == NEW_INSTANCE and timestamp >= start:
-                    found.append(_NewInstance(int(change["Seq"]), timestamp, change["ID"]))
-            if page.get("Done", True) or not page["Changes"]:
-                return found
+    ) -> list[NewInstance]:
+        return new_instances_between(self.session, self.orthanc_url, start, end, after_sequence)
 
     def changes_between(self, start: datetime, end: datetime) -> list[FeedChange]:
         """The window's changes, sequence and timestamp only (``/changes`` pages, no metadata):
@@ -224,8 +167,8 @@ class OrthancChangeFeed:
         )
 
     def _group_by_series(
-        self, instances: list[_NewInstance]
-    ) -> Iterator[tuple[_Series, list[_NewInstance]]]:
+        self, instances: list[NewInstance]
+    ) -> Iterator[tuple[_Series, list[NewInstance]]]:
         """The new instances by series, each group as soon as its series is known."""
         by_id = {instance.orthanc_id: instance for instance in instances}
         studies: dict[str, str] = {}
@@ -242,9 +185,7 @@ class OrthancChangeFeed:
             yield series, members
 
     # --- entries --------------------------------------------------------------------------
-    def _series_entries(
-        self, series: _Series, members: list[_NewInstance]
-    ) -> list[ChangeFeedEntry]:
+    def _series_entries(self, series: _Series, members: list[NewInstance]) -> list[ChangeFeedEntry]:
         wanted = {member.orthanc_id: member for member in members}
         already_synced = len(series.instance_ids) - len(members)
         if already_synced > len(members):
@@ -285,7 +226,7 @@ class OrthancChangeFeed:
         return self._wado_metadata(f"studies/{series.study_uid}/series/{series.series_uid}")
 
     def _instances_metadata(
-        self, series: _Series, wanted: dict[str, _NewInstance]
+        self, series: _Series, wanted: dict[str, NewInstance]
     ) -> list[InstanceDocument]:
         """Metadata of just the new instances of a mostly synced series (a trickling series):
         their SOP UIDs from Orthanc's index in one call, then one WADO-RS call each."""
