@@ -43,7 +43,8 @@ import duckdb
 from dicom_assets.devtools.orthanc_server import OrthancServer
 from dicom_assets.devtools.processes import free_port, stop_process_group
 from dicom_assets.devtools.samples import encode, synthetic_instances, synthetic_study, upload
-from dicom_assets_tests.sources.azure.replay_server import ReplayChangeFeedService, make_entry
+from dicom_assets_tests.sources.azure.recorded_entries import make_entry
+from dicom_assets_tests.sources.azure.replay_server import ReplayChangeFeedService
 
 BASELINE_LAUNCHER = "run_launcher:\n  module: dagster\n  class: DefaultRunLauncher\n"
 
