@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pydicom
 import pydicom.data
-import requests
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+from dicom_assets.sources.http import CountingSession
 
 PRIVATE_CREATOR = "DICOM-ASSETS SAMPLE"
 
@@ -144,18 +143,11 @@ def upload(orthanc_url: str, payloads: Iterable[bytes], workers: int = 8) -> lis
 
     Orthanc closes a keep-alive connection after a short idle time; a POST that lands on one just
     closed fails with ``RemoteDisconnected``. Storing a file again is harmless (Orthanc answers
-    ``AlreadyStored`` and records no second change), so connection failures and 5xx answers are
-    retried; a file Orthanc cannot read is answered 400 or 404 and not retried.
+    ``AlreadyStored`` and records no second change), so the product's retrying session is used:
+    connection failures and transient answers are retried; a file Orthanc cannot read is
+    answered 400 or 404 and not retried.
     """
-    session = requests.Session()
-    retry = Retry(
-        total=3,
-        status_forcelist=(500, 502, 503, 504),
-        allowed_methods=None,
-        backoff_factor=0.2,
-        raise_on_status=False,
-    )
-    session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=workers))
+    session = CountingSession(total_retries=3, backoff_factor=0.2, pool_size=workers)
 
     def post(payload: bytes) -> dict | None:
         response = session.post(f"{orthanc_url.rstrip('/')}/instances", data=payload, timeout=60)
